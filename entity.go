@@ -75,33 +75,33 @@ type RelationKind uint8
 
 // The relations schema mappings derive.
 const (
-	RelUnknown        RelationKind = iota
-	RelSpawned                     // process → process
-	RelWroteFile                   // process → file (created or written)
-	RelDeletedFile                 // process → file
-	RelRenamedFile                 // process → file (To is the new name)
-	RelLoadedImage                 // process → file (DLL, driver)
-	RelConnected                   // process → network endpoint
-	RelResolved                    // process → domain
-	RelSetRegistry                 // process → registry key
-	RelDeletedRegistry             // process → registry key
-	RelOpenedProcess               // process → process (access mask in Attrs)
-	RelCreatedRemoteThread         // process → process
-	RelLoggedOn                    // user → host (source IP in Attrs)
-	RelLogonFailed                 // user → host
-	RelLoggedOff                   // user → host
-	RelInstalledService            // process or host → service
-	RelCreatedTask                 // process or host → scheduled task
-	RelCreatedAccount              // user → account
-	RelAddedToGroup                // user → account (group)
-	RelAccessedShare               // user → share
-	RelAccessedObject              // process or user → file or registry key
-	RelRanOn                       // process → host
-	RelRanAs                       // process → user
-	RelExecutedScript              // process → file or script block
-	RelConnectedPipe               // process → pipe
-	RelReadFile                    // process → file
-	RelTerminated                  // process ended
+	RelUnknown             RelationKind = iota
+	RelSpawned                          // process → process
+	RelWroteFile                        // process → file (created or written)
+	RelDeletedFile                      // process → file
+	RelRenamedFile                      // process → file (To is the new name)
+	RelLoadedImage                      // process → file (DLL, driver)
+	RelConnected                        // process → network endpoint
+	RelResolved                         // process → domain
+	RelSetRegistry                      // process → registry key
+	RelDeletedRegistry                  // process → registry key
+	RelOpenedProcess                    // process → process (access mask in Attrs)
+	RelCreatedRemoteThread              // process → process
+	RelLoggedOn                         // user → host (source IP in Attrs)
+	RelLogonFailed                      // user → host
+	RelLoggedOff                        // user → host
+	RelInstalledService                 // process or host → service
+	RelCreatedTask                      // process or host → scheduled task
+	RelCreatedAccount                   // user → account
+	RelAddedToGroup                     // user → account (group)
+	RelAccessedShare                    // user → share
+	RelAccessedObject                   // process or user → file or registry key
+	RelRanOn                            // process → host
+	RelRanAs                            // process → user
+	RelExecutedScript                   // process → file or script block
+	RelConnectedPipe                    // process → pipe
+	RelReadFile                         // process → file
+	RelTerminated                       // process ended
 )
 
 var relationNames = [...]string{"unknown", "spawned", "wrote_file", "deleted_file", "renamed_file", "loaded_image",

@@ -72,6 +72,9 @@ func Object(members []Field) Value {
 	return Value{kind: KindObject, list: l}
 }
 
+// EmptyObjectValue returns the value of an empty JSON object.
+func EmptyObjectValue() Value { return Value{kind: KindObject} }
+
 // Members returns the members of an object value in order.
 func (v Value) Members() ([]Field, bool) {
 	if v.kind != KindObject {
