@@ -68,6 +68,21 @@ func (b *Builder) Finish(origin Origin, raw []byte) *Event {
 	return e
 }
 
+// FinishAs returns the event with the given id and time instead of those
+// derived from its fields: for stores and codecs that rebuild an event they
+// already identified once.
+func (b *Builder) FinishAs(origin Origin, id string, t time.Time) *Event {
+	fs := make([]Field, len(b.fields))
+	copy(fs, b.fields)
+	e := &Event{fields: fs, origin: origin, dup: b.dup, id: id, time: t}
+	b.Reset()
+	return e
+}
+
+// SetDuplicateKeys marks the event being built as having had duplicate keys
+// (for codecs that rebuild an event flagged before).
+func (b *Builder) SetDuplicateKeys() { b.dup = true }
+
 // NewEvent builds an event from fields in order (a convenience for tests,
 // generators and host products). Later duplicates replace earlier ones.
 func NewEvent(origin Origin, fields ...Field) *Event {
