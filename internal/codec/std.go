@@ -1,5 +1,3 @@
-//go:build mdrstdjson
-
 package codec
 
 import (
@@ -11,12 +9,10 @@ import (
 	"strings"
 )
 
-type numberish = json.Number
-
-// Name is the JSON implementation this build uses.
-const Name = "encoding/json"
-
-func walk(s string, v *visitor) error {
+// walkStd walks s with encoding/json's tokenizer. It is always compiled so
+// the equivalence test can compare it with sonic; the mdrstdjson build tag
+// makes it the one Decode uses.
+func walkStd(s string, v *visitor) error {
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()
 	// Track whether the next string token in an object is a key.
