@@ -25,9 +25,10 @@ const (
 	EntityScheduledTask
 	EntityPipe
 	EntityShare
+	EntityScript // a script block or command payload run by a script host (PowerShell)
 )
 
-var entityKindNames = [...]string{"unknown", "host", "user", "process", "file", "network_endpoint", "domain", "registry_key", "service", "account", "scheduled_task", "pipe", "share"}
+var entityKindNames = [...]string{"unknown", "host", "user", "process", "file", "network_endpoint", "domain", "registry_key", "service", "account", "scheduled_task", "pipe", "share", "script"}
 
 func (k EntityKind) String() string {
 	if int(k) < len(entityKindNames) {
@@ -102,13 +103,20 @@ const (
 	RelConnectedPipe                    // process → pipe
 	RelReadFile                         // process → file
 	RelTerminated                       // process ended
+	RelExecuted                         // process → file (the image the process runs)
+	RelRenamedRegistry                  // process → registry key (To is the new name, the old one in Attrs)
+	RelCreatedPipe                      // process → pipe
+	RelUsedCredentials                  // process or user → user (explicit credentials, Security 4648)
+	RelGrantedPrivileges                // user → host (special privileges at logon, Security 4672)
+	RelTampered                         // process → file (its image was replaced or hollowed, Sysmon 25)
 )
 
 var relationNames = [...]string{"unknown", "spawned", "wrote_file", "deleted_file", "renamed_file", "loaded_image",
 	"connected", "resolved", "set_registry", "deleted_registry", "opened_process", "created_remote_thread",
 	"logged_on", "logon_failed", "logged_off", "installed_service", "created_task", "created_account",
 	"added_to_group", "accessed_share", "accessed_object", "ran_on", "ran_as", "executed_script",
-	"connected_pipe", "read_file", "terminated"}
+	"connected_pipe", "read_file", "terminated", "executed", "renamed_registry", "created_pipe",
+	"used_credentials", "granted_privileges", "tampered"}
 
 func (k RelationKind) String() string {
 	if int(k) < len(relationNames) {

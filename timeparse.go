@@ -35,8 +35,9 @@ func epoch(f float64, i int64) (time.Time, error) {
 	exact := i != 0 || f == 0
 	switch {
 	case f < 1e11: // seconds (until the year 5138)
+		// float64 carries ~16 digits: round the fraction to microseconds
 		sec, frac := math.Modf(f)
-		return time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC(), nil
+		return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3).UTC(), nil
 	case f < 1e14:
 		if exact {
 			return time.UnixMilli(i).UTC(), nil
@@ -74,6 +75,16 @@ func ParseTime(s string) (time.Time, error) {
 	if s != "" && (s[0] >= '0' && s[0] <= '9') {
 		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return epoch(float64(i), i)
+		}
+		if whole, frac, ok := strings.Cut(s, "."); ok && len(whole) <= 11 {
+			sec, err1 := strconv.ParseInt(whole, 10, 64)
+			ns, ok2 := digits(frac)
+			if err1 == nil && ok2 && frac != "" && len(frac) <= 9 {
+				for i := len(frac); i < 9; i++ {
+					ns *= 10
+				}
+				return time.Unix(sec, int64(ns)).UTC(), nil
+			}
 		}
 		if f, err := strconv.ParseFloat(s, 64); err == nil {
 			return epoch(f, 0)
