@@ -35,7 +35,7 @@ type Value struct {
 	kind Kind
 	s    string
 	n    uint64 // int64 or float64 bits; 1/0 for bool
-	list []Value
+	list *[]Value // list elements, or object members as key,value pairs (a pointer keeps Value small)
 }
 
 // Null returns the null value.
@@ -59,7 +59,7 @@ func Bool(b bool) Value {
 }
 
 // List returns a list value holding vs.
-func List(vs []Value) Value { return Value{kind: KindList, list: vs} }
+func List(vs []Value) Value { return Value{kind: KindList, list: &vs} }
 
 // Object returns an object value with the given members in order. Objects
 // only appear as list elements or as empty objects: at field level an event
@@ -69,7 +69,7 @@ func Object(members []Field) Value {
 	for _, m := range members {
 		l = append(l, String(m.Key), m.Value)
 	}
-	return Value{kind: KindObject, list: l}
+	return Value{kind: KindObject, list: &l}
 }
 
 // EmptyObjectValue returns the value of an empty JSON object.
@@ -80,11 +80,18 @@ func (v Value) Members() ([]Field, bool) {
 	if v.kind != KindObject {
 		return nil, false
 	}
-	out := make([]Field, 0, len(v.list)/2)
-	for i := 0; i+1 < len(v.list); i += 2 {
-		out = append(out, Field{Key: v.list[i].s, Value: v.list[i+1]})
+	out := make([]Field, 0, len(v.items())/2)
+	for i := 0; i+1 < len(v.items()); i += 2 {
+		out = append(out, Field{Key: v.items()[i].s, Value: v.items()[i+1]})
 	}
 	return out, true
+}
+
+func (v Value) items() []Value {
+	if v.list == nil {
+		return nil
+	}
+	return *v.list
 }
 
 // Kind returns the value's kind.
@@ -97,7 +104,7 @@ func (v Value) IsNull() bool { return v.kind == KindNull }
 func (v Value) Str() (string, bool) { return v.s, v.kind == KindString }
 
 // List returns the elements of a list value.
-func (v Value) List() ([]Value, bool) { return v.list, v.kind == KindList }
+func (v Value) List() ([]Value, bool) { return v.items(), v.kind == KindList }
 
 // Bool returns the value as a bool when it is a bool, or the strings
 // "true"/"false" in any case.
@@ -209,21 +216,21 @@ func (v Value) Text() string {
 		}
 		return "false"
 	case KindList:
-		parts := make([]string, len(v.list))
-		for i, e := range v.list {
+		parts := make([]string, len(v.items()))
+		for i, e := range v.items() {
 			parts[i] = e.Text()
 		}
 		return strings.Join(parts, ", ")
 	case KindObject:
 		var b strings.Builder
 		b.WriteByte('{')
-		for i := 0; i+1 < len(v.list); i += 2 {
+		for i := 0; i+1 < len(v.items()); i += 2 {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(v.list[i].s)
+			b.WriteString(v.items()[i].s)
 			b.WriteString(": ")
-			b.WriteString(v.list[i+1].Text())
+			b.WriteString(v.items()[i+1].Text())
 		}
 		b.WriteByte('}')
 		return b.String()
@@ -233,11 +240,11 @@ func (v Value) Text() string {
 
 // Equal reports whether two values are the same kind and content.
 func (v Value) Equal(o Value) bool {
-	if v.kind != o.kind || v.s != o.s || v.n != o.n || len(v.list) != len(o.list) {
+	if v.kind != o.kind || v.s != o.s || v.n != o.n || len(v.items()) != len(o.items()) {
 		return false
 	}
-	for i := range v.list {
-		if !v.list[i].Equal(o.list[i]) {
+	for i := range v.items() {
+		if !v.items()[i].Equal(o.items()[i]) {
 			return false
 		}
 	}
@@ -257,15 +264,15 @@ func (v Value) Any() any {
 	case KindString:
 		return v.s
 	case KindList:
-		out := make([]any, len(v.list))
-		for i, e := range v.list {
+		out := make([]any, len(v.items()))
+		for i, e := range v.items() {
 			out[i] = e.Any()
 		}
 		return out
 	case KindObject:
-		m := make(map[string]any, len(v.list)/2)
-		for i := 0; i+1 < len(v.list); i += 2 {
-			m[v.list[i].s] = v.list[i+1].Any()
+		m := make(map[string]any, len(v.items())/2)
+		for i := 0; i+1 < len(v.items()); i += 2 {
+			m[v.items()[i].s] = v.items()[i+1].Any()
 		}
 		return m
 	}
