@@ -1,0 +1,66 @@
+// Package correlate is the state engine behind detect's correlation rules:
+// it counts, measures and sequences base-rule matches per group over
+// sliding windows of event time. It knows nothing of CEL, events or rules
+// beyond their ids; package detect resolves group-by values, aliases and
+// measured fields and feeds one Input per (correlation, matching rule).
+//
+// # Model
+//
+// A Spec is one correlation: a Kind (event_count, value_count, temporal,
+// temporal_ordered, value_sum, value_avg, value_percentile — the Sigma
+// correlation types), the referenced rule ids, the names of the group-by
+// values, a timespan (Window) and a Condition on the measure. Inputs with
+// the same spec and group values form a group. Every hit's events lie
+// within Window of each other, inclusive.
+//
+// A spec whose condition has only lower bounds (gt, gte) is eager: each
+// event is correlated with the group's events of the window that ends at
+// it, and the group fires as soon as the measure meets the condition. A
+// condition with an upper bound (lt, lte, eq, neq) needs to see a whole
+// window, so the engine decides it when event time passes the window's
+// end: the window starts at the group's oldest event; if the condition
+// holds over the events in it, that is a hit, else the oldest event
+// leaves and the next one anchors the next window. temporal_ordered keeps,
+// per group, at most one partial sequence per position (the most recent,
+// as EQL's sequences do); an event extends the partial sequence of the
+// position before its own, or starts a new one at position 0, and the
+// sequence fires when its length meets the condition (by default all
+// rules). Events are consumed by the hit they contribute to: a group
+// starts afresh after each hit, so one burst raises one hit, not one per
+// event.
+//
+// value_count counts distinct values; temporal counts distinct referenced
+// rules (by default it needs all of them); value_percentile takes the
+// Spec.Percentile-th percentile (linear interpolation between closest
+// ranks; 0 means the median). Inputs of measured kinds without a value
+// are ignored and counted.
+//
+// # Event time, lateness, determinism
+//
+// Windows run on the events' own times, never on the wall clock. Events
+// may arrive out of order by up to Config.Lateness: the engine holds each
+// event back until the newest time seen is Lateness past it, then
+// processes held events in (time, arrival) order. The hits are therefore
+// exactly those of the same events sorted by time, only Lateness later.
+// An event older than that watermark is dropped and counted (Stats.Late),
+// never silently. The same input sequence always gives the same hits in
+// the same order; no map is iterated to produce output.
+//
+// # Bounds
+//
+// Config.MaxGroups bounds the live groups (over all specs): the least
+// recently active group is evicted and counted. MaxEntriesPerGroup bounds
+// the events a group keeps (the oldest is dropped and counted);
+// MaxPending bounds held-back events (the oldest is processed early and
+// counted); MaxEventIDs bounds the ids a Hit carries. A group whose
+// window has passed is removed.
+//
+// # Lifecycle and concurrency
+//
+// New validates the specs; Observe feeds inputs and returns hits; Advance
+// moves event time on an idle stream; Flush ends the stream and closes
+// every window. Snapshot serialises the full state into versioned bytes;
+// Restore loads them into an engine built with the same specs, so a
+// restart in the middle of a stream gives the hits of an uninterrupted
+// run. An Engine is not safe for concurrent use.
+package correlate

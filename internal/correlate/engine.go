@@ -1,0 +1,772 @@
+package correlate
+
+import (
+	"container/heap"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// Input is one base-rule match fed to the engine for one spec: the caller
+// has already resolved the group values and the measured value of the
+// event for that spec.
+type Input struct {
+	// Spec is the index of the spec in the slice given to New.
+	Spec int
+	// Rule is the id of the referenced rule that matched; it must be one of
+	// the spec's Rules.
+	Rule string
+	// Time is the event's own time; it must not be zero.
+	Time time.Time
+	// EventID identifies the event in hits.
+	EventID string
+	// Group holds one value per Spec.GroupBy, in order. The engine copies
+	// what it keeps.
+	Group []string
+	// Value is the measured value of ValueCount.
+	Value string
+	// Number is the measured value of ValueSum, ValueAvg, ValuePercentile.
+	Number float64
+	// Missing says the measured field is absent (or not a number for the
+	// numeric kinds); such an input is ignored by the measured kinds and
+	// counted in Stats.NoValue.
+	Missing bool
+}
+
+// Hit is one correlation that held.
+type Hit struct {
+	// Spec is the ID of the spec, SpecIndex its index.
+	Spec      string
+	SpecIndex int
+	Kind      Kind
+	// Group holds the group values, one per Spec.GroupBy.
+	Group []string
+	// Start and End bound the window: for an eager spec the times of the
+	// first and last contributing events; for a spec decided at window
+	// close, the anchor event's time and that time plus the timespan.
+	Start, End time.Time
+	// EventIDs are the ids of the first contributing events in event-time
+	// order, at most Config.MaxEventIDs of them.
+	EventIDs []string
+	// Events is the number of contributing events.
+	Events int
+	// Rules are the distinct referenced rules among the contributing
+	// events, in the spec's order.
+	Rules []string
+	// Value is the measure that met the condition: the count, the number of
+	// distinct values or rules, the length of the ordered sequence, the
+	// sum, mean or percentile.
+	Value float64
+}
+
+// Stats counts what the engine did and, above all, what it dropped.
+type Stats struct {
+	Observed       uint64 `json:"observed"`        // inputs accepted
+	Late           uint64 `json:"late"`            // inputs dropped: older than the watermark (newest time − Lateness)
+	NoValue        uint64 `json:"no_value"`        // inputs of measured kinds without a measured value, ignored
+	Hits           uint64 `json:"hits"`            // hits returned
+	GroupsEvicted  uint64 `json:"groups_evicted"`  // groups evicted for MaxGroups, with their state
+	EntriesDropped uint64 `json:"entries_dropped"` // events dropped from full groups (MaxEntriesPerGroup)
+	ForcedReleases uint64 `json:"forced_releases"` // pending events processed early for MaxPending
+	RestoreDropped uint64 `json:"restore_dropped"` // groups and pending events of a snapshot whose spec is gone or changed
+	Groups         int    `json:"groups"`          // live groups
+	Pending        int    `json:"pending"`         // events held back for Lateness
+}
+
+type entry struct {
+	t    int64
+	seq  uint64
+	rule uint16 // distinct-rule index in the spec
+	id   string
+	str  string
+	num  float64
+}
+
+type partial struct {
+	start int64
+	ents  []entry
+}
+
+type group struct {
+	spec int
+	key  string
+	vals []string
+	seq  uint64
+	ents []entry // event-time order; ents[head:] are live
+	head int
+	// eager aggregates over the live entries
+	distinct map[string]int32
+	ruleCnt  []int32
+	nRules   int
+	sum      float64
+	stages   []*partial // TemporalOrdered: stages[p] completed positions 0..p
+
+	deadline   int64
+	hidx       int
+	prev, next *group
+}
+
+func (g *group) live() []entry { return g.ents[g.head:] }
+
+type cspec struct {
+	Spec
+	span      int64
+	eager     bool
+	cond      Condition
+	ruleIdx   map[string]uint16
+	distinct  []string // distinct rule ids in spec order
+	positions [][]int  // distinct index → positions in Rules, descending
+	pct       float64
+}
+
+type pending struct {
+	e    entry
+	spec int
+	key  string
+	vals []string
+}
+
+// Engine holds the state of many correlations. It is not safe for
+// concurrent use: one goroutine feeds it (or the caller serialises calls).
+type Engine struct {
+	cfg    Config
+	specs  []cspec
+	groups map[string]*group
+	lru    group // sentinel: lru.next is the least recently active
+	dl     deadlineHeap
+	pend   pendingHeap
+
+	started      bool
+	maxSeen      int64
+	lastReleased int64
+	seq          uint64
+	stats        Stats
+
+	keybuf  []byte
+	scratch []float64
+	seen    map[string]struct{}
+}
+
+// New returns an engine for specs under cfg. Every spec is checked; the
+// error lists the first invalid one (a *SpecError).
+func New(cfg Config, specs []Spec) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{cfg: cfg, groups: make(map[string]*group), seen: make(map[string]struct{})}
+	e.lru.next, e.lru.prev = &e.lru, &e.lru
+	ids := make(map[string]int, len(specs))
+	for i := range specs {
+		s := specs[i]
+		if err := s.validate(i); err != nil {
+			return nil, err
+		}
+		if j, dup := ids[s.ID]; dup {
+			return nil, specErr(i, s.ID, "duplicate id (also spec %d)", j)
+		}
+		ids[s.ID] = i
+		s.Rules = slices.Clone(s.Rules)
+		s.GroupBy = slices.Clone(s.GroupBy)
+		c := cspec{Spec: s, span: int64(s.Window), eager: s.Eager(), cond: s.Condition, ruleIdx: make(map[string]uint16), pct: s.Percentile}
+		for p, r := range s.Rules {
+			d, ok := c.ruleIdx[r]
+			if !ok {
+				d = uint16(len(c.distinct))
+				c.ruleIdx[r] = d
+				c.distinct = append(c.distinct, r)
+				c.positions = append(c.positions, nil)
+			}
+			c.positions[d] = append([]int{p}, c.positions[d]...)
+		}
+		if c.cond.Empty() {
+			n := float64(len(c.distinct))
+			if s.Kind == TemporalOrdered {
+				n = float64(len(s.Rules))
+			}
+			c.cond = Condition{GTE: &n}
+		}
+		if c.pct == 0 {
+			c.pct = 50
+		}
+		if s.Kind == EventCount && c.eager {
+			if need := minCount(c.cond); need > float64(cfg.MaxEntriesPerGroup) {
+				return nil, specErr(i, s.ID, "condition %s needs more events than MaxEntriesPerGroup (%d) can hold", c.cond, cfg.MaxEntriesPerGroup)
+			}
+		}
+		e.specs = append(e.specs, c)
+	}
+	return e, nil
+}
+
+func minCount(c Condition) float64 {
+	m := 0.0
+	if c.GT != nil {
+		m = math.Floor(*c.GT) + 1
+	}
+	if c.GTE != nil && math.Ceil(*c.GTE) > m {
+		m = math.Ceil(*c.GTE)
+	}
+	return m
+}
+
+// Specs returns the number of specs.
+func (e *Engine) Specs() int { return len(e.specs) }
+
+// Spec returns a copy of the i-th spec.
+func (e *Engine) Spec(i int) Spec {
+	s := e.specs[i].Spec
+	s.Rules = slices.Clone(s.Rules)
+	s.GroupBy = slices.Clone(s.GroupBy)
+	return s
+}
+
+// Stats returns the counters.
+func (e *Engine) Stats() Stats {
+	s := e.stats
+	s.Groups = len(e.groups)
+	s.Pending = len(e.pend)
+	return s
+}
+
+// Watermark returns the event time before which inputs are dropped as late
+// (the newest time seen minus Lateness), and false before the first input.
+func (e *Engine) Watermark() (time.Time, bool) {
+	if !e.started {
+		return time.Time{}, false
+	}
+	return time.Unix(0, max(e.watermark(), e.lastReleased)).UTC(), true
+}
+
+func (e *Engine) watermark() int64 { return subSat(e.maxSeen, int64(e.cfg.Lateness)) }
+
+func subSat(a, b int64) int64 {
+	if b > 0 && a < math.MinInt64+b {
+		return math.MinInt64
+	}
+	return a - b
+}
+
+func addSat(a, b int64) int64 {
+	if b > 0 && a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+// Observe feeds one input and appends to dst the hits it completes (its
+// own, and those of windows that its time closes). An input older than
+// the watermark is dropped and counted (Stats.Late), without error. The
+// error reports an input that does not fit its spec.
+func (e *Engine) Observe(in Input, dst []Hit) ([]Hit, error) {
+	if in.Spec < 0 || in.Spec >= len(e.specs) {
+		return dst, fmt.Errorf("%w: spec index %d out of range (have %d)", ErrInput, in.Spec, len(e.specs))
+	}
+	s := &e.specs[in.Spec]
+	ri, ok := s.ruleIdx[in.Rule]
+	if !ok {
+		return dst, fmt.Errorf("%w: correlation %q does not reference rule %q", ErrInput, s.ID, in.Rule)
+	}
+	if len(in.Group) != len(s.GroupBy) {
+		return dst, fmt.Errorf("%w: correlation %q groups by %d fields, input has %d values", ErrInput, s.ID, len(s.GroupBy), len(in.Group))
+	}
+	if in.Time.IsZero() {
+		return dst, fmt.Errorf("%w: correlation %q, event %q: %v", ErrInput, s.ID, in.EventID, errNoTime)
+	}
+	if s.Kind.measured() && (in.Missing || (s.Kind.numeric() && (math.IsNaN(in.Number) || math.IsInf(in.Number, 0)))) {
+		e.stats.NoValue++
+		return dst, nil
+	}
+	t := in.Time.UnixNano()
+	if e.started && (t < e.watermark() || t < e.lastReleased) {
+		e.stats.Late++
+		return dst, nil
+	}
+	e.stats.Observed++
+	e.seq++
+	en := entry{t: t, seq: e.seq, rule: ri, id: in.EventID}
+	switch {
+	case s.Kind == ValueCount:
+		en.str = in.Value
+	case s.Kind.numeric():
+		en.num = in.Number
+	}
+	if !e.started || t > e.maxSeen {
+		e.maxSeen, e.started = t, true
+	}
+	w := e.watermark()
+	e.keybuf = appendKey(e.keybuf[:0], in.Spec, in.Group)
+	if len(e.pend) == 0 && t <= w {
+		dst = e.closeBefore(t, dst)
+		dst = e.process(in.Spec, en, "", in.Group, dst)
+		e.lastReleased = t
+		return e.closeBefore(w, dst), nil
+	}
+	heap.Push(&e.pend, pending{e: en, spec: in.Spec, key: string(e.keybuf), vals: slices.Clone(in.Group)})
+	if len(e.pend) > e.cfg.MaxPending {
+		e.stats.ForcedReleases++
+		dst = e.releaseOne(dst)
+	}
+	return e.release(w, dst), nil
+}
+
+// Advance moves event time to t without an input (for idle streams):
+// held-back events up to t − Lateness are processed and the windows that
+// end before it are closed. A t before the newest time seen does nothing.
+func (e *Engine) Advance(t time.Time, dst []Hit) []Hit {
+	if t.IsZero() {
+		return dst
+	}
+	n := t.UnixNano()
+	if !e.started || n > e.maxSeen {
+		e.maxSeen, e.started = n, true
+	}
+	return e.release(e.watermark(), dst)
+}
+
+// Flush ends the stream: every held-back event is processed and every
+// window is closed (decided as if event time had passed its end). The
+// groups are then empty; later inputs start afresh.
+func (e *Engine) Flush(dst []Hit) []Hit {
+	for len(e.pend) > 0 {
+		dst = e.releaseOne(dst)
+	}
+	return e.closeBefore(math.MaxInt64, dst)
+}
+
+func (e *Engine) releaseOne(dst []Hit) []Hit {
+	p := heap.Pop(&e.pend).(pending)
+	dst = e.closeBefore(p.e.t, dst)
+	e.keybuf = append(e.keybuf[:0], p.key...)
+	dst = e.process(p.spec, p.e, p.key, p.vals, dst)
+	e.lastReleased = max(e.lastReleased, p.e.t)
+	return dst
+}
+
+func (e *Engine) release(w int64, dst []Hit) []Hit {
+	for len(e.pend) > 0 && e.pend[0].e.t <= w {
+		dst = e.releaseOne(dst)
+	}
+	return e.closeBefore(w, dst)
+}
+
+func appendKey(b []byte, spec int, vals []string) []byte {
+	b = appendUvarint(b, uint64(spec))
+	for _, v := range vals {
+		b = appendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
+	}
+	return b
+}
+
+func appendUvarint(b []byte, x uint64) []byte {
+	for x >= 0x80 {
+		b = append(b, byte(x)|0x80)
+		x >>= 7
+	}
+	return append(b, byte(x))
+}
+
+// group returns the group for e.keybuf, creating it (and evicting the least
+// recently active group beyond MaxGroups).
+func (e *Engine) group(spec int, key string, vals []string) *group {
+	g := e.groups[string(e.keybuf)]
+	if g != nil {
+		e.unlink(g)
+		e.linkLast(g)
+		return g
+	}
+	if len(e.groups) >= e.cfg.MaxGroups {
+		old := e.lru.next
+		e.stats.GroupsEvicted++
+		e.remove(old)
+	}
+	if key == "" {
+		key = string(e.keybuf)
+	}
+	e.seq++
+	g = &group{spec: spec, key: key, vals: slices.Clone(vals), seq: e.seq, hidx: -1}
+	s := &e.specs[spec]
+	switch s.Kind {
+	case ValueCount:
+		if s.eager {
+			g.distinct = make(map[string]int32)
+		}
+	case Temporal:
+		g.ruleCnt = make([]int32, len(s.distinct))
+	case TemporalOrdered:
+		g.stages = make([]*partial, len(s.Rules))
+	}
+	e.groups[key] = g
+	e.linkLast(g)
+	return g
+}
+
+func (e *Engine) linkLast(g *group) {
+	g.prev, g.next = e.lru.prev, &e.lru
+	e.lru.prev.next = g
+	e.lru.prev = g
+}
+
+func (e *Engine) unlink(g *group) {
+	g.prev.next, g.next.prev = g.next, g.prev
+	g.prev, g.next = nil, nil
+}
+
+func (e *Engine) remove(g *group) {
+	e.unlink(g)
+	if g.hidx >= 0 {
+		heap.Remove(&e.dl, g.hidx)
+	}
+	delete(e.groups, g.key)
+}
+
+// settle recomputes g's deadline after a change, and drops it when empty.
+func (e *Engine) settle(g *group) {
+	s := &e.specs[g.spec]
+	d := int64(math.MaxInt64)
+	empty := true
+	if s.Kind == TemporalOrdered {
+		for _, p := range g.stages {
+			if p != nil {
+				empty = false
+				d = min(d, addSat(p.start, s.span))
+			}
+		}
+	} else if g.head < len(g.ents) {
+		empty = false
+		d = addSat(g.ents[g.head].t, s.span)
+	}
+	if empty {
+		e.remove(g)
+		return
+	}
+	g.deadline = d
+	if g.hidx < 0 {
+		heap.Push(&e.dl, g)
+	} else {
+		heap.Fix(&e.dl, g.hidx)
+	}
+}
+
+// process correlates one released entry.
+func (e *Engine) process(spec int, en entry, key string, vals []string, dst []Hit) []Hit {
+	g := e.group(spec, key, vals)
+	s := &e.specs[spec]
+	switch {
+	case s.Kind == TemporalOrdered:
+		dst = e.sequence(g, s, en, dst)
+	case s.eager:
+		lo := subSat(en.t, s.span)
+		for g.head < len(g.ents) && g.ents[g.head].t < lo {
+			e.popFront(g, s)
+		}
+		if len(g.ents)-g.head >= e.cfg.MaxEntriesPerGroup {
+			e.popFront(g, s)
+			e.stats.EntriesDropped++
+		}
+		e.pushBack(g, s, en)
+		if m := e.eagerMeasure(g, s); s.cond.Holds(m) {
+			live := g.live()
+			dst = append(dst, e.hit(g, s, live, live[0].t, en.t, m))
+			e.clear(g)
+		}
+	default:
+		if len(g.ents)-g.head >= e.cfg.MaxEntriesPerGroup {
+			e.popFront(g, s)
+			e.stats.EntriesDropped++
+		}
+		g.ents = append(g.ents, en)
+	}
+	e.settle(g)
+	return dst
+}
+
+func (e *Engine) pushBack(g *group, s *cspec, en entry) {
+	g.ents = append(g.ents, en)
+	switch s.Kind {
+	case ValueCount:
+		g.distinct[en.str]++
+	case Temporal:
+		if g.ruleCnt[en.rule] == 0 {
+			g.nRules++
+		}
+		g.ruleCnt[en.rule]++
+	case ValueSum, ValueAvg:
+		g.sum += en.num
+	}
+}
+
+func (e *Engine) popFront(g *group, s *cspec) {
+	en := g.ents[g.head]
+	if s.eager {
+		switch s.Kind {
+		case ValueCount:
+			if n := g.distinct[en.str] - 1; n == 0 {
+				delete(g.distinct, en.str)
+			} else {
+				g.distinct[en.str] = n
+			}
+		case Temporal:
+			g.ruleCnt[en.rule]--
+			if g.ruleCnt[en.rule] == 0 {
+				g.nRules--
+			}
+		case ValueSum, ValueAvg:
+			g.sum -= en.num
+		}
+	}
+	g.ents[g.head] = entry{}
+	g.head++
+	if g.head == len(g.ents) {
+		g.ents, g.head = g.ents[:0], 0
+	} else if g.head >= 64 && g.head*2 >= len(g.ents) {
+		n := copy(g.ents, g.ents[g.head:])
+		clear(g.ents[n:])
+		g.ents, g.head = g.ents[:n], 0
+	}
+}
+
+func (e *Engine) clear(g *group) {
+	clear(g.ents)
+	g.ents, g.head = g.ents[:0], 0
+	if g.distinct != nil {
+		clear(g.distinct)
+	}
+	clear(g.ruleCnt)
+	g.nRules = 0
+	g.sum = 0
+}
+
+func (e *Engine) eagerMeasure(g *group, s *cspec) float64 {
+	n := len(g.ents) - g.head
+	switch s.Kind {
+	case EventCount:
+		return float64(n)
+	case ValueCount:
+		return float64(len(g.distinct))
+	case Temporal:
+		return float64(g.nRules)
+	case ValueSum:
+		return g.sum
+	case ValueAvg:
+		return g.sum / float64(n)
+	}
+	return e.measure(s, g.live())
+}
+
+// measure computes the measure of s over ents from scratch.
+func (e *Engine) measure(s *cspec, ents []entry) float64 {
+	switch s.Kind {
+	case EventCount:
+		return float64(len(ents))
+	case ValueCount:
+		clear(e.seen)
+		for i := range ents {
+			e.seen[ents[i].str] = struct{}{}
+		}
+		return float64(len(e.seen))
+	case Temporal:
+		var mask uint64
+		var big map[uint16]struct{}
+		for i := range ents {
+			r := ents[i].rule
+			if r < 64 {
+				mask |= 1 << r
+			} else {
+				if big == nil {
+					big = make(map[uint16]struct{})
+				}
+				big[r] = struct{}{}
+			}
+		}
+		return float64(popcount(mask) + len(big))
+	case ValueSum, ValueAvg:
+		sum := 0.0
+		for i := range ents {
+			sum += ents[i].num
+		}
+		if s.Kind == ValueAvg {
+			return sum / float64(len(ents))
+		}
+		return sum
+	case ValuePercentile:
+		e.scratch = e.scratch[:0]
+		for i := range ents {
+			e.scratch = append(e.scratch, ents[i].num)
+		}
+		return percentile(e.scratch, s.pct)
+	}
+	return math.NaN()
+}
+
+func popcount(x uint64) int {
+	n := 0
+	for x != 0 {
+		x &= x - 1
+		n++
+	}
+	return n
+}
+
+// percentile sorts xs and returns its p-th percentile (0 < p <= 100) by
+// linear interpolation between closest ranks (rank = p/100·(n−1)).
+func percentile(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	slices.Sort(xs)
+	r := p / 100 * float64(len(xs)-1)
+	lo := int(math.Floor(r))
+	hi := int(math.Ceil(r))
+	if hi >= len(xs) {
+		hi = len(xs) - 1
+	}
+	return xs[lo] + (xs[hi]-xs[lo])*(r-float64(lo))
+}
+
+// sequence advances the ordered stages of g with en.
+func (e *Engine) sequence(g *group, s *cspec, en entry, dst []Hit) []Hit {
+	lo := subSat(en.t, s.span)
+	for i, p := range g.stages {
+		if p != nil && p.start < lo {
+			g.stages[i] = nil
+		}
+	}
+	for _, pos := range s.positions[en.rule] {
+		if pos == 0 {
+			np := &partial{start: en.t, ents: []entry{en}}
+			if s.cond.Holds(1) {
+				dst = append(dst, e.hit(g, s, np.ents, np.start, en.t, 1))
+			} else {
+				g.stages[0] = np
+			}
+			return dst
+		}
+		prev := g.stages[pos-1]
+		if prev == nil {
+			continue
+		}
+		g.stages[pos-1] = nil
+		prev.ents = append(prev.ents, en)
+		if m := float64(pos + 1); s.cond.Holds(m) {
+			dst = append(dst, e.hit(g, s, prev.ents, prev.start, en.t, m))
+		} else {
+			g.stages[pos] = prev
+		}
+		return dst
+	}
+	return dst
+}
+
+func (e *Engine) hit(g *group, s *cspec, ents []entry, start, end int64, m float64) Hit {
+	e.stats.Hits++
+	h := Hit{
+		Spec: s.ID, SpecIndex: g.spec, Kind: s.Kind, Group: slices.Clone(g.vals),
+		Start: time.Unix(0, start).UTC(), End: time.Unix(0, end).UTC(), Events: len(ents), Value: m,
+	}
+	n := min(len(ents), e.cfg.MaxEventIDs)
+	if n > 0 {
+		h.EventIDs = make([]string, n)
+		for i := range n {
+			h.EventIDs[i] = ents[i].id
+		}
+	}
+	var mask []bool
+	if len(s.distinct) > 1 {
+		mask = make([]bool, len(s.distinct))
+		for i := range ents {
+			mask[ents[i].rule] = true
+		}
+	}
+	for i, r := range s.distinct {
+		if mask == nil || mask[i] {
+			h.Rules = append(h.Rules, r)
+		}
+	}
+	return h
+}
+
+// closeBefore closes, in deadline order, every window that ends before t.
+func (e *Engine) closeBefore(t int64, dst []Hit) []Hit {
+	for len(e.dl) > 0 && e.dl[0].deadline < t {
+		g := e.dl[0]
+		s := &e.specs[g.spec]
+		switch {
+		case s.Kind == TemporalOrdered:
+			for i, p := range g.stages {
+				if p != nil && addSat(p.start, s.span) < t {
+					g.stages[i] = nil
+				}
+			}
+		case s.eager:
+			for g.head < len(g.ents) && addSat(g.ents[g.head].t, s.span) < t {
+				e.popFront(g, s)
+			}
+		default:
+			live := g.live()
+			end := addSat(live[0].t, s.span)
+			k := 1
+			for k < len(live) && live[k].t <= end {
+				k++
+			}
+			if m := e.measure(s, live[:k]); s.cond.Holds(m) {
+				dst = append(dst, e.hit(g, s, live[:k], live[0].t, end, m))
+				for range k {
+					e.popFront(g, s)
+				}
+			} else {
+				e.popFront(g, s)
+			}
+		}
+		e.settle(g)
+	}
+	return dst
+}
+
+type deadlineHeap []*group
+
+func (h deadlineHeap) Len() int { return len(h) }
+func (h deadlineHeap) Less(i, j int) bool {
+	if h[i].deadline != h[j].deadline {
+		return h[i].deadline < h[j].deadline
+	}
+	return h[i].seq < h[j].seq
+}
+func (h deadlineHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].hidx = i
+	h[j].hidx = j
+}
+func (h *deadlineHeap) Push(x any) {
+	g := x.(*group)
+	g.hidx = len(*h)
+	*h = append(*h, g)
+}
+func (h *deadlineHeap) Pop() any {
+	old := *h
+	g := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	g.hidx = -1
+	return g
+}
+
+type pendingHeap []pending
+
+func (h pendingHeap) Len() int { return len(h) }
+func (h pendingHeap) Less(i, j int) bool {
+	if h[i].e.t != h[j].e.t {
+		return h[i].e.t < h[j].e.t
+	}
+	return h[i].e.seq < h[j].e.seq
+}
+func (h pendingHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *pendingHeap) Push(x any)   { *h = append(*h, x.(pending)) }
+func (h *pendingHeap) Pop() any {
+	old := *h
+	p := old[len(old)-1]
+	old[len(old)-1] = pending{}
+	*h = old[:len(old)-1]
+	return p
+}
