@@ -89,7 +89,7 @@ func TestKinds(t *testing.T) {
 				{rule: "a", at: 2, id: "3", grp: u("u1")}, {rule: "a", at: 5, id: "4", grp: u("u1")},
 				{rule: "a", at: 6, id: "5", grp: u("u1")}, // consumed: starts afresh
 				{rule: "a", at: 20, id: "6", grp: u("u1")}, {rule: "a", at: 21, id: "7", grp: u("u1")},
-				{rule: "a", at: 35, id: "8", grp: u("u1")}, // 20 and 21 are out of [25,35]
+				{rule: "a", at: 35, id: "8", grp: u("u1")},                                              // 20 and 21 are out of [25,35]
 				{rule: "a", at: 40, id: "9", grp: u("u1")}, {rule: "a", at: 45, id: "10", grp: u("u1")}, // [35,45] inclusive
 			},
 			want: []string{"ec [u1] [1 3 4] v=3 [0,5]", "ec [u1] [8 9 10] v=3 [35,45]"},
@@ -136,7 +136,7 @@ func TestKinds(t *testing.T) {
 				{rule: "c", at: 2, id: "c2", grp: u("h")}, // no b after a yet
 				{rule: "b", at: 3, id: "b3", grp: u("h")}, {rule: "c", at: 4, id: "c4", grp: u("h")},
 				{rule: "a", at: 10, id: "a10", grp: u("h")}, {rule: "b", at: 15, id: "b15", grp: u("h")},
-				{rule: "c", at: 25, id: "c25", grp: u("h")}, // 15 s after a10
+				{rule: "c", at: 25, id: "c25", grp: u("h")},                                              // 15 s after a10
 				{rule: "a", at: 30, id: "a30", grp: u("h")}, {rule: "a", at: 31, id: "a31", grp: u("h")}, // the later a replaces
 				{rule: "b", at: 32, id: "b32", grp: u("g")}, {rule: "b", at: 33, id: "b33", grp: u("h")},
 				{rule: "c", at: 41, id: "c41", grp: u("h")},
