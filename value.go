@@ -34,7 +34,7 @@ func (k Kind) String() string {
 type Value struct {
 	kind Kind
 	s    string
-	n    uint64 // int64 or float64 bits; 1/0 for bool
+	n    uint64   // int64 or float64 bits; 1/0 for bool
 	list *[]Value // list elements, or object members as key,value pairs (a pointer keeps Value small)
 }
 

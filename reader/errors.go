@@ -1,7 +1,6 @@
 package reader
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/mdrkit/mdr"
@@ -26,5 +25,3 @@ func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %v", e.Source, e
 
 // Unwrap returns the underlying error.
 func (e *LineError) Unwrap() error { return e.Err }
-
-var errStop = errors.New("stop")

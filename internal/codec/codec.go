@@ -44,7 +44,6 @@ type container struct {
 	items  []mdr.Value // list elements, or object members as key,value pairs
 	key    string      // pending member key for non-flat objects
 	empty  bool        // flattened object has seen no member yet
-	parent string      // key under which this container is stored in its parent
 }
 
 type visitor struct {
