@@ -35,6 +35,15 @@
 // ranks; 0 means the median). Inputs of measured kinds without a value
 // are ignored and counted.
 //
+// # Chained correlations
+//
+// A spec may reference another spec's ID among its Rules (Sigma allows a
+// correlation to refer to correlations). The referenced spec's hits then
+// feed it inside the engine, at the hit's End time, with group values
+// taken from the hit's group through Spec.GroupFrom and the hit's Value as
+// measured value; the chained hit carries the base events' ids. Cycles are
+// refused.
+//
 // # Event time, lateness, determinism
 //
 // Windows run on the events' own times, never on the wall clock. Events

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -81,6 +82,18 @@ type entry struct {
 	id   string
 	str  string
 	num  float64
+	// A chained entry (a hit of a referenced spec) carries the base
+	// events of that hit: n of them, the first ids.
+	ids []string
+	n   int
+}
+
+// events returns the number of base events the entry stands for.
+func (en *entry) events() int {
+	if en.ids != nil || en.n > 0 {
+		return en.n
+	}
+	return 1
 }
 
 type partial struct {
@@ -118,6 +131,8 @@ type cspec struct {
 	distinct  []string // distinct rule ids in spec order
 	positions [][]int  // distinct index → positions in Rules, descending
 	pct       float64
+	chained   []bool // distinct index → the rule is another spec
+	deps      []int  // specs fed by this spec's hits
 }
 
 type pending struct {
@@ -196,7 +211,71 @@ func New(cfg Config, specs []Spec) (*Engine, error) {
 		}
 		e.specs = append(e.specs, c)
 	}
+	if err := e.link(ids); err != nil {
+		return nil, err
+	}
 	return e, nil
+}
+
+// link resolves chained correlations: references to other specs, their
+// group mappings, and cycles.
+func (e *Engine) link(ids map[string]int) error {
+	for yi := range e.specs {
+		y := &e.specs[yi]
+		y.chained = make([]bool, len(y.distinct))
+		for d, r := range y.distinct {
+			xi, ok := ids[r]
+			if !ok {
+				continue
+			}
+			if xi == yi {
+				return specErr(yi, y.ID, "references itself")
+			}
+			x := &e.specs[xi]
+			from, ok := y.GroupFrom[r]
+			if !ok || len(from) != len(y.GroupBy) {
+				return specErr(yi, y.ID, "references correlation %q but GroupFrom[%q] does not map its %d group values", r, r, len(y.GroupBy))
+			}
+			for _, k := range from {
+				if k < 0 || k >= len(x.GroupBy) {
+					return specErr(yi, y.ID, "GroupFrom[%q] index %d outside the %d group values of %q", r, k, len(x.GroupBy), r)
+				}
+			}
+			y.chained[d] = true
+			x.deps = append(x.deps, yi)
+		}
+		for r := range y.GroupFrom {
+			if xi, ok := ids[r]; !ok || !slices.Contains(y.Rules, r) || xi == yi {
+				return specErr(yi, y.ID, "GroupFrom names %q, which is not a referenced correlation", r)
+			}
+		}
+	}
+	// Cycles: depth-first search over deps.
+	state := make([]uint8, len(e.specs)) // 0 new, 1 on stack, 2 done
+	var visit func(i int) error
+	visit = func(i int) error {
+		state[i] = 1
+		for _, d := range e.specs[i].deps {
+			switch state[d] {
+			case 1:
+				return specErr(d, e.specs[d].ID, "chained correlations form a cycle through %q", e.specs[i].ID)
+			case 0:
+				if err := visit(d); err != nil {
+					return err
+				}
+			}
+		}
+		state[i] = 2
+		return nil
+	}
+	for i := range e.specs {
+		if state[i] == 0 {
+			if err := visit(i); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func minCount(c Condition) float64 {
@@ -267,6 +346,9 @@ func (e *Engine) Observe(in Input, dst []Hit) ([]Hit, error) {
 	if !ok {
 		return dst, fmt.Errorf("%w: correlation %q does not reference rule %q", ErrInput, s.ID, in.Rule)
 	}
+	if s.chained[ri] {
+		return dst, fmt.Errorf("%w: rule %q of correlation %q is a correlation: its hits feed it inside the engine", ErrInput, in.Rule, s.ID)
+	}
 	if len(in.Group) != len(s.GroupBy) {
 		return dst, fmt.Errorf("%w: correlation %q groups by %d fields, input has %d values", ErrInput, s.ID, len(s.GroupBy), len(in.Group))
 	}
@@ -298,7 +380,7 @@ func (e *Engine) Observe(in Input, dst []Hit) ([]Hit, error) {
 	e.keybuf = appendKey(e.keybuf[:0], in.Spec, in.Group)
 	if len(e.pend) == 0 && t <= w {
 		dst = e.closeBefore(t, dst)
-		dst = e.process(in.Spec, en, "", in.Group, dst)
+		dst = e.chain(len(dst), e.process(in.Spec, en, "", in.Group, dst))
 		e.lastReleased = t
 		return e.closeBefore(w, dst), nil
 	}
@@ -338,7 +420,7 @@ func (e *Engine) releaseOne(dst []Hit) []Hit {
 	p := heap.Pop(&e.pend).(pending)
 	dst = e.closeBefore(p.e.t, dst)
 	e.keybuf = append(e.keybuf[:0], p.key...)
-	dst = e.process(p.spec, p.e, p.key, p.vals, dst)
+	dst = e.chain(len(dst), e.process(p.spec, p.e, p.key, p.vals, dst))
 	e.lastReleased = max(e.lastReleased, p.e.t)
 	return dst
 }
@@ -663,13 +745,21 @@ func (e *Engine) hit(g *group, s *cspec, ents []entry, start, end int64, m float
 	e.stats.Hits++
 	h := Hit{
 		Spec: s.ID, SpecIndex: g.spec, Kind: s.Kind, Group: slices.Clone(g.vals),
-		Start: time.Unix(0, start).UTC(), End: time.Unix(0, end).UTC(), Events: len(ents), Value: m,
+		Start: time.Unix(0, start).UTC(), End: time.Unix(0, end).UTC(), Value: m,
 	}
-	n := min(len(ents), e.cfg.MaxEventIDs)
-	if n > 0 {
-		h.EventIDs = make([]string, n)
-		for i := range n {
-			h.EventIDs[i] = ents[i].id
+	for i := range ents {
+		en := &ents[i]
+		h.Events += en.events()
+		if en.ids == nil && en.n == 0 {
+			if len(h.EventIDs) < e.cfg.MaxEventIDs {
+				h.EventIDs = append(h.EventIDs, en.id)
+			}
+			continue
+		}
+		for _, id := range en.ids {
+			if len(h.EventIDs) < e.cfg.MaxEventIDs {
+				h.EventIDs = append(h.EventIDs, id)
+			}
 		}
 	}
 	var mask []bool
@@ -687,9 +777,39 @@ func (e *Engine) hit(g *group, s *cspec, ents []entry, start, end int64, m float
 	return h
 }
 
+// chain feeds the hits dst[from:] (and the hits that this raises in
+// turn) to the specs that reference their spec.
+func (e *Engine) chain(from int, dst []Hit) []Hit {
+	for i := from; i < len(dst); i++ {
+		x := &e.specs[dst[i].SpecIndex]
+		if len(x.deps) == 0 {
+			continue
+		}
+		h := dst[i]
+		ids := h.EventIDs
+		if ids == nil {
+			ids = []string{}
+		}
+		for _, yi := range x.deps {
+			y := &e.specs[yi]
+			vals := make([]string, len(y.GroupBy))
+			for j, k := range y.GroupFrom[x.ID] {
+				vals[j] = h.Group[k]
+			}
+			e.seq++
+			en := entry{t: h.End.UnixNano(), seq: e.seq, rule: y.ruleIdx[x.ID], id: x.ID, ids: ids, n: h.Events,
+				str: strconv.FormatFloat(h.Value, 'g', -1, 64), num: h.Value}
+			e.keybuf = appendKey(e.keybuf[:0], yi, vals)
+			dst = e.process(yi, en, "", vals, dst)
+		}
+	}
+	return dst
+}
+
 // closeBefore closes, in deadline order, every window that ends before t.
 func (e *Engine) closeBefore(t int64, dst []Hit) []Hit {
 	for len(e.dl) > 0 && e.dl[0].deadline < t {
+		from := len(dst)
 		g := e.dl[0]
 		s := &e.specs[g.spec]
 		switch {
@@ -720,6 +840,7 @@ func (e *Engine) closeBefore(t int64, dst []Hit) []Hit {
 			}
 		}
 		e.settle(g)
+		dst = e.chain(from, dst)
 	}
 	return dst
 }

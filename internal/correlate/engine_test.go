@@ -507,7 +507,8 @@ func randomStream(r *rand.Rand, specs []Spec, n int, start float64) []ev {
 }
 
 func TestSnapshotRestoreEquivalence(t *testing.T) {
-	specs := allKinds(time.Minute)
+	specs := append(allKinds(time.Minute), Spec{ID: "chain", Kind: TemporalOrdered, Rules: []string{"ec", "c"}, GroupBy: []string{"host"},
+		Window: time.Minute, GroupFrom: map[string][]int{"ec": {0}}})
 	r := rand.New(rand.NewPCG(1, 2))
 	stream := randomStream(r, specs, 1500, 0)
 	// Mild disorder, within lateness, so held-back events are in snapshots.
@@ -518,7 +519,7 @@ func TestSnapshotRestoreEquivalence(t *testing.T) {
 	}
 	cfg := DefaultConfig()
 	cfg.Lateness = 15 * time.Second
-	cfg.MaxGroups = 30 // below 10 specs × 4 hosts: eviction is part of the state
+	cfg.MaxGroups = 30 // below 11 specs × 4 hosts: eviction is part of the state
 	cfg.MaxEntriesPerGroup = 8
 	run := func(cut int) ([]Hit, Stats) {
 		eng := newEngine(t, cfg, specs...)
@@ -615,5 +616,44 @@ func TestAdvanceClosesIdleWindows(t *testing.T) {
 	hits = eng.Advance(t0.Add(11*time.Second), nil)
 	if got := summaries(hits); !slices.Equal(got, []string{"q [] [1] v=1 [0,10]"}) {
 		t.Fatalf("got %q", got)
+	}
+}
+
+func TestChained(t *testing.T) {
+	many := Spec{ID: "many", Kind: EventCount, Rules: []string{"fail"}, GroupBy: []string{"user", "host"}, Window: time.Minute, Condition: Condition{GTE: f(3)}}
+	then := Spec{ID: "then", Kind: TemporalOrdered, Rules: []string{"many", "ok"}, GroupBy: []string{"user"}, Window: time.Minute,
+		GroupFrom: map[string][]int{"many": {0}}}
+	eng := newEngine(t, DefaultConfig(), then, many)
+	ug := func(u, h string) []string { return []string{u, h} }
+	hits := feed(t, eng, []ev{
+		{spec: 0, rule: "ok", at: 0, id: "s0", grp: u("u1")}, // success before the failures: not a sequence
+		{spec: 1, rule: "fail", at: 1, id: "f1", grp: ug("u1", "h1")},
+		{spec: 1, rule: "fail", at: 2, id: "f2", grp: ug("u1", "h1")},
+		{spec: 1, rule: "fail", at: 3, id: "f3", grp: ug("u2", "h1")},
+		{spec: 1, rule: "fail", at: 4, id: "f4", grp: ug("u1", "h1")},
+		{spec: 0, rule: "ok", at: 5, id: "s5", grp: u("u2")},
+		{spec: 0, rule: "ok", at: 6, id: "s6", grp: u("u1")},
+	})
+	got := summaries(hits)
+	want := []string{"many [u1 h1] [f1 f2 f4] v=3 [1,4]", "then [u1] [f1 f2 f4 s6] v=2 [4,6]"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %q want %q", got, want)
+	}
+	if hits[1].Events != 4 || !slices.Equal(hits[1].Rules, []string{"many", "ok"}) {
+		t.Fatalf("chained hit %+v", hits[1])
+	}
+	if _, err := eng.Observe(Input{Spec: 0, Rule: "many", Time: t0, Group: u("x")}, nil); !errors.Is(err, ErrInput) {
+		t.Fatalf("feeding a correlation from outside: %v", err)
+	}
+	cyc := []Spec{
+		{ID: "x", Kind: EventCount, Rules: []string{"y"}, Window: time.Minute, Condition: Condition{GTE: f(1)}, GroupFrom: map[string][]int{"y": {}}},
+		{ID: "y", Kind: EventCount, Rules: []string{"x"}, Window: time.Minute, Condition: Condition{GTE: f(1)}, GroupFrom: map[string][]int{"x": {}}},
+	}
+	if _, err := New(DefaultConfig(), cyc); !errors.Is(err, ErrSpec) || !strings.Contains(err.Error(), "cycle") {
+		t.Fatalf("cycle: %v", err)
+	}
+	then.GroupFrom = map[string][]int{"many": {2}}
+	if _, err := New(DefaultConfig(), []Spec{then, many}); !errors.Is(err, ErrSpec) {
+		t.Fatalf("bad group mapping: %v", err)
 	}
 }

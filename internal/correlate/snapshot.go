@@ -11,12 +11,14 @@ import (
 const SnapshotVersion = 1
 
 type snapEntry struct {
-	T    int64   `json:"t"`
-	Seq  uint64  `json:"q"`
-	Rule uint16  `json:"r,omitempty"`
-	ID   string  `json:"i,omitempty"`
-	Str  string  `json:"s,omitempty"`
-	Num  float64 `json:"n,omitempty"`
+	T    int64    `json:"t"`
+	Seq  uint64   `json:"q"`
+	Rule uint16   `json:"r,omitempty"`
+	ID   string   `json:"i,omitempty"`
+	Str  string   `json:"s,omitempty"`
+	Num  float64  `json:"n,omitempty"`
+	IDs  []string `json:"ids,omitempty"`
+	N    int      `json:"c,omitempty"`
 }
 
 type snapGroup struct {
@@ -52,11 +54,15 @@ type snapshot struct {
 }
 
 func toSnap(en entry) snapEntry {
-	return snapEntry{T: en.t, Seq: en.seq, Rule: en.rule, ID: en.id, Str: en.str, Num: en.num}
+	return snapEntry{T: en.t, Seq: en.seq, Rule: en.rule, ID: en.id, Str: en.str, Num: en.num, IDs: en.ids, N: en.n}
 }
 
 func fromSnap(s snapEntry) entry {
-	return entry{t: s.T, seq: s.Seq, rule: s.Rule, id: s.ID, str: s.Str, num: s.Num}
+	en := entry{t: s.T, seq: s.Seq, rule: s.Rule, id: s.ID, str: s.Str, num: s.Num, ids: s.IDs, n: s.N}
+	if en.n > 0 && en.ids == nil {
+		en.ids = []string{}
+	}
+	return en
 }
 
 // Snapshot serialises the whole state (groups, held-back events, event

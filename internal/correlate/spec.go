@@ -121,6 +121,12 @@ type Spec struct {
 	Condition Condition
 	// Percentile (0 < p <= 100) of ValuePercentile; 0 means the median (50).
 	Percentile float64
+	// GroupFrom chains correlations. A rule of Rules that is the ID of
+	// another spec of the engine is fed by that spec's hits, inside the
+	// engine, at the hit's End time; GroupFrom[thatID][i] is the index of
+	// the referenced spec's group value that becomes this spec's i-th group
+	// value. The hit's Value is the measured value of the chained input.
+	GroupFrom map[string][]int
 }
 
 // Eager reports whether the spec is decided as soon as an event arrives
@@ -133,7 +139,7 @@ func (s *Spec) Eager() bool {
 }
 
 func (s *Spec) fingerprint() string {
-	return fmt.Sprintf("%s|%q|%q|%d|%s|%g", s.Kind, s.Rules, s.GroupBy, int64(s.Window), s.Condition, s.Percentile)
+	return fmt.Sprintf("%s|%q|%q|%d|%s|%g|%v", s.Kind, s.Rules, s.GroupBy, int64(s.Window), s.Condition, s.Percentile, s.GroupFrom)
 }
 
 func (s *Spec) validate(i int) error {
