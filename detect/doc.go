@@ -1,0 +1,128 @@
+// Package detect is the rule engine of mdrkit: rules whose condition is a
+// CEL expression over the event, compiled once into an immutable Ruleset
+// that matches events fast and explains every match.
+//
+// # Rules
+//
+// A Rule has an id, a title, descriptive metadata (description, author,
+// references, status, falsepositives), a Severity, ATT&CK tags, a Logsource
+// (product / category / service), output Fields, and either a Condition (a
+// stateless rule) or a Correlation block (a correlation rule over other
+// rules' matches). Hidden rules match like any other, but their matches are
+// marked Hidden: they feed correlations and raise no alert of their own.
+//
+// Native rules are written in YAML. A file holds one or more YAML documents
+// (separated by ---); each document is one rule (a mapping) or a list of
+// rules:
+//
+//	id: encoded-powershell
+//	title: PowerShell with an encoded command
+//	severity: high                 # or level:; informational, low, medium, high, critical
+//	status: test
+//	tags: [attack.execution, attack.t1059.001]
+//	logsource: {product: windows, category: process_creation}
+//	condition: >
+//	  e.Image.endsWithFold(["\\powershell.exe", "\\pwsh.exe"]) &&
+//	  e.CommandLine.containsFold(windash(" -enc "))
+//	fields: [CommandLine, ParentImage]
+//
+// A correlation rule has a correlation block instead of a condition:
+//
+//	id: encoded-powershell-burst
+//	title: Many encoded PowerShell starts on one host
+//	severity: medium
+//	correlation:
+//	  type: event_count            # value_count, temporal, temporal_ordered, value_sum, value_avg, value_percentile
+//	  rules: [encoded-powershell]
+//	  group-by: [Computer]
+//	  timespan: 5m                 # s, m, h, d, w or a Go duration
+//	  condition: {gte: 3}          # gt, gte, lt, lte, eq, neq; field: and percentile: where the type needs them
+//
+// LoadFile and ParseRules read this format; unknown keys are errors, and
+// every rule that cannot be read is reported with its file and line.
+//
+// # Conditions
+//
+// A condition is a CEL expression with one variable, e, the event. e.Image,
+// e["Field Name"] and nested e.process.parent.executable select fields:
+// flat names and dotted paths both resolve through mdr.Event.Get, without
+// converting the event to a map. A missing field (or a selection through a
+// missing object) yields an absent value, never an error: every detection
+// function is false on it, == with it is false, and has(e.X) and "X" in e
+// are false. Standard CEL works as usual on present values; a standard
+// function applied to a value of the wrong type (or to an absent value) is
+// an evaluation error, which makes the rule not match that event.
+//
+// The detection functions. The receiver x may be a string, a list (true if
+// any element satisfies), a number or bool (compared through its text,
+// mdr.Value.Text); absent and null give false. The argument is a string or
+// a list of strings (true if any satisfies), and must be a constant:
+//
+//   - x.equalsFold(s), x.containsFold(s), x.startsWithFold(s),
+//     x.endsWithFold(s): case-insensitive, with Unicode simple case folding
+//     (each character is replaced by a canonical member of its case-folding
+//     orbit, so "ſ" equals "s" and "K" (Kelvin) equals "k").
+//   - x.equalsCase(s), x.containsCase(s), x.startsWithCase(s),
+//     x.endsWithCase(s): case-sensitive.
+//   - x.wildcardFold(p), x.wildcardCase(p): the whole value matches the glob
+//     p, where * is any run and ? one character; \* and \? are literal, \\ is
+//     one backslash and a backslash before anything else is a backslash.
+//   - x.regex(p): RE2 (Go regexp), flags inline ((?i), (?m), (?s)); compiled
+//     once when the rule is compiled.
+//   - x.inCIDR(c): an IPv4 or IPv6 address inside prefix c (IPv4-mapped IPv6
+//     addresses count as IPv4).
+//   - x.numEq(n), x.numLt(n), x.numLte(n), x.numGt(n), x.numGte(n): x is a
+//     number or a numeric string, decimal or 0x hex ("4688", "0x1010"); n an
+//     int, double or numeric string; non-numeric values give false.
+//   - x.isNull(): x is absent or JSON null.
+//   - x.timePart(unit): the minute, hour, day, week (ISO), month or year of
+//     the time value x (mdr.TimeOf), or absent; e.g.
+//     e.UtcTime.timePart("hour").numLt(6).
+//   - e.keywordFold(p), e.keywordCase(p), e.keywordRegex(p): any string
+//     value of the event (or string element of a list) matches glob or regex p.
+//   - base64(s), base64offset(s) (the three offset variants), utf16le(s),
+//     wide(s) (= utf16le), utf16be(s), utf16(s) (with a BOM), windash(s)
+//     (every variant where each flag dash - or / is replaced by -, /, en
+//     dash, em dash or horizontal bar): pure functions on constants, folded
+//     at compile time; each also takes a list. They compose:
+//     e.CommandLine.containsCase(base64offset(utf16le("http"))).
+//
+// # Compiling and matching
+//
+// Compile checks every rule, collects every rejection (file, line, rule id,
+// reason) in a *CompileError, and returns a Ruleset holding every accepted
+// rule. Each condition is type-checked, constant-folded, and planned with
+// cel.OptOptimize, a per-rule cost limit (WithCostLimit) and context
+// interruption (the ctx of Match). No CEL type appears in the API.
+//
+// Matching does not evaluate every rule on every event:
+//
+//   - Logsource routing (WithPipeline): a rule only meets the events its
+//     logsource covers in the pipeline. The pipeline is indexed by the values
+//     of its condition fields (e.g. Channel and EventID), so routing costs a
+//     few hash lookups per event whatever the number of rules.
+//   - The literal prefilter: from each condition Compile derives a set of
+//     literals such that every matching event contains one of them in the
+//     field it is tested on (AND picks one conjunct's set, OR takes the
+//     union, NOT gives none, globs give a literal run, regular expressions a
+//     required literal). Each relevant field value is folded once per event
+//     (with the same folding the *Fold functions use) and scanned with an
+//     Aho-Corasick automaton; only rules whose literals were seen are
+//     evaluated. Rules without such a set are evaluated on every routed event
+//     (Stats.Unfiltered counts them). Tests prove prefilter + evaluation ==
+//     evaluating every rule.
+//   - Conditions built only from the shapes above (detection functions on
+//     fields, &&, ||, !, == with a string, has, in) are evaluated directly on
+//     the event with the same semantics as their CEL program (tests check
+//     both agree); other conditions run their CEL program.
+//
+// Each Match carries its Explanation: for each predicate that held, the
+// field, its value, the operator and the argument, as text and as JSON.
+//
+// # Concurrency
+//
+// A Ruleset is immutable and safe for concurrent use; Match may be called
+// from any number of goroutines. Per-call scratch state comes from a
+// sync.Pool, so a call for an event that no rule matches allocates nothing
+// (AppendMatches with a reused slice).
+package detect

@@ -1,0 +1,356 @@
+package detect
+
+import (
+	"context"
+	"errors"
+	"math/bits"
+	"sort"
+	"strconv"
+	"unsafe"
+
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/interpreter"
+
+	"github.com/mdrkit/mdr"
+)
+
+// Match is one rule that matched one event. Rule points into the Ruleset
+// and must be treated as read-only. A Match is a plain value, safe to share
+// once returned.
+type Match struct {
+	Rule        *Rule
+	Event       *mdr.Event
+	Hidden      bool // the rule is hidden: it feeds correlations and raises no alert
+	Explanation Explanation
+}
+
+// activation binds e for CEL programs.
+type activation struct{ e eventVal }
+
+func (a *activation) ResolveName(name string) (any, bool) {
+	if name == "e" {
+		return a.e, true
+	}
+	return nil, false
+}
+
+func (a *activation) Parent() interpreter.Activation { return nil }
+
+// scratch is the per-Match working state, pooled per Ruleset so that the
+// no-match path allocates nothing.
+type scratch struct {
+	gen       uint32
+	slotGen   []uint32
+	slotField []int32
+	foldGen   []uint32
+	folded    []string
+	buf       []byte // folded texts of this event
+	tmp       []byte
+	keyBuf    []byte
+	hits      []int32
+	cand      []uint64
+	classOK   []bool
+	mapOK     []bool
+	act       activation
+}
+
+func (rs *Ruleset) newScratch() any {
+	n := len(rs.paths)
+	return &scratch{
+		slotGen: make([]uint32, n), slotField: make([]int32, n),
+		foldGen: make([]uint32, n), folded: make([]string, n),
+		buf: make([]byte, 0, 4096), tmp: make([]byte, 0, 256), keyBuf: make([]byte, 0, 128),
+		hits:    make([]int32, 0, 64),
+		cand:    make([]uint64, (len(rs.rules)+63)/64),
+		classOK: make([]bool, len(rs.route.classes)), mapOK: make([]bool, rs.route.nmap),
+	}
+}
+
+// slot returns the field-table slot of path, adding it.
+func (rs *Ruleset) slot(path string) int32 {
+	if s, ok := rs.slotOf[path]; ok {
+		return s
+	}
+	s := int32(len(rs.paths))
+	rs.paths = append(rs.paths, path)
+	rs.slotOf[path] = s
+	return s
+}
+
+// build assigns slots, indexes routes and builds the prefilter.
+func (rs *Ruleset) build() {
+	st := &rs.stats
+	for _, cr := range rs.rules {
+		cr.root.leaves(func(l *leaf) {
+			if l.kind != lKeyword {
+				l.slot = rs.slot(l.path)
+			}
+		})
+		if cr.rule.Hidden {
+			st.Hidden++
+		}
+		if cr.native {
+			st.Native++
+		}
+	}
+	rs.buildRouter()
+	perSlot := map[int32]map[string][]int32{}
+	kw := map[string][]int32{}
+	rs.pre.always = make([][]int32, len(rs.route.classes))
+	for i, cr := range rs.rules {
+		if !rs.cfg.prefilter || !cr.hasLit {
+			rs.pre.always[cr.class] = append(rs.pre.always[cr.class], int32(i))
+			if !cr.hasLit {
+				st.Unfiltered++
+			}
+			continue
+		}
+		for _, fl := range cr.lits {
+			var m map[string][]int32
+			if fl.path == "" {
+				m = kw
+			} else {
+				s := rs.slot(fl.path)
+				m = perSlot[s]
+				if m == nil {
+					m = map[string][]int32{}
+					perSlot[s] = m
+				}
+			}
+			l := m[fl.lit]
+			if len(l) == 0 || l[len(l)-1] != int32(i) {
+				m[fl.lit] = append(l, int32(i))
+			}
+			st.Literals++
+		}
+	}
+	rs.pre.bySlot = make([]*acSet, len(rs.paths))
+	for s, m := range perSlot {
+		rs.pre.bySlot[s] = buildACSet(m)
+	}
+	if len(kw) > 0 {
+		rs.pre.keyword = buildACSet(kw)
+	}
+	st.Rules = len(rs.rules)
+	st.Correlations = len(rs.corr)
+	st.Unrouted = rs.route.unrouted
+	st.RouteClasses = len(rs.route.classes)
+}
+
+func sortStrings(s []string) { sort.Strings(s) }
+
+// field returns the index in the event of the field at slot, or -1.
+func (sc *scratch) field(slot int32) int {
+	if sc.slotGen[slot] != sc.gen {
+		return -1
+	}
+	return int(sc.slotField[slot])
+}
+
+func bytesString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// foldedSlot returns fold(s) for the string value at slot, computed once per
+// event. The result is valid until the scratch is reused.
+func (sc *scratch) foldedSlot(slot int32, s string) string {
+	if sc.foldGen[slot] == sc.gen {
+		return sc.folded[slot]
+	}
+	var f string
+	if !needsFold(s) {
+		f = s
+	} else {
+		start := len(sc.buf)
+		sc.buf = appendFold(sc.buf, s)
+		f = bytesString(sc.buf[start:])
+	}
+	sc.foldGen[slot] = sc.gen
+	sc.folded[slot] = f
+	return f
+}
+
+// foldTmp folds s into the temporary buffer (valid until the next call).
+func (sc *scratch) foldTmp(s string) string {
+	if !needsFold(s) {
+		return s
+	}
+	sc.tmp = appendFold(sc.tmp[:0], s)
+	return bytesString(sc.tmp)
+}
+
+// scalarText renders a non-string scalar into the temporary buffer the way
+// mdr.Value.Text does (already folded: JSON numbers are finite).
+func (sc *scratch) scalarText(v mdr.Value) (string, bool) {
+	switch v.Kind() {
+	case mdr.KindInt:
+		i, _ := v.Int()
+		sc.tmp = strconv.AppendInt(sc.tmp[:0], i, 10)
+	case mdr.KindFloat:
+		f, _ := v.Float()
+		sc.tmp = strconv.AppendFloat(sc.tmp[:0], f, 'g', -1, 64) // lower-case for finite values
+	case mdr.KindBool:
+		b, _ := v.Bool()
+		sc.tmp = strconv.AppendBool(sc.tmp[:0], b)
+	default:
+		return "", false
+	}
+	return bytesString(sc.tmp), true
+}
+
+// AppendMatches is Match appending to dst, so that a caller reusing dst
+// allocates nothing for events that match no rule.
+func (rs *Ruleset) AppendMatches(ctx context.Context, dst []Match, ev *mdr.Event) ([]Match, error) {
+	if ev == nil || len(rs.rules) == 0 {
+		return dst, nil
+	}
+	sc := rs.pool.Get().(*scratch)
+	defer rs.pool.Put(sc)
+	sc.gen++
+	if sc.gen == 0 { // wrapped: forget every stamp
+		clear(sc.slotGen)
+		clear(sc.foldGen)
+		sc.gen = 1
+	}
+	sc.buf = sc.buf[:0]
+	for i := 0; i < ev.Len(); i++ {
+		if s, ok := rs.slotOf[ev.Field(i).Key]; ok {
+			sc.slotGen[s] = sc.gen
+			sc.slotField[s] = int32(i)
+		}
+	}
+	rs.route.open(ev, sc)
+	rs.candidates(ev, sc)
+	var errs []error
+	for w := range sc.cand {
+		word := sc.cand[w]
+		sc.cand[w] = 0
+		for word != 0 {
+			b := bits.TrailingZeros64(word)
+			word &^= 1 << b
+			cr := rs.rules[w*64+b]
+			if !sc.classOK[cr.class] {
+				continue
+			}
+			ok, err := rs.eval(ctx, cr, ev, sc)
+			if err != nil {
+				if ctx.Err() != nil {
+					for w2 := w + 1; w2 < len(sc.cand); w2++ {
+						sc.cand[w2] = 0
+					}
+					return dst, errors.Join(append(errs, err)...)
+				}
+				errs = append(errs, err)
+				continue
+			}
+			if ok {
+				dst = append(dst, Match{Rule: &cr.rule, Event: ev, Hidden: cr.rule.Hidden, Explanation: rs.explain(cr, ev, sc)})
+			}
+		}
+	}
+	return dst, errors.Join(errs...)
+}
+
+// candidates marks in sc.cand the rules to evaluate: the prefilter's hits
+// and the unfiltered rules of open route classes.
+func (rs *Ruleset) candidates(ev *mdr.Event, sc *scratch) {
+	for c, ok := range sc.classOK {
+		if !ok {
+			continue
+		}
+		for _, r := range rs.pre.always[c] {
+			sc.cand[r>>6] |= 1 << (r & 63)
+		}
+	}
+	if !rs.cfg.prefilter {
+		return
+	}
+	sc.hits = sc.hits[:0]
+	for i := 0; i < ev.Len(); i++ {
+		f := ev.Field(i)
+		s, ok := rs.slotOf[f.Key]
+		if !ok {
+			continue
+		}
+		set := rs.pre.bySlot[s]
+		if set == nil {
+			continue
+		}
+		rs.scanValue(set, s, f.Value, sc, true)
+	}
+	if kw := rs.pre.keyword; kw != nil {
+		for i := 0; i < ev.Len(); i++ {
+			v := ev.Field(i).Value
+			if str, ok := v.Str(); ok {
+				sc.hits = markHits(kw, kw.m.Scan(sc.hits[:0], sc.foldTmp(str)), sc)
+				continue
+			}
+			if l, ok := v.List(); ok {
+				for _, x := range l {
+					if str, ok := x.Str(); ok {
+						sc.hits = markHits(kw, kw.m.Scan(sc.hits[:0], sc.foldTmp(str)), sc)
+					}
+				}
+			}
+		}
+	}
+}
+
+func (rs *Ruleset) scanValue(set *acSet, slot int32, v mdr.Value, sc *scratch, top bool) {
+	switch v.Kind() {
+	case mdr.KindString:
+		s, _ := v.Str()
+		var f string
+		if top {
+			f = sc.foldedSlot(slot, s)
+		} else {
+			f = sc.foldTmp(s)
+		}
+		sc.hits = markHits(set, set.m.Scan(sc.hits[:0], f), sc)
+	case mdr.KindList:
+		l, _ := v.List()
+		for _, x := range l {
+			rs.scanValue(set, slot, x, sc, false)
+		}
+	default:
+		if t, ok := sc.scalarText(v); ok {
+			sc.hits = markHits(set, set.m.Scan(sc.hits[:0], t), sc)
+		}
+	}
+}
+
+func markHits(set *acSet, hits []int32, sc *scratch) []int32 {
+	for _, h := range hits {
+		for _, r := range set.rules[h] {
+			sc.cand[r>>6] |= 1 << (r & 63)
+		}
+	}
+	return hits
+}
+
+// eval evaluates one rule on the event.
+func (rs *Ruleset) eval(ctx context.Context, cr *compiledRule, ev *mdr.Event, sc *scratch) (bool, error) {
+	if cr.native {
+		return rs.evalNode(cr.root, ev, sc), nil
+	}
+	sc.act.e = eventVal{ev: ev}
+	out, _, err := cr.prg.ContextEval(ctx, &sc.act)
+	sc.act.e = eventVal{}
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, &EvalError{RuleID: cr.rule.ID, Err: ctx.Err()}
+		}
+		var ec interpreter.EvalCancelledError
+		if errors.As(err, &ec) {
+			if ec.Cause == interpreter.CostLimitExceeded {
+				return false, &EvalError{RuleID: cr.rule.ID, Err: ErrCost}
+			}
+			return false, &EvalError{RuleID: cr.rule.ID, Err: err}
+		}
+		return false, nil // an error caused by the event's data: no match
+	}
+	return out == types.True, nil
+}

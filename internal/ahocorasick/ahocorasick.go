@@ -1,0 +1,151 @@
+// Package ahocorasick finds every occurrence of a fixed set of byte-string
+// patterns in a text in one pass (Aho–Corasick, 1975), as the literal
+// prefilter of package detect needs.
+//
+// New builds the automaton once: a trie of the patterns, failure links by
+// breadth-first search, and from them a complete deterministic transition
+// table over byte classes (bytes that occur in no pattern share one class),
+// so scanning costs one table lookup per byte and never backtracks. Each
+// state carries the list of patterns that end there, including through
+// failure links. A Matcher is immutable and safe for concurrent use; Scan
+// does not allocate when dst has room.
+package ahocorasick
+
+// Matcher is a compiled pattern set. It is immutable and safe for
+// concurrent use.
+type Matcher struct {
+	classes  [256]uint8
+	nclass   int
+	delta    []uint32 // state*nclass + class → next state
+	outStart []uint32 // outputs of state s: outs[outStart[s]:outStart[s+1]]
+	outs     []int32
+	npat     int
+}
+
+// New compiles patterns. The empty pattern never matches (it is ignored);
+// duplicate patterns each report their own index.
+func New(patterns []string) *Matcher {
+	m := &Matcher{npat: len(patterns)}
+	// byte classes: each byte used by a pattern gets its own class; class 0
+	// is every other byte.
+	used := [256]bool{}
+	for _, p := range patterns {
+		for i := 0; i < len(p); i++ {
+			used[p[i]] = true
+		}
+	}
+	m.nclass = 1
+	for b := 0; b < 256; b++ {
+		if used[b] {
+			m.classes[b] = uint8(m.nclass)
+			m.nclass++
+		}
+	}
+	if m.nclass > 256 { // all 256 bytes used: class 0 unused but index overflow
+		m.nclass = 256
+		for b := 0; b < 256; b++ {
+			m.classes[b] = uint8(b)
+		}
+	}
+	nc := m.nclass
+	// trie
+	const none = ^uint32(0)
+	goto_ := make([]uint32, nc) // state 0 = root
+	for i := range goto_ {
+		goto_[i] = none
+	}
+	outs := [][]int32{nil}
+	for pi, p := range patterns {
+		if p == "" {
+			continue
+		}
+		s := uint32(0)
+		for i := 0; i < len(p); i++ {
+			c := m.classes[p[i]]
+			nx := goto_[int(s)*nc+int(c)]
+			if nx == none {
+				nx = uint32(len(outs))
+				outs = append(outs, nil)
+				for k := 0; k < nc; k++ {
+					goto_ = append(goto_, none)
+				}
+				goto_[int(s)*nc+int(c)] = nx
+			}
+			s = nx
+		}
+		outs[s] = append(outs[s], int32(pi))
+	}
+	nstates := len(outs)
+	fail := make([]uint32, nstates)
+	// BFS: complete the transition function and merge outputs.
+	queue := make([]uint32, 0, nstates)
+	for c := 0; c < nc; c++ {
+		nx := goto_[c]
+		if nx == none {
+			goto_[c] = 0
+			continue
+		}
+		fail[nx] = 0
+		queue = append(queue, nx)
+	}
+	for qi := 0; qi < len(queue); qi++ {
+		s := queue[qi]
+		if f := fail[s]; len(outs[f]) > 0 {
+			outs[s] = append(outs[s], outs[f]...)
+		}
+		for c := 0; c < nc; c++ {
+			idx := int(s)*nc + c
+			nx := goto_[idx]
+			if nx == none {
+				goto_[idx] = goto_[int(fail[s])*nc+c]
+				continue
+			}
+			fail[nx] = goto_[int(fail[s])*nc+c]
+			queue = append(queue, nx)
+		}
+	}
+	m.delta = goto_
+	m.outStart = make([]uint32, nstates+1)
+	for s := 0; s < nstates; s++ {
+		m.outStart[s+1] = m.outStart[s] + uint32(len(outs[s]))
+	}
+	m.outs = make([]int32, 0, m.outStart[nstates])
+	for s := 0; s < nstates; s++ {
+		m.outs = append(m.outs, outs[s]...)
+	}
+	return m
+}
+
+// Len returns the number of patterns the matcher was built from.
+func (m *Matcher) Len() int { return m.npat }
+
+// States returns the number of automaton states (a measure of its size).
+func (m *Matcher) States() int { return len(m.outStart) - 1 }
+
+// Scan appends to dst the index of every pattern occurring in text, once
+// per occurrence end (a pattern found twice is appended twice), and returns
+// the extended slice.
+func (m *Matcher) Scan(dst []int32, text string) []int32 {
+	nc := uint32(m.nclass)
+	s := uint32(0)
+	for i := 0; i < len(text); i++ {
+		s = m.delta[s*nc+uint32(m.classes[text[i]])]
+		if a, b := m.outStart[s], m.outStart[s+1]; a != b {
+			dst = append(dst, m.outs[a:b]...)
+		}
+	}
+	return dst
+}
+
+// Contains reports whether any pattern occurs in text.
+func (m *Matcher) Contains(text string) bool {
+	nc := uint32(m.nclass)
+	s := uint32(0)
+	for i := 0; i < len(text); i++ {
+		s = m.delta[s*nc+uint32(m.classes[text[i]])]
+		if m.outStart[s] != m.outStart[s+1] {
+			return true
+		}
+	}
+	return false
+}

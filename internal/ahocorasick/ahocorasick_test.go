@@ -1,0 +1,84 @@
+package ahocorasick
+
+import (
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// naive returns every (pattern, end) occurrence by brute force.
+func naive(patterns []string, text string) []int32 {
+	var out []int32
+	for i := 1; i <= len(text); i++ {
+		for pi, p := range patterns {
+			if p != "" && strings.HasSuffix(text[:i], p) {
+				out = append(out, int32(pi))
+			}
+		}
+	}
+	return out
+}
+
+func TestScanMatchesNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	alpha := "abc\\-.é"
+	word := func(n int) string {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			b.WriteByte(alpha[rng.IntN(len(alpha))])
+		}
+		return b.String()
+	}
+	for iter := 0; iter < 2000; iter++ {
+		pats := make([]string, rng.IntN(8)+1)
+		for i := range pats {
+			pats[i] = word(rng.IntN(4))
+		}
+		m := New(pats)
+		text := word(rng.IntN(30))
+		got := m.Scan(nil, text)
+		want := naive(pats, text)
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("patterns %q text %q: got %v want %v", pats, text, got, want)
+		}
+		if m.Contains(text) != (len(want) > 0) {
+			t.Fatalf("Contains(%q) with %q wrong", text, pats)
+		}
+	}
+}
+
+func TestClassic(t *testing.T) {
+	m := New([]string{"he", "she", "his", "hers", ""})
+	got := m.Scan(nil, "ushers")
+	slices.Sort(got)
+	if want := []int32{0, 1, 3}; !slices.Equal(got, want) {
+		t.Fatalf("got %v want %v", got, want)
+	}
+	if m.Len() != 5 || m.States() < 9 {
+		t.Fatalf("Len %d States %d", m.Len(), m.States())
+	}
+	// all 256 byte values in patterns
+	var all []byte
+	for b := 0; b < 256; b++ {
+		all = append(all, byte(b))
+	}
+	m2 := New([]string{string(all[:128]), string(all[128:]), "\xff\x00"})
+	if got := m2.Scan(nil, "x"+string(all[128:])+"\x00"); !slices.Equal(got, []int32{1, 2}) {
+		t.Fatalf("full alphabet: got %v", got)
+	}
+}
+
+func BenchmarkScan(b *testing.B) {
+	pats := []string{"\\powershell.exe", " -enc", "mimikatz", "\\rundll32.exe", "vssadmin", "delete shadows", "\\temp\\", "http://", ".ps1"}
+	m := New(pats)
+	text := strings.ToLower(`"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe" -NoProfile -ExecutionPolicy Bypass -Command "& {Get-Process | Where-Object {$_.CPU -gt 100}}"`)
+	dst := make([]int32, 0, 16)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		dst = m.Scan(dst[:0], text)
+	}
+}
