@@ -1,0 +1,207 @@
+package badger_test
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	bdg "github.com/dgraph-io/badger/v4"
+
+	"github.com/mdrkit/mdr"
+	"github.com/mdrkit/mdr/store"
+	"github.com/mdrkit/mdr/store/badger"
+	"github.com/mdrkit/mdr/store/storetest"
+)
+
+// TestRealEventsRoundTrip stores every event of two real data sets, reopens
+// the store, and checks that each comes back equal by id and by scan.
+func TestRealEventsRoundTrip(t *testing.T) {
+	for _, name := range []string{"sigma_regression.jsonl", "evtx_attack_samples.jsonl"} {
+		t.Run(name, func(t *testing.T) {
+			evs := readEvents(t, name, 0)
+			dir := t.TempDir()
+			cfg := badger.DefaultConfig(dir)
+			cfg.SyncEvents = false
+			s, err := badger.Open(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := make(map[string]*mdr.Event, len(evs))
+			var unique int
+			for i := 0; i < len(evs); i += 1000 {
+				batch := evs[i:min(i+1000, len(evs))]
+				res, err := s.AppendEvents(t.Context(), batch)
+				if err != nil {
+					t.Fatal(err)
+				}
+				unique += res.Added
+			}
+			for _, e := range evs {
+				if _, ok := want[e.ID()]; !ok {
+					want[e.ID()] = e
+				}
+			}
+			if unique != len(want) {
+				t.Fatalf("stored %d events, %d distinct ids", unique, len(want))
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if s, err = badger.Open(cfg); err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			for id, w := range want {
+				got, err := s.GetEvent(t.Context(), id)
+				if err != nil {
+					t.Fatalf("GetEvent(%q): %v", id, err)
+				}
+				if err := storetest.EqualEvents(w, got); err != nil {
+					t.Fatal(err)
+				}
+			}
+			n := 0
+			var last time.Time
+			for got, err := range s.ScanEvents(t.Context(), store.EventQuery{}) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := storetest.EqualEvents(want[got.ID()], got); err != nil {
+					t.Fatal(err)
+				}
+				if got.Time().Before(last) {
+					t.Fatalf("scan out of order at %q", got.ID())
+				}
+				last = got.Time()
+				n++
+			}
+			if n != len(want) {
+				t.Errorf("scan returned %d events, want %d", n, len(want))
+			}
+			t.Logf("%s: %d events round-tripped", name, n)
+		})
+	}
+}
+
+// TestLayoutVersion checks that a store directory with another key layout
+// version, or with foreign data, is refused with a clear error.
+func TestLayoutVersion(t *testing.T) {
+	dir := t.TempDir()
+	s, err := badger.Open(badger.DefaultConfig(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AppendEvents(t.Context(), []*mdr.Event{storetest.Event("e1", time.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	// rewrite the version key as a newer mdrkit would
+	setRaw(t, dir, "\x00m/layout", []byte{0, 0, 0, 2})
+	_, err = badger.Open(badger.DefaultConfig(dir))
+	var le *badger.LayoutError
+	if !errors.Is(err, badger.ErrLayout) || !errors.As(err, &le) || le.Found != "2" || !strings.Contains(err.Error(), "version 2") {
+		t.Fatalf("Open of a version-2 store = %v, want *LayoutError naming version 2", err)
+	}
+	t.Logf("refused with: %v", err)
+
+	// a badger directory that is not an mdrkit store
+	foreign := t.TempDir()
+	setRaw(t, foreign, "some/key", []byte("v"))
+	if _, err := badger.Open(badger.DefaultConfig(foreign)); !errors.Is(err, badger.ErrLayout) {
+		t.Fatalf("Open of a foreign badger directory = %v, want ErrLayout", err)
+	}
+
+	// a store created with one bucket width keeps it
+	dir2 := t.TempDir()
+	cfg := badger.DefaultConfig(dir2)
+	cfg.BucketWidth = time.Hour
+	s, err = badger.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	cfg.BucketWidth = 48 * time.Hour
+	s, err = badger.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.BucketWidth() != time.Hour {
+		t.Errorf("reopened store has bucket width %v, want 1h", s.BucketWidth())
+	}
+}
+
+func setRaw(t *testing.T, dir, key string, val []byte) {
+	t.Helper()
+	db, err := bdg.Open(bdg.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(txn *bdg.Txn) error { return txn.Set([]byte(key), val) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBigBatch stores a batch far larger than one transaction; it must be
+// split, not refused, and every event must be stored once.
+func TestBigBatch(t *testing.T) {
+	cfg := badger.DefaultConfig(t.TempDir())
+	cfg.SyncEvents = false
+	cfg.MemTableSize = 4 << 20 // a small transaction limit: about 480 KiB
+	s, err := badger.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	evs := readEvents(t, "evtx_attack_samples.jsonl", 0)
+	res, err := s.AppendEvents(t.Context(), evs)
+	if err != nil {
+		t.Fatalf("AppendEvents(%d events): %v", len(evs), err)
+	}
+	n, err := s.CountEvents(t.Context(), time.Time{}, time.Time{})
+	if err != nil || n != int64(res.Added) || res.Added+res.Duplicates != len(evs) {
+		t.Fatalf("count %d (%v), result %+v, %d events", n, err, res, len(evs))
+	}
+	t.Logf("%d events in one call, %d bytes per transaction at most", len(evs), s.MaxAtomicBatchBytes())
+	// edges too
+	edges := make([]mdr.Relation, 20000)
+	for i := range edges {
+		edges[i] = mdr.Relation{Kind: mdr.RelSpawned, From: "p:root", To: "p:" + strings.Repeat("x", 10) + string(rune('a'+i%26)), Time: time.Unix(int64(i), 0)}
+	}
+	if err := s.AppendEdges(t.Context(), edges); err != nil {
+		t.Fatal(err)
+	}
+	c := 0
+	for _, err := range s.Neighbors(t.Context(), "p:root", store.EdgeQuery{Dir: store.Out}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		c++
+	}
+	if c != len(edges) {
+		t.Errorf("%d edges back, want %d", c, len(edges))
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for name, mod := range map[string]func(*badger.Config){
+		"dir":         func(c *badger.Config) { c.Dir = "" },
+		"bucket":      func(c *badger.Config) { c.BucketWidth = time.Millisecond },
+		"ratio":       func(c *badger.Config) { c.GCDiscardRatio = 1 },
+		"compression": func(c *badger.Config) { c.Compression = "lz4" },
+		"compactors":  func(c *badger.Config) { c.NumCompactors = 1 },
+		"threshold":   func(c *badger.Config) { c.ValueThreshold = 8 << 20 },
+	} {
+		cfg := badger.DefaultConfig(filepath.Join(t.TempDir(), "x"))
+		mod(&cfg)
+		if _, err := badger.Open(cfg); !errors.Is(err, mdr.ErrInvalid) {
+			t.Errorf("%s: Open = %v, want ErrInvalid", name, err)
+		}
+	}
+}
