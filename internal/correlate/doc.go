@@ -52,7 +52,10 @@
 // processes held events in (time, arrival) order. The hits are therefore
 // exactly those of the same events sorted by time, only Lateness later.
 // An event older than that watermark is dropped and counted (Stats.Late),
-// never silently. The same input sequence always gives the same hits in
+// never silently. Event time is one clock for the whole engine, as in a
+// stream partitioned by host: an archive that concatenates recordings of
+// different periods must be fed in time order, or one recording at a time
+// with Flush between them (Flush ends a stream and forgets its time). The same input sequence always gives the same hits in
 // the same order; no map is iterated to produce output.
 //
 // # Bounds

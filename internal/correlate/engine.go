@@ -408,12 +408,16 @@ func (e *Engine) Advance(t time.Time, dst []Hit) []Hit {
 
 // Flush ends the stream: every held-back event is processed and every
 // window is closed (decided as if event time had passed its end). The
-// groups are then empty; later inputs start afresh.
+// groups are then empty and event time is forgotten: later inputs start a
+// new stream, at any time (so consecutive files that each cover their own
+// period can be correlated one after the other). Counters are kept.
 func (e *Engine) Flush(dst []Hit) []Hit {
 	for len(e.pend) > 0 {
 		dst = e.releaseOne(dst)
 	}
-	return e.closeBefore(math.MaxInt64, dst)
+	dst = e.closeBefore(math.MaxInt64, dst)
+	e.started, e.maxSeen, e.lastReleased = false, 0, 0
+	return dst
 }
 
 func (e *Engine) releaseOne(dst []Hit) []Hit {

@@ -657,3 +657,17 @@ func TestChained(t *testing.T) {
 		t.Fatalf("bad group mapping: %v", err)
 	}
 }
+
+func TestFlushStartsANewStream(t *testing.T) {
+	eng := newEngine(t, DefaultConfig(), Spec{ID: "ec", Kind: EventCount, Rules: []string{"a"}, Window: time.Minute, Condition: Condition{GTE: f(2)}})
+	first := feed(t, eng, []ev{{rule: "a", at: 1000, id: "1"}, {rule: "a", at: 1001, id: "2"}})
+	// An older recording after Flush is a new stream, not late.
+	second := feed(t, eng, []ev{{rule: "a", at: 0, id: "3"}, {rule: "a", at: 1, id: "4"}})
+	got := summaries(append(first, second...))
+	if want := []string{"ec [] [1 2] v=2 [1000,1001]", "ec [] [3 4] v=2 [0,1]"}; !slices.Equal(got, want) {
+		t.Fatalf("got %q want %q", got, want)
+	}
+	if eng.Stats().Late != 0 {
+		t.Fatalf("late after flush: %+v", eng.Stats())
+	}
+}
