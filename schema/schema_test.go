@@ -279,7 +279,7 @@ func TestSecurity(t *testing.T) {
 			want:  []string{`connected process:ws-042.corp.example:4312 -> ip:203.0.113.80:443`},
 			attrs: map[string]string{"direction": "outbound", "protocol": "tcp"}},
 		{name: "lower-case channel from a Sentinel export", dialect: schema.DialectSecurity,
-			ev: win("security", "Microsoft-Windows-Security-Auditing", 4624, "TargetUserName", "bob", "TargetDomainName", "CORP", "LogonType", "2"),
+			ev:   win("security", "Microsoft-Windows-Security-Auditing", 4624, "TargetUserName", "bob", "TargetDomainName", "CORP", "LogonType", "2"),
 			want: []string{`logged_on user:corp\bob -> ` + hostID}},
 	})
 }
@@ -355,7 +355,7 @@ func TestECS(t *testing.T) {
 		{name: "library", dialect: schema.DialectECS, ev: e("ecs-9"),
 			want: []string{`loaded_image process:a1b2c3d4-0001-0000-0000-000000000043 -> file:ws-042\c:\users\alice\appdata\local\temp\x.dll`}},
 		{name: "linux deletion, pid + start identity", dialect: schema.DialectECS, ev: e("ecs-10"),
-			want: []string{"deleted_file process:web01:1774@2026-03-02T08:00:00.000Z -> file:web01:/tmp/.x"},
+			want:  []string{"deleted_file process:web01:1774@2026-03-02T08:00:00.000Z -> file:web01:/tmp/.x"},
 			attrs: map[string]string{"command_line": "rm -f /tmp/.x"}},
 		{name: "iam user created", dialect: schema.DialectECS, ev: e("ecs-11"), want: []string{`created_account user:corp\admin2 -> user:corp\svc_backup`}},
 		{name: "iam group add", dialect: schema.DialectECS, ev: e("ecs-12"), want: []string{`added_to_group user:corp\svc_backup -> group:corp\domain admins`}},
@@ -367,7 +367,7 @@ func TestOCSF(t *testing.T) {
 	e := func(id string) *mdr.Event { return byID(t, evs, id) }
 	runCases(t, []mapCase{
 		{name: "process launch", dialect: schema.DialectOCSF, ev: e("ocsf-1"),
-			want: []string{"spawned " + wordID + " -> " + psID, `ran_as ` + psID + ` -> user:corp\alice`, "ran_on " + psID + " -> host:ws-042"},
+			want:  []string{"spawned " + wordID + " -> " + psID, `ran_as ` + psID + ` -> user:corp\alice`, "ran_on " + psID + " -> host:ws-042"},
 			attrs: map[string]string{"command_line": "powershell.exe -nop -w hidden -c whoami"}},
 		{name: "file create", dialect: schema.DialectOCSF, ev: e("ocsf-2"),
 			want: []string{"wrote_file " + psID + ` -> file:ws-042\c:\users\alice\appdata\local\temp\upd.exe`}},
