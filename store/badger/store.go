@@ -65,7 +65,7 @@ func Open(cfg Config) (*Store, error) {
 		WithMemTableSize(cfg.MemTableSize).
 		WithNumMemtables(cfg.NumMemtables).
 		WithNumLevelZeroTables(max(cfg.NumMemtables, 2)).
-		WithNumLevelZeroTablesStall(max(cfg.NumMemtables, 2)*3).
+		WithNumLevelZeroTablesStall(max(cfg.NumMemtables, 2) * 3).
 		WithBlockCacheSize(cfg.BlockCacheSize).
 		WithIndexCacheSize(cfg.IndexCacheSize).
 		WithNumCompactors(cfg.NumCompactors).
