@@ -27,6 +27,8 @@ var errUsage = errors.New("usage")
 // commands is the table of subcommands. Each lives in its own file.
 var commands = map[string]command{
 	"version": {"print the version of mdr and of its main dependencies", runVersion},
+	"scan":    {"run detection rules over event files (NDJSON, JSON, gzip) and print matches as JSON lines", runScan},
+	"rules":   {"check rules: mdr rules check [--json] PATH… compiles them and reports every rejection", runRules},
 }
 
 func usage(w io.Writer) {

@@ -1,0 +1,313 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mdrkit/mdr"
+	"github.com/mdrkit/mdr/detect"
+	"github.com/mdrkit/mdr/reader"
+)
+
+// stringsFlag is a repeatable string flag.
+type stringsFlag []string
+
+func (s *stringsFlag) String() string     { return strings.Join(*s, ",") }
+func (s *stringsFlag) Set(v string) error { *s = append(*s, v); return nil }
+
+// scanMatch is one line of mdr scan's output.
+type scanMatch struct {
+	RuleID      string             `json:"rule_id"`
+	RuleTitle   string             `json:"rule_title"`
+	Level       string             `json:"level"`
+	Tags        []string           `json:"tags"`
+	File        string             `json:"file"`
+	EventIndex  int64              `json:"event_index"`
+	EventTime   string             `json:"event_time,omitempty"`
+	EventID     string             `json:"event_id,omitempty"`
+	Fields      map[string]any     `json:"fields,omitempty"`
+	Explanation detect.Explanation `json:"explanation"`
+	Explained   string             `json:"explained"`
+}
+
+// scanItem is one event in flight with its position.
+type scanItem struct {
+	ev    *mdr.Event
+	file  string
+	index int64
+}
+
+// scanBatch is a run of consecutive events; workers fill out.
+type scanBatch struct {
+	seq     int
+	items   []scanItem
+	out     []byte
+	matches int64
+	err     error
+}
+
+const scanBatchSize = 256
+
+// runScan is "mdr scan": read events, run the rules, print matches as JSON
+// lines in input order, and a summary line on stderr.
+func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fset := flag.NewFlagSet("scan", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	var rulePaths stringsFlag
+	fset.Var(&rulePaths, "rules", "rule file or directory (repeatable); without it, events are only read and decoded")
+	workers := fset.Int("workers", 1, "goroutines matching events (output order is the same for any number)")
+	onError := fset.String("on-error", "skip", "malformed input lines: skip (reported on stderr and counted) or stop")
+	fset.Usage = func() {
+		fmt.Fprintln(stderr, "usage: mdr scan [--rules PATH]… [--workers N] [--on-error skip|stop] [FILE…]\n\nReads NDJSON, JSON arrays or gzip of either (standard input without FILE).")
+		fset.PrintDefaults()
+	}
+	if err := fset.Parse(args); err != nil {
+		return fmt.Errorf("%v: %w", err, errUsage)
+	}
+	if *workers < 1 {
+		return fmt.Errorf("--workers must be at least 1: %w", errUsage)
+	}
+	opts := reader.Options{}
+	switch *onError {
+	case "skip":
+		opts.OnError = reader.Skip
+		opts.OnSkip = func(le *reader.LineError) { fmt.Fprintf(stderr, "mdr scan: skipped %v\n", le) }
+	case "stop":
+		opts.OnError = reader.Stop
+	default:
+		return fmt.Errorf("--on-error must be skip or stop: %w", errUsage)
+	}
+	files := fset.Args()
+	if len(files) == 0 {
+		files = []string{"-"}
+	}
+
+	var rs *detect.Ruleset
+	var nrules, nrejected int
+	if len(rulePaths) > 0 {
+		rules, rejects, err := loadRules(rulePaths)
+		if err != nil {
+			return err
+		}
+		var crj []ruleReject
+		rs, crj, err = compileRules(rules)
+		if err != nil {
+			return err
+		}
+		rejects = append(rejects, crj...)
+		for _, r := range rejects {
+			fmt.Fprintf(stderr, "mdr scan: rejected %s\n", r)
+		}
+		nrules, nrejected = rs.Len(), len(rejects)
+	}
+
+	w := bufio.NewWriterSize(stdout, 256<<10)
+	start := time.Now()
+	var events, matches, skipped int64
+	var runErr error
+	if rs == nil || *workers == 1 {
+		events, matches, skipped, runErr = scanSequential(ctx, rs, files, opts, w)
+	} else {
+		events, matches, skipped, runErr = scanParallel(ctx, rs, files, opts, w, *workers)
+	}
+	if err := w.Flush(); err != nil && runErr == nil {
+		runErr = err
+	}
+	el := time.Since(start)
+	rate := float64(events) / el.Seconds()
+	summary := fmt.Sprintf("mdr scan: %d events read, %d matches, %d rules loaded, %d rejected, %.3fs, %.0f events/s", events, matches, nrules, nrejected, el.Seconds(), rate)
+	if skipped > 0 {
+		summary += fmt.Sprintf(", %d malformed lines skipped", skipped)
+	}
+	fmt.Fprintln(stderr, summary)
+	return runErr
+}
+
+// readAll reads every file in order and calls emit for each event.
+func readAll(ctx context.Context, files []string, opts reader.Options, emit func(scanItem) error) (events, skipped int64, err error) {
+	for _, f := range files {
+		r, err := reader.Open(f, opts)
+		if err != nil {
+			return events, skipped, err
+		}
+		var idx int64
+		for r.Next() {
+			if idx&1023 == 0 && ctx.Err() != nil {
+				r.Close()
+				return events, skipped, ctx.Err()
+			}
+			if err := emit(scanItem{ev: r.Event(), file: f, index: idx}); err != nil {
+				r.Close()
+				return events, skipped, err
+			}
+			idx++
+			events++
+		}
+		skipped += r.Skipped()
+		err = r.Err()
+		r.Close()
+		if err != nil {
+			return events, skipped, err
+		}
+	}
+	return events, skipped, nil
+}
+
+func scanSequential(ctx context.Context, rs *detect.Ruleset, files []string, opts reader.Options, w *bufio.Writer) (events, matches, skipped int64, err error) {
+	var ms []detect.Match
+	var line []byte
+	events, skipped, err = readAll(ctx, files, opts, func(it scanItem) error {
+		if rs == nil {
+			return nil
+		}
+		var err error
+		ms, err = rs.AppendMatches(ctx, ms[:0], it.ev)
+		if err != nil {
+			return err
+		}
+		for i := range ms {
+			if ms[i].Hidden {
+				continue
+			}
+			if line, err = appendMatchJSON(line[:0], &ms[i], it); err != nil {
+				return err
+			}
+			w.Write(line)
+			matches++
+		}
+		return nil
+	})
+	return events, matches, skipped, err
+}
+
+func scanParallel(ctx context.Context, rs *detect.Ruleset, files []string, opts reader.Options, w *bufio.Writer, workers int) (events, matches, skipped int64, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	todo := make(chan *scanBatch, 2*workers)
+	done := make(chan *scanBatch, 2*workers)
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var ms []detect.Match
+			var line []byte
+			for b := range todo {
+				for _, it := range b.items {
+					var err error
+					ms, err = rs.AppendMatches(ctx, ms[:0], it.ev)
+					if err != nil {
+						b.err = err
+						break
+					}
+					for i := range ms {
+						if ms[i].Hidden {
+							continue
+						}
+						if line, err = appendMatchJSON(line[:0], &ms[i], it); err != nil {
+							b.err = err
+							break
+						}
+						b.out = append(b.out, line...)
+						b.matches++
+					}
+				}
+				done <- b
+			}
+		}()
+	}
+	// writer: emits batches in sequence order
+	var werr error
+	wdone := make(chan struct{})
+	go func() {
+		defer close(wdone)
+		pending := map[int]*scanBatch{}
+		next := 0
+		for b := range done {
+			pending[b.seq] = b
+			for {
+				nb, ok := pending[next]
+				if !ok {
+					break
+				}
+				delete(pending, next)
+				next++
+				if nb.err != nil && werr == nil {
+					werr = nb.err
+					cancel()
+				}
+				if werr == nil {
+					if _, err := w.Write(nb.out); err != nil {
+						werr = err
+						cancel()
+					}
+					matches += nb.matches
+				}
+			}
+		}
+	}()
+	seq := 0
+	cur := &scanBatch{seq: seq, items: make([]scanItem, 0, scanBatchSize)}
+	events, skipped, err = readAll(ctx, files, opts, func(it scanItem) error {
+		cur.items = append(cur.items, it)
+		if len(cur.items) == scanBatchSize {
+			select {
+			case todo <- cur:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			seq++
+			cur = &scanBatch{seq: seq, items: make([]scanItem, 0, scanBatchSize)}
+		}
+		return nil
+	})
+	if len(cur.items) > 0 && err == nil {
+		todo <- cur
+	}
+	close(todo)
+	wg.Wait()
+	close(done)
+	<-wdone
+	if werr != nil && (err == nil || errors.Is(err, context.Canceled)) {
+		err = werr
+	}
+	return events, matches, skipped, err
+}
+
+// appendMatchJSON renders one match as a JSON line.
+func appendMatchJSON(dst []byte, m *detect.Match, it scanItem) ([]byte, error) {
+	r := m.Rule
+	sm := scanMatch{
+		RuleID: r.ID, RuleTitle: r.Title, Level: r.Severity.String(), Tags: r.Tags,
+		File: it.file, EventIndex: it.index, EventID: m.Event.ID(),
+		Explanation: m.Explanation, Explained: m.Explanation.String(),
+	}
+	if sm.Tags == nil {
+		sm.Tags = []string{}
+	}
+	if t := m.Event.Time(); !t.IsZero() {
+		sm.EventTime = t.UTC().Format(time.RFC3339Nano)
+	}
+	if len(r.Fields) > 0 {
+		sm.Fields = make(map[string]any, len(r.Fields))
+		for _, f := range r.Fields {
+			if v, ok := m.Event.Get(f); ok {
+				sm.Fields[f] = v.Any()
+			}
+		}
+	}
+	b, err := json.Marshal(sm)
+	if err != nil {
+		return dst, err
+	}
+	dst = append(dst, b...)
+	return append(dst, '\n'), nil
+}
