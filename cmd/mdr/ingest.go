@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/mdrkit/mdr"
+	"github.com/mdrkit/mdr/reader"
+	"github.com/mdrkit/mdr/store/badger"
+)
+
+// ingestStats is what an ingest run counted.
+type ingestStats struct {
+	events, added, dups, skipped, bytes int64
+}
+
+// runIngest is "mdr ingest": read events from files or standard input into a
+// badger store directory, in batches, with progress on stderr.
+func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fset := flag.NewFlagSet("ingest", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	dir := fset.String("store", "", "store directory (created when missing; required)")
+	batchSize := fset.Int("batch", 1000, "events per batch (one transaction each)")
+	sync := fset.Bool("sync", false, "fsync every batch (slower; without it the store is synced once at the end)")
+	onError := fset.String("on-error", "skip", "malformed input lines: skip (reported on stderr and counted) or stop")
+	every := fset.Duration("progress", 2*time.Second, "interval of progress lines on stderr (0: none)")
+	verbose := fset.Bool("v", false, "log the store engine's messages on stderr")
+	fset.Usage = func() {
+		fmt.Fprintln(stderr, "usage: mdr ingest --store DIR [--batch N] [--sync] [--on-error skip|stop] [--progress D] [FILE…]\n\nStores events from NDJSON, JSON arrays or gzip of either (standard input without FILE)\nin the embedded badger store. Events already stored (same id) are counted as duplicates.")
+		fset.PrintDefaults()
+	}
+	if err := fset.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return fmt.Errorf("%v: %w", err, errUsage)
+	}
+	switch {
+	case *dir == "":
+		return fmt.Errorf("--store is required: %w", errUsage)
+	case *batchSize < 1:
+		return fmt.Errorf("--batch must be at least 1: %w", errUsage)
+	case *every < 0:
+		return fmt.Errorf("--progress must not be negative: %w", errUsage)
+	case *onError != "skip" && *onError != "stop":
+		return fmt.Errorf("--on-error must be skip or stop, not %q: %w", *onError, errUsage)
+	}
+	files := fset.Args()
+	if len(files) == 0 {
+		files = []string{"-"}
+	}
+
+	cfg := badger.DefaultConfig(*dir)
+	cfg.SyncEvents = *sync
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelInfo
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	st, err := badger.Open(cfg)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	stats, ingestErr := ingest(ctx, st, files, *batchSize, *onError == "skip", *every, stderr)
+	if err := st.Sync(); err != nil && ingestErr == nil {
+		ingestErr = err
+	}
+	if err := st.Close(); err != nil && ingestErr == nil {
+		ingestErr = err
+	}
+	disk := dirSize(*dir)
+	el := time.Since(start)
+	fmt.Fprintf(stdout, "ingested %d events into %s: %d stored, %d duplicates, %d malformed lines skipped; %.1f MB read in %v (%.0f events/s); store %.1f MB on disk\n",
+		stats.events, *dir, stats.added, stats.dups, stats.skipped, float64(stats.bytes)/1e6, el.Round(time.Millisecond),
+		float64(stats.events)/max(el.Seconds(), 1e-9), float64(disk)/1e6)
+	return ingestErr
+}
+
+// ingest reads the files on this goroutine and writes batches on another,
+// so decoding and storing overlap.
+func ingest(ctx context.Context, st *badger.Store, files []string, batchSize int, skip bool, every time.Duration, stderr io.Writer) (ingestStats, error) {
+	var stats ingestStats
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []*mdr.Event, 4)
+	free := make(chan []*mdr.Event, 6)
+	type result struct {
+		added, dups int64
+		err         error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		for b := range batches {
+			if r.err == nil {
+				res, err := st.AppendEvents(ctx, b)
+				r.added += int64(res.Added)
+				r.dups += int64(res.Duplicates)
+				if err != nil {
+					r.err = err
+					cancel()
+				}
+			}
+			select {
+			case free <- b[:0]:
+			default:
+			}
+		}
+		done <- r
+	}()
+
+	var readErr error
+	var lastProgress = time.Now()
+	start := lastProgress
+	batch := make([]*mdr.Event, 0, batchSize)
+	reported := 0
+	var done0 int64 // bytes of files already finished
+	for _, name := range files {
+		opts := reader.Options{}
+		if skip {
+			opts.OnError = reader.Skip
+			opts.OnSkip = func(e *reader.LineError) {
+				if reported < 10 {
+					fmt.Fprintf(stderr, "mdr ingest: skipped %v\n", e)
+				} else if reported == 10 {
+					fmt.Fprintln(stderr, "mdr ingest: more malformed lines skipped (counted in the summary)")
+				}
+				reported++
+			}
+		}
+		r, err := reader.Open(name, opts)
+		if err != nil {
+			readErr = err
+			break
+		}
+		for r.Next() {
+			batch = append(batch, r.Event())
+			stats.events++
+			if len(batch) == batchSize {
+				select {
+				case batches <- batch:
+				case <-ctx.Done():
+				}
+				if ctx.Err() != nil {
+					break
+				}
+				select {
+				case batch = <-free:
+				default:
+					batch = make([]*mdr.Event, 0, batchSize)
+				}
+				if every > 0 && time.Since(lastProgress) >= every {
+					lastProgress = time.Now()
+					el := lastProgress.Sub(start).Seconds()
+					b := done0 + r.Bytes()
+					fmt.Fprintf(stderr, "mdr ingest: %d events, %.1f MB read (%s), %.0f events/s, %.1f MB/s\n",
+						stats.events, float64(b)/1e6, name, float64(stats.events)/el, float64(b)/1e6/el)
+				}
+			}
+		}
+		stats.skipped += r.Skipped()
+		done0 += r.Bytes()
+		if err := r.Err(); err != nil {
+			readErr = err
+		}
+		r.Close()
+		if readErr != nil || ctx.Err() != nil {
+			break
+		}
+	}
+	if len(batch) > 0 && readErr == nil && ctx.Err() == nil {
+		batches <- batch
+	}
+	close(batches)
+	res := <-done
+	stats.added, stats.dups, stats.bytes = res.added, res.dups, done0
+	switch {
+	case res.err != nil:
+		return stats, res.err
+	case readErr != nil:
+		return stats, readErr
+	}
+	return stats, ctx.Err()
+}
+
+// dirSize returns the bytes of the regular files under dir.
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
