@@ -189,6 +189,9 @@ func newEnv(cache *matcherCache) (*cel.Env, error) {
 					return apply(strs)
 				}))))
 	}
+	// Sigma rules with long IOC lists (the vulnerable-driver hash list is
+	// 237k characters as CEL) exceed CEL's default limit of 100k code points.
+	opts = append(opts, cel.ParserExpressionSizeLimit(1<<21))
 	return cel.NewEnv(opts...)
 }
 
