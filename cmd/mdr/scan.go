@@ -52,6 +52,8 @@ type scanBatch struct {
 	out     []byte
 	matches int64
 	err     error
+	ends    []int            // with correlation: end of each item's lines in out
+	ms      [][]detect.Match // with correlation: each item's matches that feed it
 }
 
 const scanBatchSize = 256
@@ -65,6 +67,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fset.Var(&rulePaths, "rules", "rule file or directory (repeatable); without it, events are only read and decoded")
 	workers := fset.Int("workers", 1, "goroutines matching events (output order is the same for any number)")
 	onError := fset.String("on-error", "skip", "malformed input lines: skip (reported on stderr and counted) or stop")
+	lateness := fset.Duration("lateness", 0, "correlation: how far behind the newest event time a match may arrive and still be correlated")
 	fset.Usage = func() {
 		fmt.Fprintln(stderr, "usage: mdr scan [--rules PATH]… [--workers N] [--on-error skip|stop] [FILE…]\n\nReads NDJSON, JSON arrays or gzip of either (standard input without FILE).")
 		fset.PrintDefaults()
@@ -91,6 +94,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 
 	var rs *detect.Ruleset
+	var sc *scanCorrelation
 	var nrules, nrejected int
 	if len(rulePaths) > 0 {
 		rules, rejects, err := loadRules(rulePaths)
@@ -103,10 +107,15 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		rejects = append(rejects, crj...)
+		var corrRejects []detect.RuleError
+		if sc, corrRejects, err = newScanCorrelation(rs, *lateness); err != nil {
+			return err
+		}
+		rejects = append(rejects, rejectsOf(corrRejects)...)
 		for _, r := range rejects {
 			fmt.Fprintf(stderr, "mdr scan: rejected %s\n", r)
 		}
-		nrules, nrejected = rs.Len(), len(rejects)
+		nrules, nrejected = rs.Len()-len(corrRejects), len(rejects)
 	}
 
 	w := bufio.NewWriterSize(stdout, 256<<10)
@@ -114,9 +123,12 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var events, matches, skipped int64
 	var runErr error
 	if rs == nil || *workers == 1 {
-		events, matches, skipped, runErr = scanSequential(ctx, rs, files, opts, w)
+		events, matches, skipped, runErr = scanSequential(ctx, rs, sc, files, opts, w)
 	} else {
-		events, matches, skipped, runErr = scanParallel(ctx, rs, files, opts, w, *workers)
+		events, matches, skipped, runErr = scanParallel(ctx, rs, sc, files, opts, w, *workers)
+	}
+	if sc != nil && runErr == nil {
+		runErr = sc.finish(ctx, w)
 	}
 	if err := w.Flush(); err != nil && runErr == nil {
 		runErr = err
@@ -126,6 +138,9 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	summary := fmt.Sprintf("mdr scan: %d events read, %d matches, %d rules loaded, %d rejected, %.3fs, %.0f events/s", events, matches, nrules, nrejected, el.Seconds(), rate)
 	if skipped > 0 {
 		summary += fmt.Sprintf(", %d malformed lines skipped", skipped)
+	}
+	if sc != nil {
+		summary += sc.summary()
 	}
 	fmt.Fprintln(stderr, summary)
 	return runErr
@@ -161,7 +176,7 @@ func readAll(ctx context.Context, files []string, opts reader.Options, emit func
 	return events, skipped, nil
 }
 
-func scanSequential(ctx context.Context, rs *detect.Ruleset, files []string, opts reader.Options, w *bufio.Writer) (events, matches, skipped int64, err error) {
+func scanSequential(ctx context.Context, rs *detect.Ruleset, sc *scanCorrelation, files []string, opts reader.Options, w *bufio.Writer) (events, matches, skipped int64, err error) {
 	var ms []detect.Match
 	var line []byte
 	events, skipped, err = readAll(ctx, files, opts, func(it scanItem) error {
@@ -183,12 +198,15 @@ func scanSequential(ctx context.Context, rs *detect.Ruleset, files []string, opt
 			w.Write(line)
 			matches++
 		}
+		if sc != nil {
+			return sc.observe(ctx, w, it, ms)
+		}
 		return nil
 	})
 	return events, matches, skipped, err
 }
 
-func scanParallel(ctx context.Context, rs *detect.Ruleset, files []string, opts reader.Options, w *bufio.Writer, workers int) (events, matches, skipped int64, err error) {
+func scanParallel(ctx context.Context, rs *detect.Ruleset, sc *scanCorrelation, files []string, opts reader.Options, w *bufio.Writer, workers int) (events, matches, skipped int64, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	todo := make(chan *scanBatch, 2*workers)
@@ -219,6 +237,10 @@ func scanParallel(ctx context.Context, rs *detect.Ruleset, files []string, opts 
 						b.out = append(b.out, line...)
 						b.matches++
 					}
+					if sc != nil && b.err == nil {
+						b.ends = append(b.ends, len(b.out))
+						b.ms = append(b.ms, sc.keep(ms))
+					}
 				}
 				done <- b
 			}
@@ -245,7 +267,11 @@ func scanParallel(ctx context.Context, rs *detect.Ruleset, files []string, opts 
 					cancel()
 				}
 				if werr == nil {
-					if _, err := w.Write(nb.out); err != nil {
+					write := func() error { _, err := w.Write(nb.out); return err }
+					if sc != nil {
+						write = func() error { return sc.writeBatch(ctx, w, nb) }
+					}
+					if err := write(); err != nil {
 						werr = err
 						cancel()
 					}
