@@ -37,6 +37,7 @@ type Ruleset struct {
 	// field table: every path a leaf, literal or route reads
 	paths  []string
 	slotOf map[string]int32
+	fidx   fieldIndex
 
 	pre   prefilter
 	route router

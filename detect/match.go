@@ -48,6 +48,7 @@ type scratch struct {
 	tmp       []byte
 	keyBuf    []byte
 	hits      []int32
+	present   []int32 // slots present in this event, in field order
 	cand      []uint64
 	classOK   []bool
 	mapOK     []bool
@@ -60,7 +61,7 @@ func (rs *Ruleset) newScratch() any {
 		slotGen: make([]uint32, n), slotField: make([]int32, n),
 		foldGen: make([]uint32, n), folded: make([]string, n),
 		buf: make([]byte, 0, 4096), tmp: make([]byte, 0, 256), keyBuf: make([]byte, 0, 128),
-		hits:    make([]int32, 0, 64),
+		hits: make([]int32, 0, 64), present: make([]int32, 0, 64),
 		cand:    make([]uint64, (len(rs.rules)+63)/64),
 		classOK: make([]bool, len(rs.route.classes)), mapOK: make([]bool, rs.route.nmap),
 	}
@@ -131,6 +132,7 @@ func (rs *Ruleset) build() {
 	if len(kw) > 0 {
 		rs.pre.keyword = buildACSet(kw)
 	}
+	rs.fidx = newFieldIndex(rs.paths)
 	st.Rules = len(rs.rules)
 	st.Correlations = len(rs.corr)
 	st.Unrouted = rs.route.unrouted
@@ -216,10 +218,12 @@ func (rs *Ruleset) AppendMatches(ctx context.Context, dst []Match, ev *mdr.Event
 		sc.gen = 1
 	}
 	sc.buf = sc.buf[:0]
+	sc.present = sc.present[:0]
 	for i := 0; i < ev.Len(); i++ {
-		if s, ok := rs.slotOf[ev.Field(i).Key]; ok {
+		if s := rs.fidx.lookup(ev.Field(i).Key); s >= 0 {
 			sc.slotGen[s] = sc.gen
 			sc.slotField[s] = int32(i)
+			sc.present = append(sc.present, s)
 		}
 	}
 	rs.route.open(ev, sc)
@@ -269,17 +273,12 @@ func (rs *Ruleset) candidates(ev *mdr.Event, sc *scratch) {
 		return
 	}
 	sc.hits = sc.hits[:0]
-	for i := 0; i < ev.Len(); i++ {
-		f := ev.Field(i)
-		s, ok := rs.slotOf[f.Key]
-		if !ok {
-			continue
-		}
+	for _, s := range sc.present {
 		set := rs.pre.bySlot[s]
 		if set == nil {
 			continue
 		}
-		rs.scanValue(set, s, f.Value, sc, true)
+		rs.scanValue(set, s, ev.Field(int(sc.slotField[s])).Value, sc, true)
 	}
 	if kw := rs.pre.keyword; kw != nil {
 		for i := 0; i < ev.Len(); i++ {

@@ -35,17 +35,20 @@ func normRouteValue(dst []byte, v mdr.Value) ([]byte, bool) {
 	case mdr.KindNull, mdr.KindList, mdr.KindObject:
 		return dst, false
 	}
+	if s, ok := v.Str(); ok {
+		if i, ok := parseInt(s); ok {
+			return strconv.AppendInt(dst, i, 10), true
+		}
+		return appendFold(dst, strings.TrimSpace(s)), true
+	}
 	if i, ok := v.Int(); ok {
 		return strconv.AppendInt(dst, i, 10), true
-	}
-	if s, ok := v.Str(); ok {
-		return appendFold(dst, strings.TrimSpace(s)), true
 	}
 	return appendFold(dst, v.Text()), true
 }
 
 func normRouteString(s string) string {
-	if i, ok := mdr.ParseInt(s); ok {
+	if i, ok := parseInt(s); ok {
 		return strconv.FormatInt(i, 10)
 	}
 	return fold(strings.TrimSpace(s))
