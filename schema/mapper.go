@@ -203,7 +203,11 @@ func (e *emitter) userQualified(s string) string {
 }
 
 // user adds a user by domain and name (either may be "") and optional SID.
+// The null SID (S-1-0-0) counts as no SID.
 func (e *emitter) user(domain, name, sid string) string {
+	if sid == "S-1-0-0" {
+		sid = ""
+	}
 	if name == "" {
 		if sid == "" {
 			return ""
@@ -245,8 +249,12 @@ func (e *emitter) process(p proc) string {
 	switch {
 	case p.guid != "" && !zeroGUID(p.guid):
 		id = ProcessGUIDID(p.guid)
-		if t != nil && p.created && p.hasPID && !p.start.IsZero() {
-			t.Put(host, p.pid, p.start, id)
+		if t != nil && p.hasPID {
+			if p.created && !p.start.IsZero() {
+				t.Put(host, p.pid, p.start, id)
+			} else {
+				t.Note(host, p.pid, id)
+			}
 		}
 	case p.hasPID:
 		if t != nil {
@@ -483,6 +491,24 @@ func (t *ProcessTable) Put(host string, pid int64, start time.Time, id string) {
 		t.old, t.cur = t.cur, make(map[procKey]procEntry, t.max/2)
 	}
 	t.cur[k] = procEntry{start: start, id: id}
+}
+
+// Note records that process pid on host has the given id now (a Sysmon
+// event naming a running process by ProcessGuid and ProcessId, whose start
+// it does not give): a process later named by that pid alone gets this id.
+func (t *ProcessTable) Note(host string, pid int64, id string) {
+	k := procKey{lower(host), pid}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old, ok := t.get(k)
+	if ok && old.id == id {
+		return
+	}
+	if _, ok := t.cur[k]; !ok && len(t.cur) >= t.max/2 {
+		t.dropped += int64(len(t.old))
+		t.old, t.cur = t.cur, make(map[procKey]procEntry, t.max/2)
+	}
+	t.cur[k] = procEntry{start: old.start, id: id}
 }
 
 // Same returns the id of the process pid on host that started within

@@ -212,7 +212,7 @@ func TestSecurity(t *testing.T) {
 				"LogonType", "3", "LogonProcessName", "NtLmSsp ", "AuthenticationPackageName", "NTLM", "WorkstationName", "WS-017",
 				"ProcessId", "0x0", "ProcessName", "-", "IpAddress", "10.1.4.17", "IpPort", "50123"),
 			want:  []string{`logged_on user:corp\alice -> ` + hostID},
-			ents:  []string{"ip:10.1.4.17", "host:ws-017"},
+			ents:  []string{"ip:10.1.4.17"},
 			attrs: map[string]string{"logon_type": "3", "source_ip": "10.1.4.17", "logon_process": "NtLmSsp"}},
 		{name: "4625 failed logon", dialect: schema.DialectSecurity,
 			ev: security(4625, "TargetUserSid", "S-1-0-0", "TargetUserName", "Administrator", "TargetDomainName", "CORP",

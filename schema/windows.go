@@ -292,10 +292,7 @@ func (e *emitter) security(code int64) {
 		case 4634, 4647:
 			kind = mdr.RelLoggedOff
 		}
-		e.rel(kind, u, h, a)
-		if ws := str(ev, "WorkstationName"); ws != "" && !strings.EqualFold(ws, e.host) && !strings.HasPrefix(strings.ToLower(e.host), strings.ToLower(ws)+".") {
-			e.otherHost(ws)
-		}
+		e.rel(kind, u, h, a) // WorkstationName is a NetBIOS name: kept as an attribute, not a host
 		if p := e.secProcess("ProcessId", "ProcessName"); p != "" {
 			e.ranOn(p, e.subject())
 		}

@@ -1,0 +1,704 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mdrkit/mdr"
+	"github.com/mdrkit/mdr/internal/scenario"
+	"github.com/mdrkit/mdr/reader"
+	"github.com/mdrkit/mdr/schema"
+)
+
+// demo is one run of `mdr demo`, as steps that each fill in the next part:
+// generate → write → read → mapEvents → report. Later steps (detection,
+// triage) hang off the same value.
+type demo struct {
+	seed int64
+	out  string // where the NDJSON goes ("" = a temporary file, removed)
+
+	sc      *scenario.Scenario
+	path    string
+	events  []*mdr.Event
+	skipped int64
+	dialect map[schema.Dialect]int
+
+	mapper    schema.Mapper
+	entities  map[string]*mdr.Entity
+	relations []mdr.Relation
+	mapErrs   []error
+}
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: mdr demo [--seed N] [--out FILE]\n\nGenerates a small attack on a Windows network as events, reads them back,\nmaps them to entities and relations, and prints what it found.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	seed := fs.Int64("seed", 1, "seed of the generated scenario (same seed, same events)")
+	out := fs.String("out", "", "write the generated events as NDJSON to `FILE` and keep it")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	d := &demo{seed: *seed, out: *out}
+	d.generate()
+	if err := d.write(); err != nil {
+		return err
+	}
+	if d.out == "" {
+		defer os.Remove(d.path)
+	}
+	if err := d.read(ctx); err != nil {
+		return err
+	}
+	d.mapEvents()
+	d.report(stdout)
+	return nil
+}
+
+// generate builds the scenario.
+func (d *demo) generate() {
+	d.sc = scenario.Generate(scenario.Config{Seed: d.seed})
+}
+
+// write serialises the events as NDJSON.
+func (d *demo) write() error {
+	var f *os.File
+	var err error
+	if d.out != "" {
+		f, err = os.Create(d.out)
+	} else {
+		f, err = os.CreateTemp("", "mdr-demo-*.ndjson")
+	}
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	d.path = f.Name()
+	if err := d.sc.WriteNDJSON(f); err != nil {
+		f.Close()
+		return fmt.Errorf("demo: writing %s: %w", d.path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("demo: writing %s: %w", d.path, err)
+	}
+	return nil
+}
+
+// read reads the file back through package reader.
+func (d *demo) read(ctx context.Context) error {
+	r, err := reader.Open(d.path, reader.Options{OnError: reader.Skip})
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer r.Close()
+	d.dialect = map[schema.Dialect]int{}
+	for r.Next() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		ev := r.Event()
+		d.events = append(d.events, ev)
+		d.dialect[schema.Detect(ev)]++
+	}
+	d.skipped = r.Skipped()
+	if err := r.Err(); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	return nil
+}
+
+// mapEvents maps every event to entities and relations and joins them.
+func (d *demo) mapEvents() {
+	d.mapper = schema.Mapper{Processes: schema.NewProcessTable(1 << 14)}
+	d.entities = map[string]*mdr.Entity{}
+	// Map in event-time order so that pid lookups see creations first.
+	evs := append([]*mdr.Event(nil), d.events...)
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Time().Before(evs[j].Time()) })
+	var res schema.Result
+	for _, ev := range evs {
+		if err := d.mapper.Map(ev, &res); err != nil {
+			d.mapErrs = append(d.mapErrs, err)
+		}
+		for _, e := range res.Entities {
+			x, ok := d.entities[e.ID]
+			if !ok {
+				e := e
+				d.entities[e.ID] = &e
+				continue
+			}
+			if x.Name == "" {
+				x.Name = e.Name
+			}
+			for k, v := range e.Attrs {
+				if x.Attrs == nil {
+					x.Attrs = map[string]string{}
+				}
+				if _, ok := x.Attrs[k]; !ok {
+					x.Attrs[k] = v
+				}
+			}
+		}
+		d.relations = append(d.relations, res.Relations...)
+	}
+	sort.SliceStable(d.relations, func(i, j int) bool { return d.relations[i].Time.Before(d.relations[j].Time) })
+}
+
+// report prints what the demo found.
+func (d *demo) report(w io.Writer) {
+	p := &printer{w: w, d: d}
+	p.index()
+	where := "a temporary file"
+	if d.out != "" {
+		where = d.path
+	}
+	hosts := p.ofKind(mdr.EntityHost)
+	fmt.Fprintf(w, "mdr demo (seed %d): generated %d events (%d attack, %d benign) on %d hosts, written to %s\n",
+		d.seed, len(d.sc.Events), d.sc.Facts.AttackEvents, d.sc.Facts.NoiseEvents, len(hosts), where)
+	var ds []string
+	for _, dl := range schema.Dialects {
+		if n := d.dialect[dl]; n > 0 {
+			ds = append(ds, fmt.Sprintf("%s %d", dl, n))
+		}
+	}
+	fmt.Fprintf(w, "read back: %d events, %d malformed (%s)\n", len(d.events), d.skipped, strings.Join(ds, ", "))
+	fmt.Fprintf(w, "mapped: %d entities, %d relations, %d mapping errors\n", len(d.entities), len(d.relations), len(d.mapErrs))
+	for _, err := range d.mapErrs {
+		fmt.Fprintf(w, "  error: %v\n", err)
+	}
+	p.hosts()
+	p.users()
+	p.trees()
+	p.activity()
+	p.timeline()
+}
+
+type printer struct {
+	w        io.Writer
+	d        *demo
+	facts    []mdr.Relation      // relations with the same fact reported twice (Sysmon and Security) folded
+	sidName  map[string]string   // "sid:S-1-..." → the user's name when an event gave both
+	hostOf   map[string]string   // process id → host id
+	userOf   map[string]string   // process id → user id
+	children map[string][]string // process id → child ids
+	parent   map[string]string
+	first    map[string]time.Time // entity id → first seen
+	executed map[string][]string  // file id → processes that ran it
+}
+
+// foldWindow is how close in time two reports of one fact must be to be
+// printed once (Sysmon 1 and Security 4688 of one process creation, Sysmon 3
+// and WFP 5156 of one connection).
+const foldWindow = 5 * time.Second
+
+func (p *printer) index() {
+	p.sidName = map[string]string{}
+	sidUser := map[string]string{} // "sid:S-1-..." → the user's id
+	for _, e := range p.d.entities {
+		if e.Kind == mdr.EntityUser && e.Attrs["sid"] != "" {
+			p.sidName[schema.SIDID(e.Attrs["sid"])] = e.Name
+			sidUser[schema.SIDID(e.Attrs["sid"])] = e.ID
+		}
+	}
+	lastSeen := map[string]int{}
+	for _, r := range p.d.relations {
+		if u, ok := sidUser[r.From]; ok {
+			r.From = u
+		}
+		if u, ok := sidUser[r.To]; ok {
+			r.To = u
+		}
+		k := r.Kind.String() + "\x00" + r.From + "\x00" + r.To
+		if i, ok := lastSeen[k]; ok && r.Time.Sub(p.facts[i].Time) <= foldWindow {
+			for ak, av := range r.Attrs {
+				if _, ok := p.facts[i].Attrs[ak]; !ok {
+					if p.facts[i].Attrs == nil {
+						p.facts[i].Attrs = map[string]string{}
+					}
+					p.facts[i].Attrs[ak] = av
+				}
+			}
+			continue
+		}
+		r.Attrs = maps.Clone(r.Attrs)
+		lastSeen[k] = len(p.facts)
+		p.facts = append(p.facts, r)
+	}
+	p.hostOf, p.userOf, p.parent = map[string]string{}, map[string]string{}, map[string]string{}
+	p.children, p.first, p.executed = map[string][]string{}, map[string]time.Time{}, map[string][]string{}
+	seenChild := map[string]bool{}
+	for _, r := range p.d.relations {
+		for _, id := range []string{r.From, r.To} {
+			if t, ok := p.first[id]; !ok || r.Time.Before(t) {
+				p.first[id] = r.Time
+			}
+		}
+		switch r.Kind {
+		case mdr.RelRanOn:
+			p.hostOf[r.From] = r.To
+		case mdr.RelRanAs:
+			p.userOf[r.From] = r.To
+		case mdr.RelSpawned:
+			if !seenChild[r.From+"\x00"+r.To] {
+				seenChild[r.From+"\x00"+r.To] = true
+				p.children[r.From] = append(p.children[r.From], r.To)
+				p.parent[r.To] = r.From
+			}
+		case mdr.RelExecuted:
+			if !contains(p.executed[r.To], r.From) {
+				p.executed[r.To] = append(p.executed[r.To], r.From)
+			}
+		}
+	}
+}
+
+func contains(s []string, x string) bool {
+	for _, v := range s {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *printer) ofKind(k mdr.EntityKind) []*mdr.Entity {
+	var out []*mdr.Entity
+	for _, e := range p.d.entities {
+		if e.Kind == k {
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func (p *printer) name(id string) string {
+	e, ok := p.d.entities[id]
+	if !ok {
+		return id
+	}
+	if n, ok := p.sidName[id]; ok {
+		return n
+	}
+	switch e.Kind {
+	case mdr.EntityProcess:
+		img := e.Name
+		if img == "" {
+			img = "?"
+		}
+		n := baseName(img)
+		if pid := e.Attrs["pid"]; pid != "" {
+			n += " (" + pid + ")"
+		}
+		return n
+	case mdr.EntityHost:
+		return shortHost(e.Name)
+	}
+	if e.Name != "" {
+		return e.Name
+	}
+	return id
+}
+
+func baseName(path string) string {
+	if i := strings.LastIndexAny(path, `\/`); i >= 0 {
+		return path[i+1:]
+	}
+	return path
+}
+
+func shortHost(name string) string {
+	if i := strings.IndexByte(name, '.'); i > 0 {
+		return name[:i]
+	}
+	return name
+}
+
+func (p *printer) section(title string) {
+	fmt.Fprintf(p.w, "\n%s\n%s\n", title, strings.Repeat("-", len(title)))
+}
+
+func (p *printer) hosts() {
+	p.section("Hosts")
+	for _, h := range p.ofKind(mdr.EntityHost) {
+		procs, users := 0, map[string]bool{}
+		for pid, hid := range p.hostOf {
+			if hid == h.ID {
+				procs++
+				if u := p.userOf[pid]; u != "" {
+					users[p.name(u)] = true
+				}
+			}
+		}
+		var ips []string
+		for _, r := range p.facts {
+			if r.Kind == mdr.RelConnected && p.hostOf[r.From] == h.ID && r.Attrs["local_ip"] != "" && !contains(ips, r.Attrs["local_ip"]) {
+				ips = append(ips, r.Attrs["local_ip"])
+			}
+		}
+		line := fmt.Sprintf("  %-26s %3d processes", h.Name, procs)
+		if len(ips) > 0 {
+			line += ", address " + strings.Join(ips, ", ")
+		}
+		fmt.Fprintln(p.w, line)
+		if len(users) > 0 {
+			fmt.Fprintf(p.w, "  %-26s users: %s\n", "", strings.Join(sortedKeys(users), ", "))
+		}
+	}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (p *printer) users() {
+	p.section("Users and logons")
+	for _, u := range append(p.ofKind(mdr.EntityUser), p.ofKind(mdr.EntityAccount)...) {
+		var lines []string
+		seen := map[string]bool{}
+		for _, r := range p.facts {
+			var s string
+			switch {
+			case r.From == u.ID && (r.Kind == mdr.RelLoggedOn || r.Kind == mdr.RelLogonFailed):
+				s = fmt.Sprintf("%s on %s (logon type %s", strings.ReplaceAll(r.Kind.String(), "_", " "), p.name(r.To), r.Attrs["logon_type"])
+				if ip := r.Attrs["source_ip"]; ip != "" && ip != "127.0.0.1" {
+					s += " from " + ip
+					if ws := r.Attrs["workstation"]; ws != "" {
+						s += " " + ws
+					}
+				}
+				s += ")"
+			case r.To == u.ID && r.Kind == mdr.RelUsedCredentials:
+				s = fmt.Sprintf("credentials used by %s on %s for %s", p.name(r.From), p.name(p.hostOf[r.From]), r.Attrs["target_server"])
+			case r.From == u.ID && r.Kind == mdr.RelGrantedPrivileges:
+				s = "special privileges on " + p.name(r.To)
+			case r.From == u.ID && r.Kind == mdr.RelAccessedShare:
+				s = "accessed share " + p.name(r.To)
+				if t := r.Attrs["relative_target"]; t != "" {
+					s += `\` + t
+				}
+				if ip := r.Attrs["source_ip"]; ip != "" {
+					s += " from " + ip
+				}
+			}
+			if s != "" && !seen[s] {
+				seen[s] = true
+				lines = append(lines, s)
+			}
+		}
+		n := 0
+		for _, uid := range p.userOf {
+			if uid == u.ID {
+				n++
+			}
+		}
+		if len(lines) == 0 && n == 0 {
+			continue
+		}
+		fmt.Fprintf(p.w, "  %s: %d processes\n", u.Name, n)
+		for _, l := range lines {
+			fmt.Fprintf(p.w, "      %s\n", l)
+		}
+	}
+}
+
+var encRe = regexp.MustCompile(`(?i)\s-(?:e|ec|enc|encodedcommand)\s+([A-Za-z0-9+/=]{16,})`)
+
+func (p *printer) trees() {
+	p.section("Process trees")
+	for _, h := range p.ofKind(mdr.EntityHost) {
+		var roots []string
+		for pid, hid := range p.hostOf {
+			if hid != h.ID {
+				continue
+			}
+			if par, ok := p.parent[pid]; !ok || p.hostOf[par] != h.ID {
+				roots = append(roots, pid)
+			}
+		}
+		if len(roots) == 0 {
+			continue
+		}
+		p.byTime(roots)
+		fmt.Fprintf(p.w, "  %s\n", h.Name)
+		for i, r := range roots {
+			p.tree(r, "  ", i == len(roots)-1, map[string]bool{})
+		}
+	}
+}
+
+func (p *printer) byTime(ids []string) {
+	sort.Slice(ids, func(i, j int) bool {
+		ti, tj := p.first[ids[i]], p.first[ids[j]]
+		if !ti.Equal(tj) {
+			return ti.Before(tj)
+		}
+		return ids[i] < ids[j]
+	})
+}
+
+func (p *printer) tree(id, indent string, last bool, seen map[string]bool) {
+	if seen[id] {
+		return
+	}
+	seen[id] = true
+	branch, next := "├─ ", "│  "
+	if last {
+		branch, next = "└─ ", "   "
+	}
+	e := p.d.entities[id]
+	line := p.name(id)
+	if e != nil {
+		if cl := e.Attrs["command_line"]; cl != "" {
+			line += "  " + clip(cl, 110)
+		}
+		if u := p.userOf[id]; u != "" {
+			line += "  [" + p.name(u) + "]"
+		}
+	}
+	fmt.Fprintf(p.w, "%s%s%s\n", indent, branch, line)
+	if e != nil {
+		if m := encRe.FindStringSubmatch(e.Attrs["command_line"]); m != nil {
+			if dec, err := scenario.DecodePowerShell(m[1]); err == nil {
+				fmt.Fprintf(p.w, "%s%s   decoded -enc: %s\n", indent, next, clip(dec, 160))
+			}
+		}
+	}
+	kids := append([]string(nil), p.children[id]...)
+	p.byTime(kids)
+	for i, k := range kids {
+		p.tree(k, indent+next, i == len(kids)-1, seen)
+	}
+}
+
+func clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// activity prints file, registry, network, process access, script and
+// persistence facts, one line each, duplicates folded.
+func (p *printer) activity() {
+	type group struct {
+		title string
+		kinds []mdr.RelationKind
+	}
+	groups := []group{
+		{"Network", []mdr.RelationKind{mdr.RelResolved, mdr.RelConnected}},
+		{"Files", []mdr.RelationKind{mdr.RelWroteFile, mdr.RelDeletedFile, mdr.RelRenamedFile}},
+		{"Registry", []mdr.RelationKind{mdr.RelSetRegistry, mdr.RelDeletedRegistry, mdr.RelRenamedRegistry}},
+		{"Process access", []mdr.RelationKind{mdr.RelOpenedProcess, mdr.RelCreatedRemoteThread}},
+		{"Scripts", []mdr.RelationKind{mdr.RelExecutedScript}},
+		{"Persistence", []mdr.RelationKind{mdr.RelInstalledService, mdr.RelCreatedTask}},
+	}
+	for _, g := range groups {
+		var lines []string
+		count := map[string]int{}
+		for _, r := range p.facts {
+			if !containsKind(g.kinds, r.Kind) {
+				continue
+			}
+			s := p.describe(r)
+			if count[s] == 0 {
+				lines = append(lines, s)
+			}
+			count[s]++
+		}
+		if g.title == "Persistence" {
+			for _, r := range p.facts {
+				if r.Kind == mdr.RelSetRegistry && isRunKey(r.To) {
+					s := "Run key: " + p.describe(r)
+					if count[s] == 0 {
+						lines = append(lines, s)
+					}
+					count[s]++
+				}
+			}
+		}
+		if len(lines) == 0 {
+			continue
+		}
+		p.section(g.title)
+		for _, l := range lines {
+			if c := count[l]; c > 1 {
+				l += fmt.Sprintf("  (×%d)", c)
+			}
+			fmt.Fprintf(p.w, "  %s\n", l)
+		}
+	}
+}
+
+func isRunKey(id string) bool {
+	return strings.Contains(id, `\currentversion\run\`) || strings.Contains(id, `\currentversion\runonce\`)
+}
+
+func containsKind(ks []mdr.RelationKind, k mdr.RelationKind) bool {
+	for _, x := range ks {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// describe renders one relation as a sentence.
+func (p *printer) describe(r mdr.Relation) string {
+	from, to := p.name(r.From), p.name(r.To)
+	on := ""
+	if h := p.hostOf[r.From]; h != "" {
+		on = " on " + p.name(h)
+	}
+	a := r.Attrs
+	switch r.Kind {
+	case mdr.RelSpawned:
+		s := from + " started " + to + on
+		if e := p.d.entities[r.To]; e != nil && e.Attrs["command_line"] != "" {
+			s += ": " + clip(e.Attrs["command_line"], 90)
+		}
+		return s
+	case mdr.RelConnected:
+		s := fmt.Sprintf("%s%s connected to %s", from, on, to)
+		if a["protocol"] != "" {
+			s += " " + a["protocol"]
+		}
+		if a["remote_hostname"] != "" {
+			s += " (" + a["remote_hostname"] + ")"
+		}
+		return s
+	case mdr.RelResolved:
+		return fmt.Sprintf("%s%s resolved %s", from, on, to)
+	case mdr.RelWroteFile:
+		s := fmt.Sprintf("%s%s wrote %s", from, on, to)
+		if runs := p.executed[r.To]; len(runs) > 0 {
+			var names []string
+			for _, x := range runs {
+				names = append(names, p.name(x))
+			}
+			s += "  → later executed as " + strings.Join(names, ", ")
+		}
+		return s
+	case mdr.RelDeletedFile:
+		return fmt.Sprintf("%s%s deleted %s", from, on, to)
+	case mdr.RelRenamedFile:
+		return fmt.Sprintf("%s%s renamed a file to %s", from, on, to)
+	case mdr.RelSetRegistry:
+		s := fmt.Sprintf("%s%s set %s", from, on, to)
+		if a["details"] != "" {
+			s += " = " + a["details"]
+		}
+		return s
+	case mdr.RelDeletedRegistry:
+		return fmt.Sprintf("%s%s deleted %s", from, on, to)
+	case mdr.RelRenamedRegistry:
+		return fmt.Sprintf("%s%s renamed a key to %s", from, on, to)
+	case mdr.RelOpenedProcess:
+		return fmt.Sprintf("%s%s opened %s with access %s", from, on, to, a["granted_access"])
+	case mdr.RelCreatedRemoteThread:
+		return fmt.Sprintf("%s%s created a thread in %s", from, on, to)
+	case mdr.RelExecutedScript:
+		text := ""
+		if e := p.d.entities[r.To]; e != nil {
+			text = e.Attrs["text"]
+		}
+		return fmt.Sprintf("%s%s ran script: %s", from, on, clip(text, 140))
+	case mdr.RelInstalledService:
+		e := p.d.entities[r.To]
+		s := fmt.Sprintf("service %s installed", e.Name)
+		if h := hostPart(r.To); h != "" {
+			s += " on " + p.name("host:"+h)
+		}
+		s += " by " + from
+		if e.Attrs["path"] != "" {
+			s += ": " + e.Attrs["path"]
+		}
+		return s
+	case mdr.RelCreatedTask:
+		e := p.d.entities[r.To]
+		s := fmt.Sprintf("scheduled task %s created", e.Name)
+		if h := hostPart(r.To); h != "" {
+			s += " on " + p.name("host:"+h)
+		}
+		s += " by " + from
+		if e.Attrs["command"] != "" {
+			s += ": " + strings.TrimSpace(e.Attrs["command"]+" "+e.Attrs["arguments"])
+		}
+		return s
+	case mdr.RelLoggedOn, mdr.RelLogonFailed, mdr.RelLoggedOff:
+		s := fmt.Sprintf("%s %s %s (type %s", from, strings.ReplaceAll(r.Kind.String(), "_", " "), to, a["logon_type"])
+		if ip := a["source_ip"]; ip != "" && ip != "127.0.0.1" {
+			s += " from " + ip
+		}
+		return s + ")"
+	case mdr.RelUsedCredentials:
+		return fmt.Sprintf("%s%s used the credentials of %s for %s", from, on, to, a["target_server"])
+	case mdr.RelGrantedPrivileges:
+		return fmt.Sprintf("%s got special privileges on %s", from, to)
+	case mdr.RelAccessedShare:
+		s := fmt.Sprintf("%s accessed %s", from, to)
+		if t := a["relative_target"]; t != "" {
+			s += `\` + t
+		}
+		if ip := a["source_ip"]; ip != "" {
+			s += " from " + ip
+		}
+		return s
+	case mdr.RelLoadedImage:
+		return fmt.Sprintf("%s%s loaded %s", from, on, to)
+	case mdr.RelTerminated:
+		return fmt.Sprintf("%s%s exited", from, on)
+	}
+	return fmt.Sprintf("%s %s %s", from, r.Kind, to)
+}
+
+// hostPart returns the host of a "kind:host\rest" id.
+func hostPart(id string) string {
+	_, rest, ok := strings.Cut(id, ":")
+	if !ok {
+		return ""
+	}
+	h, _, _ := strings.Cut(rest, `\`)
+	return h
+}
+
+// timeline prints the relations in event time, without the bookkeeping
+// ones (ran_on, ran_as, executed).
+func (p *printer) timeline() {
+	p.section("Timeline (UTC)")
+	last := ""
+	for _, r := range p.facts {
+		switch r.Kind {
+		case mdr.RelRanOn, mdr.RelRanAs, mdr.RelExecuted:
+			continue
+		}
+		s := p.describe(r)
+		line := r.Time.UTC().Format("15:04:05.000") + "  " + s
+		if line == last {
+			continue
+		}
+		last = line
+		fmt.Fprintf(p.w, "  %s\n", clip(line, 200))
+	}
+}
