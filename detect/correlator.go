@@ -45,19 +45,20 @@ type CorrelatorConfig struct {
 	MaxEventsPerGroup int `json:"max_events_per_group" yaml:"max_events_per_group"`
 	// MaxEventIDs bounds the event ids one CorrelationMatch carries.
 	MaxEventIDs int `json:"max_event_ids" yaml:"max_event_ids"`
-	// Lateness is how far behind the newest event time an event may arrive
-	// and still be correlated in its place; matches come Lateness later.
-	// Older events are dropped and counted.
+	// Lateness is how far behind the newest event time of its group an
+	// event may arrive and still be correlated in its place; matches come
+	// Lateness later. Older events are dropped and counted. Every group
+	// (correlation rule and group-by values) keeps its own clock.
 	Lateness time.Duration `json:"lateness" yaml:"lateness"`
-	// MaxPending bounds the base matches held back for Lateness.
+	// MaxPending bounds the base matches one group holds back for Lateness.
 	MaxPending int `json:"max_pending" yaml:"max_pending"`
 	// StateKey is the key SaveState and LoadState use in the StateStore.
 	StateKey string `json:"state_key" yaml:"state_key"`
 }
 
 // DefaultCorrelatorConfig returns 65,536 groups, 4,096 events per group, 32
-// event ids per match, no lateness, 65,536 pending matches and the state
-// key "detect/correlator".
+// event ids per match, no lateness, 4,096 held-back matches per group and
+// the state key "detect/correlator".
 func DefaultCorrelatorConfig() CorrelatorConfig {
 	c := correlate.DefaultConfig()
 	return CorrelatorConfig{MaxGroups: c.MaxGroups, MaxEventsPerGroup: c.MaxEntriesPerGroup, MaxEventIDs: c.MaxEventIDs,

@@ -46,32 +46,34 @@
 //
 // # Event time, lateness, determinism
 //
-// Windows run on the events' own times, never on the wall clock. Events
-// may arrive out of order by up to Config.Lateness: the engine holds each
-// event back until the newest time seen is Lateness past it, then
-// processes held events in (time, arrival) order. The hits are therefore
-// exactly those of the same events sorted by time, only Lateness later.
-// An event older than that watermark is dropped and counted (Stats.Late),
-// never silently. Event time is one clock for the whole engine, as in a
-// stream partitioned by host: an archive that concatenates recordings of
-// different periods must be fed in time order, or one recording at a time
-// with Flush between them (Flush ends a stream and forgets its time). The same input sequence always gives the same hits in
-// the same order; no map is iterated to produce output.
+// Windows run on the events' own times, never on the wall clock, and each
+// group keeps its own clock: the newest time it has seen. A host whose
+// clock is off, or a recording replayed after a later one, does not make
+// other groups' events late. Events may arrive out of order by up to
+// Config.Lateness: the group holds each entry back until its clock is
+// Lateness past it, then processes held entries in (time, arrival) order,
+// so a group's hits are exactly those of its entries sorted by time, only
+// Lateness later. An entry older than its group's clock less Lateness is
+// dropped and counted (Stats.Late), never silently. A group's windows
+// close when its own clock passes them, at Advance (an idle-time tick for
+// every group) or at Flush. The same input sequence always gives the same
+// hits in the same order; no map is iterated to produce output.
 //
 // # Bounds
 //
-// Config.MaxGroups bounds the live groups (over all specs): the least
-// recently active group is evicted and counted. MaxEntriesPerGroup bounds
-// the events a group keeps (the oldest is dropped and counted);
-// MaxPending bounds held-back events (the oldest is processed early and
-// counted); MaxEventIDs bounds the ids a Hit carries. A group whose
-// window has passed is removed.
+// Config.MaxGroups bounds the groups (over all specs), idle ones included
+// (they remember their clock): the least recently active group is evicted,
+// and counted when it held state. MaxEntriesPerGroup bounds the events a
+// group keeps (the oldest is dropped and counted); MaxPending bounds the
+// entries a group holds back (the oldest is processed early and counted);
+// MaxEventIDs bounds the ids a Hit carries.
 //
 // # Lifecycle and concurrency
 //
 // New validates the specs; Observe feeds inputs and returns hits; Advance
-// moves event time on an idle stream; Flush ends the stream and closes
-// every window. Snapshot serialises the full state into versioned bytes;
+// moves event time on an idle stream; Flush ends the stream, closes every
+// window and forgets every group and clock (consecutive recordings of
+// different periods can be fed one after the other with Flush between). Snapshot serialises the full state into versioned bytes;
 // Restore loads them into an engine built with the same specs, so a
 // restart in the middle of a stream gives the hits of an uninterrupted
 // run. An Engine is not safe for concurrent use.

@@ -1,7 +1,6 @@
 package correlate
 
 import (
-	"container/heap"
 	"fmt"
 	"math"
 	"slices"
@@ -115,9 +114,28 @@ type group struct {
 	sum      float64
 	stages   []*partial // TemporalOrdered: stages[p] completed positions 0..p
 
-	deadline   int64
-	hidx       int
+	// The group's own event-time clock: the newest time seen, the time of
+	// the last entry processed, and the entries held back for lateness,
+	// in (time, arrival) order.
+	maxSeen      int64
+	lastReleased int64
+	pend         []entry
+
 	prev, next *group
+}
+
+// stateful reports whether losing g would lose correlation state (rather
+// than only its clock).
+func (g *group) stateful() bool {
+	if len(g.pend) > 0 || g.head < len(g.ents) {
+		return true
+	}
+	for _, p := range g.stages {
+		if p != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *group) live() []entry { return g.ents[g.head:] }
@@ -135,13 +153,6 @@ type cspec struct {
 	deps      []int  // specs fed by this spec's hits
 }
 
-type pending struct {
-	e    entry
-	spec int
-	key  string
-	vals []string
-}
-
 // Engine holds the state of many correlations. It is not safe for
 // concurrent use: one goroutine feeds it (or the caller serialises calls).
 type Engine struct {
@@ -149,14 +160,10 @@ type Engine struct {
 	specs  []cspec
 	groups map[string]*group
 	lru    group // sentinel: lru.next is the least recently active
-	dl     deadlineHeap
-	pend   pendingHeap
-
-	started      bool
-	maxSeen      int64
-	lastReleased int64
-	seq          uint64
-	stats        Stats
+	topo   []int // spec indexes, every spec before the specs it feeds
+	seq    uint64
+	npend  int
+	stats  Stats
 
 	keybuf  []byte
 	scratch []float64
@@ -275,6 +282,26 @@ func (e *Engine) link(ids map[string]int) error {
 			}
 		}
 	}
+	// Kahn's order: a spec after every spec that feeds it, ties by index.
+	indeg := make([]int, len(e.specs))
+	for i := range e.specs {
+		for _, d := range e.specs[i].deps {
+			indeg[d]++
+		}
+	}
+	e.topo = e.topo[:0]
+	for len(e.topo) < len(e.specs) {
+		for i := range e.specs {
+			if indeg[i] == 0 {
+				indeg[i] = -1
+				e.topo = append(e.topo, i)
+				for _, d := range e.specs[i].deps {
+					indeg[d]--
+				}
+				break
+			}
+		}
+	}
 	return nil
 }
 
@@ -304,20 +331,9 @@ func (e *Engine) Spec(i int) Spec {
 func (e *Engine) Stats() Stats {
 	s := e.stats
 	s.Groups = len(e.groups)
-	s.Pending = len(e.pend)
+	s.Pending = e.npend
 	return s
 }
-
-// Watermark returns the event time before which inputs are dropped as late
-// (the newest time seen minus Lateness), and false before the first input.
-func (e *Engine) Watermark() (time.Time, bool) {
-	if !e.started {
-		return time.Time{}, false
-	}
-	return time.Unix(0, max(e.watermark(), e.lastReleased)).UTC(), true
-}
-
-func (e *Engine) watermark() int64 { return subSat(e.maxSeen, int64(e.cfg.Lateness)) }
 
 func subSat(a, b int64) int64 {
 	if b > 0 && a < math.MinInt64+b {
@@ -333,10 +349,11 @@ func addSat(a, b int64) int64 {
 	return a + b
 }
 
-// Observe feeds one input and appends to dst the hits it completes (its
-// own, and those of windows that its time closes). An input older than
-// the watermark is dropped and counted (Stats.Late), without error. The
-// error reports an input that does not fit its spec.
+// Observe feeds one input and appends to dst the hits it completes: its
+// own, those of its group's windows that its time closes, and those of
+// the correlations that these hits feed. An input older than its group's
+// newest time less Lateness is dropped and counted (Stats.Late), without
+// error. The error reports an input that does not fit its spec.
 func (e *Engine) Observe(in Input, dst []Hit) ([]Hit, error) {
 	if in.Spec < 0 || in.Spec >= len(e.specs) {
 		return dst, fmt.Errorf("%w: spec index %d out of range (have %d)", ErrInput, in.Spec, len(e.specs))
@@ -359,81 +376,141 @@ func (e *Engine) Observe(in Input, dst []Hit) ([]Hit, error) {
 		e.stats.NoValue++
 		return dst, nil
 	}
-	t := in.Time.UnixNano()
-	if e.started && (t < e.watermark() || t < e.lastReleased) {
-		e.stats.Late++
-		return dst, nil
-	}
-	e.stats.Observed++
-	e.seq++
-	en := entry{t: t, seq: e.seq, rule: ri, id: in.EventID}
+	en := entry{t: in.Time.UnixNano(), rule: ri, id: in.EventID}
 	switch {
 	case s.Kind == ValueCount:
 		en.str = in.Value
 	case s.Kind.numeric():
 		en.num = in.Number
 	}
-	if !e.started || t > e.maxSeen {
-		e.maxSeen, e.started = t, true
-	}
-	w := e.watermark()
 	e.keybuf = appendKey(e.keybuf[:0], in.Spec, in.Group)
-	if len(e.pend) == 0 && t <= w {
-		dst = e.closeBefore(t, dst)
-		dst = e.chain(len(dst), e.process(in.Spec, en, "", in.Group, dst))
-		e.lastReleased = t
-		return e.closeBefore(w, dst), nil
-	}
-	heap.Push(&e.pend, pending{e: en, spec: in.Spec, key: string(e.keybuf), vals: slices.Clone(in.Group)})
-	if len(e.pend) > e.cfg.MaxPending {
-		e.stats.ForcedReleases++
-		dst = e.releaseOne(dst)
-	}
-	return e.release(w, dst), nil
+	from := len(dst)
+	dst = e.accept(in.Spec, in.Group, en, dst)
+	return e.chain(from, dst), nil
 }
 
-// Advance moves event time to t without an input (for idle streams):
-// held-back events up to t − Lateness are processed and the windows that
-// end before it are closed. A t before the newest time seen does nothing.
+// late reports whether an entry at t is too old for g's clock.
+func (e *Engine) late(g *group, t int64) bool {
+	return g != nil && (t < subSat(g.maxSeen, int64(e.cfg.Lateness)) || t < g.lastReleased)
+}
+
+// accept takes an entry for the group of e.keybuf: drops it when late,
+// else holds it back or processes it, then processes what the group's
+// clock releases and closes the windows it passed.
+func (e *Engine) accept(spec int, vals []string, en entry, dst []Hit) []Hit {
+	g := e.groups[string(e.keybuf)]
+	if e.late(g, en.t) {
+		e.stats.Late++
+		return dst
+	}
+	e.stats.Observed++
+	e.seq++
+	en.seq = e.seq
+	if g == nil {
+		g = e.newGroup(spec, vals, en.t)
+	} else {
+		e.unlink(g)
+		e.linkLast(g)
+	}
+	g.maxSeen = max(g.maxSeen, en.t)
+	w := subSat(g.maxSeen, int64(e.cfg.Lateness))
+	if len(g.pend) == 0 && en.t <= w {
+		dst = e.step(g, en, dst)
+	} else {
+		i := len(g.pend)
+		for i > 0 && g.pend[i-1].t > en.t {
+			i--
+		}
+		g.pend = slices.Insert(g.pend, i, en)
+		e.npend++
+		if len(g.pend) > e.cfg.MaxPending {
+			e.stats.ForcedReleases++
+			dst = e.releaseFirst(g, dst)
+		}
+	}
+	return e.advance(g, w, dst)
+}
+
+// advance processes g's held-back entries up to w and closes its windows
+// that end before w.
+func (e *Engine) advance(g *group, w int64, dst []Hit) []Hit {
+	for len(g.pend) > 0 && g.pend[0].t <= w {
+		dst = e.releaseFirst(g, dst)
+	}
+	return e.closeGroup(g, w, dst)
+}
+
+func (e *Engine) releaseFirst(g *group, dst []Hit) []Hit {
+	en := g.pend[0]
+	g.pend[0] = entry{}
+	g.pend = g.pend[1:]
+	if len(g.pend) == 0 {
+		g.pend = nil
+	}
+	e.npend--
+	return e.step(g, en, dst)
+}
+
+// step processes one entry in g's time order.
+func (e *Engine) step(g *group, en entry, dst []Hit) []Hit {
+	dst = e.closeGroup(g, en.t, dst)
+	dst = e.process(g, en, dst)
+	g.lastReleased = max(g.lastReleased, en.t)
+	return dst
+}
+
+// Advance moves every group's clock to t (for idle streams): held-back
+// entries up to t − Lateness are processed and the windows that end
+// before it are closed. Groups whose clock is past t are unchanged.
 func (e *Engine) Advance(t time.Time, dst []Hit) []Hit {
 	if t.IsZero() {
 		return dst
 	}
 	n := t.UnixNano()
-	if !e.started || n > e.maxSeen {
-		e.maxSeen, e.started = n, true
-	}
-	return e.release(e.watermark(), dst)
+	return e.each(dst, func(g *group, dst []Hit) []Hit {
+		g.maxSeen = max(g.maxSeen, n)
+		return e.advance(g, subSat(g.maxSeen, int64(e.cfg.Lateness)), dst)
+	})
 }
 
-// Flush ends the stream: every held-back event is processed and every
-// window is closed (decided as if event time had passed its end). The
-// groups are then empty and event time is forgotten: later inputs start a
-// new stream, at any time (so consecutive files that each cover their own
-// period can be correlated one after the other). Counters are kept.
+// Flush ends the stream: every held-back entry is processed and every
+// window is closed (decided as if event time had passed its end). Every
+// group is then forgotten, clocks included: later inputs start a new
+// stream, at any time. Counters are kept.
 func (e *Engine) Flush(dst []Hit) []Hit {
-	for len(e.pend) > 0 {
-		dst = e.releaseOne(dst)
-	}
-	dst = e.closeBefore(math.MaxInt64, dst)
-	e.started, e.maxSeen, e.lastReleased = false, 0, 0
+	dst = e.each(dst, func(g *group, dst []Hit) []Hit {
+		for len(g.pend) > 0 {
+			dst = e.releaseFirst(g, dst)
+		}
+		return e.closeGroup(g, math.MaxInt64, dst)
+	})
+	clear(e.groups)
+	e.lru.next, e.lru.prev = &e.lru, &e.lru
 	return dst
 }
 
-func (e *Engine) releaseOne(dst []Hit) []Hit {
-	p := heap.Pop(&e.pend).(pending)
-	dst = e.closeBefore(p.e.t, dst)
-	e.keybuf = append(e.keybuf[:0], p.key...)
-	dst = e.chain(len(dst), e.process(p.spec, p.e, p.key, p.vals, dst))
-	e.lastReleased = max(e.lastReleased, p.e.t)
-	return dst
-}
-
-func (e *Engine) release(w int64, dst []Hit) []Hit {
-	for len(e.pend) > 0 && e.pend[0].e.t <= w {
-		dst = e.releaseOne(dst)
+// each applies f to every group, spec by spec with feeding specs first (so
+// that the hits they raise reach their dependents before those are
+// visited), each spec's groups from the least recently active.
+func (e *Engine) each(dst []Hit, f func(*group, []Hit) []Hit) []Hit {
+	var gs []*group
+	for _, si := range e.topo {
+		gs = gs[:0]
+		for g := e.lru.next; g != &e.lru; g = g.next {
+			if g.spec == si {
+				gs = append(gs, g)
+			}
+		}
+		for _, g := range gs {
+			if e.groups[g.key] != g {
+				continue // evicted meanwhile
+			}
+			from := len(dst)
+			dst = f(g, dst)
+			dst = e.chain(from, dst)
+		}
 	}
-	return e.closeBefore(w, dst)
+	return dst
 }
 
 func appendKey(b []byte, spec int, vals []string) []byte {
@@ -453,25 +530,18 @@ func appendUvarint(b []byte, x uint64) []byte {
 	return append(b, byte(x))
 }
 
-// group returns the group for e.keybuf, creating it (and evicting the least
-// recently active group beyond MaxGroups).
-func (e *Engine) group(spec int, key string, vals []string) *group {
-	g := e.groups[string(e.keybuf)]
-	if g != nil {
-		e.unlink(g)
-		e.linkLast(g)
-		return g
-	}
+// newGroup creates the group of e.keybuf, evicting the least recently
+// active group beyond MaxGroups (counted when it held state).
+func (e *Engine) newGroup(spec int, vals []string, t int64) *group {
 	if len(e.groups) >= e.cfg.MaxGroups {
 		old := e.lru.next
-		e.stats.GroupsEvicted++
+		if old.stateful() {
+			e.stats.GroupsEvicted++
+		}
 		e.remove(old)
 	}
-	if key == "" {
-		key = string(e.keybuf)
-	}
 	e.seq++
-	g = &group{spec: spec, key: key, vals: slices.Clone(vals), seq: e.seq, hidx: -1}
+	g := &group{spec: spec, key: string(e.keybuf), vals: slices.Clone(vals), seq: e.seq, maxSeen: t, lastReleased: math.MinInt64}
 	s := &e.specs[spec]
 	switch s.Kind {
 	case ValueCount:
@@ -483,7 +553,7 @@ func (e *Engine) group(spec int, key string, vals []string) *group {
 	case TemporalOrdered:
 		g.stages = make([]*partial, len(s.Rules))
 	}
-	e.groups[key] = g
+	e.groups[g.key] = g
 	e.linkLast(g)
 	return g
 }
@@ -501,44 +571,33 @@ func (e *Engine) unlink(g *group) {
 
 func (e *Engine) remove(g *group) {
 	e.unlink(g)
-	if g.hidx >= 0 {
-		heap.Remove(&e.dl, g.hidx)
-	}
+	e.npend -= len(g.pend)
 	delete(e.groups, g.key)
 }
 
-// settle recomputes g's deadline after a change, and drops it when empty.
-func (e *Engine) settle(g *group) {
+// deadline returns when g's oldest window ends, and false when g has no
+// window open.
+func (e *Engine) deadline(g *group) (int64, bool) {
 	s := &e.specs[g.spec]
-	d := int64(math.MaxInt64)
-	empty := true
+	d, ok := int64(math.MaxInt64), false
 	if s.Kind == TemporalOrdered {
 		for _, p := range g.stages {
 			if p != nil {
-				empty = false
+				ok = true
 				d = min(d, addSat(p.start, s.span))
 			}
 		}
-	} else if g.head < len(g.ents) {
-		empty = false
-		d = addSat(g.ents[g.head].t, s.span)
+		return d, ok
 	}
-	if empty {
-		e.remove(g)
-		return
+	if g.head < len(g.ents) {
+		return addSat(g.ents[g.head].t, s.span), true
 	}
-	g.deadline = d
-	if g.hidx < 0 {
-		heap.Push(&e.dl, g)
-	} else {
-		heap.Fix(&e.dl, g.hidx)
-	}
+	return d, false
 }
 
-// process correlates one released entry.
-func (e *Engine) process(spec int, en entry, key string, vals []string, dst []Hit) []Hit {
-	g := e.group(spec, key, vals)
-	s := &e.specs[spec]
+// process correlates one released entry of g.
+func (e *Engine) process(g *group, en entry, dst []Hit) []Hit {
+	s := &e.specs[g.spec]
 	switch {
 	case s.Kind == TemporalOrdered:
 		dst = e.sequence(g, s, en, dst)
@@ -564,7 +623,6 @@ func (e *Engine) process(spec int, en entry, key string, vals []string, dst []Hi
 		}
 		g.ents = append(g.ents, en)
 	}
-	e.settle(g)
 	return dst
 }
 
@@ -782,7 +840,8 @@ func (e *Engine) hit(g *group, s *cspec, ents []entry, start, end int64, m float
 }
 
 // chain feeds the hits dst[from:] (and the hits that this raises in
-// turn) to the specs that reference their spec.
+// turn) to the specs that reference their spec, as entries at the hit's
+// End time in the dependent spec's group.
 func (e *Engine) chain(from int, dst []Hit) []Hit {
 	for i := from; i < len(dst); i++ {
 		x := &e.specs[dst[i].SpecIndex]
@@ -800,22 +859,23 @@ func (e *Engine) chain(from int, dst []Hit) []Hit {
 			for j, k := range y.GroupFrom[x.ID] {
 				vals[j] = h.Group[k]
 			}
-			e.seq++
-			en := entry{t: h.End.UnixNano(), seq: e.seq, rule: y.ruleIdx[x.ID], id: x.ID, ids: ids, n: h.Events,
+			en := entry{t: h.End.UnixNano(), rule: y.ruleIdx[x.ID], id: x.ID, ids: ids, n: h.Events,
 				str: strconv.FormatFloat(h.Value, 'g', -1, 64), num: h.Value}
 			e.keybuf = appendKey(e.keybuf[:0], yi, vals)
-			dst = e.process(yi, en, "", vals, dst)
+			dst = e.accept(yi, vals, en, dst)
 		}
 	}
 	return dst
 }
 
-// closeBefore closes, in deadline order, every window that ends before t.
-func (e *Engine) closeBefore(t int64, dst []Hit) []Hit {
-	for len(e.dl) > 0 && e.dl[0].deadline < t {
-		from := len(dst)
-		g := e.dl[0]
-		s := &e.specs[g.spec]
+// closeGroup closes, oldest first, g's windows that end before t.
+func (e *Engine) closeGroup(g *group, t int64, dst []Hit) []Hit {
+	s := &e.specs[g.spec]
+	for {
+		d, ok := e.deadline(g)
+		if !ok || d >= t {
+			return dst
+		}
 		switch {
 		case s.Kind == TemporalOrdered:
 			for i, p := range g.stages {
@@ -843,55 +903,5 @@ func (e *Engine) closeBefore(t int64, dst []Hit) []Hit {
 				e.popFront(g, s)
 			}
 		}
-		e.settle(g)
-		dst = e.chain(from, dst)
 	}
-	return dst
-}
-
-type deadlineHeap []*group
-
-func (h deadlineHeap) Len() int { return len(h) }
-func (h deadlineHeap) Less(i, j int) bool {
-	if h[i].deadline != h[j].deadline {
-		return h[i].deadline < h[j].deadline
-	}
-	return h[i].seq < h[j].seq
-}
-func (h deadlineHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].hidx = i
-	h[j].hidx = j
-}
-func (h *deadlineHeap) Push(x any) {
-	g := x.(*group)
-	g.hidx = len(*h)
-	*h = append(*h, g)
-}
-func (h *deadlineHeap) Pop() any {
-	old := *h
-	g := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	g.hidx = -1
-	return g
-}
-
-type pendingHeap []pending
-
-func (h pendingHeap) Len() int { return len(h) }
-func (h pendingHeap) Less(i, j int) bool {
-	if h[i].e.t != h[j].e.t {
-		return h[i].e.t < h[j].e.t
-	}
-	return h[i].e.seq < h[j].e.seq
-}
-func (h pendingHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *pendingHeap) Push(x any)   { *h = append(*h, x.(pending)) }
-func (h *pendingHeap) Pop() any {
-	old := *h
-	p := old[len(old)-1]
-	old[len(old)-1] = pending{}
-	*h = old[:len(old)-1]
-	return p
 }

@@ -1,14 +1,13 @@
 package correlate
 
 import (
-	"container/heap"
 	"encoding/json"
 	"fmt"
 	"math"
 )
 
 // SnapshotVersion is the format version Snapshot writes and Restore reads.
-const SnapshotVersion = 1
+const SnapshotVersion = 2
 
 type snapEntry struct {
 	T    int64    `json:"t"`
@@ -22,18 +21,15 @@ type snapEntry struct {
 }
 
 type snapGroup struct {
-	Spec    string        `json:"spec"`
-	Vals    []string      `json:"vals"`
-	Seq     uint64        `json:"seq"`
-	Entries []snapEntry   `json:"entries,omitempty"`
-	Sum     float64       `json:"sum,omitempty"`
-	Stages  [][]snapEntry `json:"stages,omitempty"`
-}
-
-type snapPending struct {
-	Spec  string    `json:"spec"`
-	Vals  []string  `json:"vals"`
-	Entry snapEntry `json:"entry"`
+	Spec         string        `json:"spec"`
+	Vals         []string      `json:"vals"`
+	Seq          uint64        `json:"seq"`
+	MaxSeen      int64         `json:"max_seen"`
+	LastReleased int64         `json:"last_released"`
+	Entries      []snapEntry   `json:"entries,omitempty"`
+	Sum          float64       `json:"sum,omitempty"`
+	Stages       [][]snapEntry `json:"stages,omitempty"`
+	Pending      []snapEntry   `json:"pending,omitempty"`
 }
 
 type snapSpec struct {
@@ -42,15 +38,11 @@ type snapSpec struct {
 }
 
 type snapshot struct {
-	Version      int           `json:"version"`
-	Specs        []snapSpec    `json:"specs"`
-	Started      bool          `json:"started"`
-	MaxSeen      int64         `json:"max_seen"`
-	LastReleased int64         `json:"last_released"`
-	Seq          uint64        `json:"seq"`
-	Stats        Stats         `json:"stats"`
-	Groups       []snapGroup   `json:"groups"` // least recently active first
-	Pending      []snapPending `json:"pending"`
+	Version int         `json:"version"`
+	Specs   []snapSpec  `json:"specs"`
+	Seq     uint64      `json:"seq"`
+	Stats   Stats       `json:"stats"`
+	Groups  []snapGroup `json:"groups"` // least recently active first
 }
 
 func toSnap(en entry) snapEntry {
@@ -65,50 +57,53 @@ func fromSnap(s snapEntry) entry {
 	return en
 }
 
-// Snapshot serialises the whole state (groups, held-back events, event
-// time, counters) into a versioned JSON document. Restoring it into an
-// engine with the same specs continues the stream exactly: the hits after
-// the restore are those an uninterrupted engine would have returned.
+func snapEntries(ents []entry) []snapEntry {
+	if len(ents) == 0 {
+		return nil
+	}
+	out := make([]snapEntry, len(ents))
+	for i, en := range ents {
+		out[i] = toSnap(en)
+	}
+	return out
+}
+
+// Snapshot serialises the whole state (every group with its clock, its
+// windows and its held-back entries, and the counters) into a versioned
+// JSON document. Restoring it into an engine with the same specs
+// continues the stream exactly: the hits after the restore are those an
+// uninterrupted engine would have returned.
 func (e *Engine) Snapshot() ([]byte, error) {
-	s := snapshot{Version: SnapshotVersion, Started: e.started, MaxSeen: e.maxSeen, LastReleased: e.lastReleased, Seq: e.seq, Stats: e.stats}
+	s := snapshot{Version: SnapshotVersion, Seq: e.seq, Stats: e.stats}
 	s.Stats.Groups, s.Stats.Pending = 0, 0
 	for i := range e.specs {
 		s.Specs = append(s.Specs, snapSpec{ID: e.specs[i].ID, Fingerprint: e.specs[i].fingerprint()})
 	}
 	for g := e.lru.next; g != &e.lru; g = g.next {
-		sg := snapGroup{Spec: e.specs[g.spec].ID, Vals: g.vals, Seq: g.seq, Sum: g.sum}
+		sg := snapGroup{Spec: e.specs[g.spec].ID, Vals: g.vals, Seq: g.seq, MaxSeen: g.maxSeen, LastReleased: g.lastReleased,
+			Sum: g.sum, Entries: snapEntries(g.live()), Pending: snapEntries(g.pend)}
 		if math.IsNaN(g.sum) || math.IsInf(g.sum, 0) {
 			return nil, fmt.Errorf("%w: group of %q has a non-finite sum", ErrSnapshot, sg.Spec)
-		}
-		for _, en := range g.live() {
-			sg.Entries = append(sg.Entries, toSnap(en))
 		}
 		if g.stages != nil {
 			sg.Stages = make([][]snapEntry, len(g.stages))
 			for i, p := range g.stages {
-				if p == nil {
-					continue
+				if p != nil {
+					sg.Stages[i] = snapEntries(p.ents)
 				}
-				st := make([]snapEntry, 0, len(p.ents))
-				for _, en := range p.ents {
-					st = append(st, toSnap(en))
-				}
-				sg.Stages[i] = st
 			}
 		}
 		s.Groups = append(s.Groups, sg)
 	}
-	for _, p := range e.pend {
-		s.Pending = append(s.Pending, snapPending{Spec: e.specs[p.spec].ID, Vals: p.vals, Entry: toSnap(p.e)})
-	}
 	return json.Marshal(&s)
 }
 
-// Restore replaces the engine's state with a snapshot. Groups and held-back
-// events of specs that no longer exist, or whose definition changed (kind,
-// rules, group-by, timespan, condition, percentile), are dropped and
+// Restore replaces the engine's state with a snapshot. Groups of specs
+// that no longer exist, or whose definition changed (kind, rules,
+// group-by, timespan, condition, percentile, chaining), are dropped and
 // counted in Stats.RestoreDropped. The error reports bytes that are not a
-// snapshot of a known version; the engine is then unchanged.
+// snapshot of a known version, or an inconsistent one; the engine is then
+// unchanged.
 func (e *Engine) Restore(data []byte) error {
 	var s snapshot
 	if err := json.Unmarshal(data, &s); err != nil {
@@ -127,15 +122,18 @@ func (e *Engine) Restore(data []byte) error {
 			usable[sp.ID] = i
 		}
 	}
-	// Build the new state aside, then swap it in.
-	n := &Engine{cfg: e.cfg, specs: e.specs, groups: make(map[string]*group), seen: e.seen,
-		started: s.Started, maxSeen: s.MaxSeen, lastReleased: s.LastReleased, seq: s.Seq, stats: s.Stats}
+	// Build the new state aside, then move it in.
+	n := &Engine{cfg: e.cfg, specs: e.specs, topo: e.topo, groups: make(map[string]*group), seen: e.seen, stats: s.Stats}
 	n.lru.next, n.lru.prev = &n.lru, &n.lru
-	checkEntry := func(spec int, se snapEntry) error {
-		if int(se.Rule) >= len(e.specs[spec].distinct) {
-			return fmt.Errorf("%w: correlation %q: rule index %d out of range", ErrSnapshot, e.specs[spec].ID, se.Rule)
+	entries := func(sp *cspec, ses []snapEntry) ([]entry, error) {
+		out := make([]entry, 0, len(ses))
+		for _, se := range ses {
+			if int(se.Rule) >= len(sp.distinct) {
+				return nil, fmt.Errorf("%w: correlation %q: rule index %d out of range", ErrSnapshot, sp.ID, se.Rule)
+			}
+			out = append(out, fromSnap(se))
 		}
-		return nil
+		return out, nil
 	}
 	for _, sg := range s.Groups {
 		si, ok := usable[sg.Spec]
@@ -151,19 +149,27 @@ func (e *Engine) Restore(data []byte) error {
 		if _, dup := n.groups[string(n.keybuf)]; dup {
 			return fmt.Errorf("%w: correlation %q: duplicate group %q", ErrSnapshot, sp.ID, sg.Vals)
 		}
-		g := n.group(si, "", sg.Vals)
-		g.seq = sg.Seq
-		for _, se := range sg.Entries {
-			if err := checkEntry(si, se); err != nil {
-				return err
-			}
+		g := n.newGroup(si, sg.Vals, sg.MaxSeen)
+		g.seq, g.maxSeen, g.lastReleased = sg.Seq, sg.MaxSeen, sg.LastReleased
+		live, err := entries(sp, sg.Entries)
+		if err != nil {
+			return err
+		}
+		for _, en := range live {
 			if sp.eager {
-				n.pushBack(g, sp, fromSnap(se))
+				n.pushBack(g, sp, en)
 			} else {
-				g.ents = append(g.ents, fromSnap(se))
+				g.ents = append(g.ents, en)
 			}
 		}
 		g.sum = sg.Sum // exactly the running sum of the uninterrupted engine
+		if g.pend, err = entries(sp, sg.Pending); err != nil {
+			return err
+		}
+		if len(g.pend) == 0 {
+			g.pend = nil
+		}
+		n.npend += len(g.pend)
 		if sp.Kind == TemporalOrdered {
 			if len(sg.Stages) != len(sp.Rules) {
 				return fmt.Errorf("%w: correlation %q: %d stages for %d rules", ErrSnapshot, sp.ID, len(sg.Stages), len(sp.Rules))
@@ -172,38 +178,17 @@ func (e *Engine) Restore(data []byte) error {
 				if len(st) == 0 {
 					continue
 				}
-				p := &partial{start: st[0].T}
-				for _, se := range st {
-					if err := checkEntry(si, se); err != nil {
-						return err
-					}
-					p.ents = append(p.ents, fromSnap(se))
+				ents, err := entries(sp, st)
+				if err != nil {
+					return err
 				}
-				g.stages[i] = p
+				g.stages[i] = &partial{start: ents[0].t, ents: ents}
 			}
 		}
-		n.settle(g)
 	}
-	for _, sp := range s.Pending {
-		si, ok := usable[sp.Spec]
-		if !ok {
-			n.stats.RestoreDropped++
-			continue
-		}
-		if len(sp.Vals) != len(n.specs[si].GroupBy) {
-			return fmt.Errorf("%w: correlation %q: pending event has %d group values, spec groups by %d", ErrSnapshot, sp.Spec, len(sp.Vals), len(n.specs[si].GroupBy))
-		}
-		if err := checkEntry(si, sp.Entry); err != nil {
-			return err
-		}
-		n.keybuf = appendKey(n.keybuf[:0], si, sp.Vals)
-		n.pend = append(n.pend, pending{e: fromSnap(sp.Entry), spec: si, key: string(n.keybuf), vals: sp.Vals})
-	}
-	heap.Init(&n.pend)
-	n.seq = s.Seq // group() counted while rebuilding
+	n.seq = s.Seq // newGroup counted while rebuilding
+	e.groups, e.seq, e.npend, e.stats = n.groups, n.seq, n.npend, n.stats
 	// The lru sentinel must stay inside e: move the list over.
-	e.groups, e.dl, e.pend = n.groups, n.dl, n.pend
-	e.started, e.maxSeen, e.lastReleased, e.seq, e.stats = n.started, n.maxSeen, n.lastReleased, n.seq, n.stats
 	if n.lru.next == &n.lru {
 		e.lru.next, e.lru.prev = &e.lru, &e.lru
 	} else {

@@ -187,9 +187,10 @@ func (s *Spec) validate(i int) error {
 // Config bounds the engine's state. The zero value is not usable: start
 // from DefaultConfig.
 type Config struct {
-	// MaxGroups bounds the number of live groups over all specs; when a new
-	// group would exceed it, the least recently active group is evicted
-	// (Stats.GroupsEvicted).
+	// MaxGroups bounds the number of groups over all specs, idle ones
+	// included; when a new group would exceed it, the least recently
+	// active group is evicted (Stats.GroupsEvicted counts those that held
+	// state).
 	MaxGroups int
 	// MaxEntriesPerGroup bounds the events a group retains; the oldest is
 	// dropped when it is exceeded (Stats.EntriesDropped).
@@ -197,21 +198,22 @@ type Config struct {
 	// MaxEventIDs bounds the event ids a Hit carries (the first ones in
 	// event-time order); Hit.Events is always the full count.
 	MaxEventIDs int
-	// Lateness is how far behind the newest event time an event may arrive
-	// and still be correlated as if it had come in order. Events are held
-	// back until event time passes them by Lateness, so hits come Lateness
-	// later. Older events are dropped and counted (Stats.Late).
+	// Lateness is how far behind its group's newest event time an event
+	// may arrive and still be correlated as if it had come in order. Each
+	// group holds entries back until its clock passes them by Lateness, so
+	// hits come Lateness later. Older entries are dropped and counted
+	// (Stats.Late).
 	Lateness time.Duration
-	// MaxPending bounds the events held back for Lateness; beyond it the
-	// oldest is processed early (Stats.ForcedReleases).
+	// MaxPending bounds the entries one group holds back for Lateness;
+	// beyond it the oldest is processed early (Stats.ForcedReleases).
 	MaxPending int
 }
 
 // DefaultConfig returns a Config with bounds suited to one host or a small
 // fleet: 65,536 groups, 4,096 events per group, 32 event ids per hit, no
-// lateness, 65,536 pending events.
+// lateness, 4,096 held-back entries per group.
 func DefaultConfig() Config {
-	return Config{MaxGroups: 1 << 16, MaxEntriesPerGroup: 4096, MaxEventIDs: 32, MaxPending: 1 << 16}
+	return Config{MaxGroups: 1 << 16, MaxEntriesPerGroup: 4096, MaxEventIDs: 32, MaxPending: 4096}
 }
 
 // Validate reports the first invalid setting.
