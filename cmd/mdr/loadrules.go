@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -9,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/mdrkit/mdr/detect"
+	"github.com/mdrkit/mdr/detect/sigma"
 )
 
 // ruleReject is one rule (or rule file) that could not be loaded or
@@ -78,21 +81,85 @@ func loadRules(paths []string) ([]detect.Rule, []ruleReject, error) {
 	}
 	var rules []detect.Rule
 	var rejects []ruleReject
+	var sigmaSrcs []sigma.Source
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			return nil, nil, fmt.Errorf("rules: %w", err)
 		}
+		if sigma.IsSigma(data) {
+			sigmaSrcs = append(sigmaSrcs, sigma.Source{Name: f, Data: data})
+			continue
+		}
 		rs, rj := parseRuleFile(f, data)
+		rules = append(rules, rs...)
+		rejects = append(rejects, rj...)
+	}
+	if len(sigmaSrcs) > 0 {
+		rs, rj, err := compileSigma(sigmaSrcs)
+		if err != nil {
+			return nil, nil, err
+		}
 		rules = append(rules, rs...)
 		rejects = append(rejects, rj...)
 	}
 	return rules, rejects, nil
 }
 
+// sigmaPipelinePath is the --pipeline flag: a YAML processing pipeline for
+// Sigma rules (see sigma.ParsePipeline); empty means the built-in Windows
+// pipeline.
+var sigmaPipelinePath string
+
+// sigmaPipeline is the pipeline the loaded Sigma rules were compiled with;
+// nil when no Sigma rule was loaded.
+var sigmaPipeline *sigma.Pipeline
+
+// addPipelineFlag registers --pipeline on a command's flag set.
+func addPipelineFlag(fset *flag.FlagSet) {
+	fset.StringVar(&sigmaPipelinePath, "pipeline", "", "Sigma processing pipeline (YAML; default: the built-in Windows pipeline)")
+}
+
+// compileSigma compiles Sigma files together (correlations and filters may
+// refer to rules of other files) through the Sigma pipeline.
+func compileSigma(srcs []sigma.Source) ([]detect.Rule, []ruleReject, error) {
+	p := sigma.WindowsPipeline()
+	if sigmaPipelinePath != "" {
+		var err error
+		if p, err = sigma.LoadPipeline(sigmaPipelinePath); err != nil {
+			return nil, nil, err
+		}
+	}
+	c, err := sigma.New(sigma.WithPipeline(p))
+	if err != nil {
+		return nil, nil, err
+	}
+	rules, err := c.Compile(srcs...)
+	var rejects []ruleReject
+	if err != nil {
+		var le *sigma.LoadError
+		if !errors.As(err, &le) {
+			return nil, nil, err
+		}
+		for _, pr := range le.Problems {
+			reason := pr.Reason
+			if pr.Field != "" {
+				reason = fmt.Sprintf("field %q: %s", pr.Field, reason)
+			}
+			if pr.Modifier != "" {
+				reason = fmt.Sprintf("modifier %q: %s", pr.Modifier, reason)
+			}
+			rejects = append(rejects, ruleReject{Path: pr.File, Line: int64(pr.Line), ID: pr.RuleID, Reason: reason})
+		}
+	}
+	sigmaPipeline = p
+	return rules, rejects, nil
+}
+
 // parseRuleFile parses one rule file. This is the one place that decides
 // the format of a file: native detect rules here; Sigma rules (files with a
-// top-level detection: or correlation: key) are routed to detect/sigma.
+// top-level detection:, correlation: or filter: key) go to detect/sigma
+// (see loadRules).
 func parseRuleFile(path string, data []byte) ([]detect.Rule, []ruleReject) {
 	rules, err := detect.ParseRules(data, path)
 	if err != nil {
@@ -109,6 +176,9 @@ func parseRuleFile(path string, data []byte) ([]detect.Rule, []ruleReject) {
 // pipeline that routes them (none for native rules; detect/sigma ships the
 // Windows one).
 func compileOptions() []detect.Option {
+	if sigmaPipeline != nil {
+		return []detect.Option{detect.WithPipeline(sigmaPipeline.Routing())}
+	}
 	return nil
 }
 

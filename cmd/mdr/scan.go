@@ -68,6 +68,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	workers := fset.Int("workers", 1, "goroutines matching events (output order is the same for any number)")
 	onError := fset.String("on-error", "skip", "malformed input lines: skip (reported on stderr and counted) or stop")
 	lateness := fset.Duration("lateness", 0, "correlation: how far behind the newest event time a match may arrive and still be correlated")
+	addPipelineFlag(fset)
 	fset.Usage = func() {
 		fmt.Fprintln(stderr, "usage: mdr scan [--rules PATH]… [--workers N] [--on-error skip|stop] [FILE…]\n\nReads NDJSON, JSON arrays or gzip of either (standard input without FILE).")
 		fset.PrintDefaults()

@@ -434,6 +434,16 @@ func (c *Compiler) compileRule(d *document, filters []*filterDef) (detect.Rule, 
 	switch x {
 	case eConst(false):
 		return r, &Problem{File: d.src, Line: d.root.get("detection").line, RuleID: d.id, Reason: "the condition can never match", Err: ErrCondition}
+	case eConst(true):
+		reason := "the condition matches every event"
+		if len(dc.unset) > 0 {
+			names := sortedKeys(dc.unset)
+			for i := range names {
+				names[i] = "%" + names[i] + "%"
+			}
+			reason += fmt.Sprintf(" once its placeholders without a value (%s) are empty; supply them in a pipeline's placeholders", strings.Join(names, ", "))
+		}
+		return r, &Problem{File: d.src, Line: d.root.get("detection").line, RuleID: d.id, Modifier: modIf(len(dc.unset) > 0, "expand"), Reason: reason, Err: errIf(len(dc.unset) > 0, ErrPlaceholder, ErrCondition)}
 	}
 	r.Condition = cel(x)
 	return r, nil
@@ -688,4 +698,18 @@ func sortProblems(ps []Problem) {
 		}
 		return ps[i].Line < ps[j].Line
 	})
+}
+
+func modIf(c bool, m string) string {
+	if c {
+		return m
+	}
+	return ""
+}
+
+func errIf(c bool, a, b error) error {
+	if c {
+		return a
+	}
+	return b
 }

@@ -127,6 +127,12 @@ var windowsCategories = map[string][]source{
 // antivirusIDs are the Defender events that carry a threat name or path.
 var antivirusIDs = []int{1006, 1007, 1008, 1009, 1010, 1011, 1012, 1017, 1018, 1019, 1115, 1116}
 
+// auditdTypes are the Linux audit record types Sigma's auditd rules read.
+var auditdTypes = []string{"SYSCALL", "EXECVE", "PATH", "CWD", "PROCTITLE", "SOCKADDR", "USER_CMD", "USER_LOGIN",
+	"USER_AUTH", "USER_START", "USER_END", "USER_ACCT", "CRED_ACQ", "CRED_DISP", "ADD_USER", "DEL_USER", "ADD_GROUP",
+	"SERVICE_START", "SERVICE_STOP", "CONFIG_CHANGE", "SYSTEM_BOOT", "AVC", "TTY", "ANOM_ABEND", "KERN_MODULE",
+	"LOGIN", "USER_ROLE_CHANGE", "MAC_STATUS", "BPF", "NETFILTER_CFG", "EXECVE_ARGS"}
+
 // ocsfCategories routes OCSF events (class_uid, activity_id) to categories.
 var ocsfCategories = map[string]map[string][]string{
 	"process_creation":    {"class_uid": {"1007"}, "activity_id": {"1"}},
@@ -152,6 +158,41 @@ var ecsCategories = map[string]map[string][]string{
 	"dns_query":           {"event.category": {"network"}, "dns.type": {"query"}},
 	"registry_set":        {"event.category": {"registry"}, "event.type": {"change"}},
 	"registry_event":      {"event.category": {"registry"}},
+}
+
+// foreignProducts are the non-Windows products of the Sigma taxonomy and
+// the ECS event.module values their events carry. The Windows pipeline
+// routes their rules to such events (and Linux/macOS rules also to events
+// of those operating systems), so that a Zeek, cloud or Linux rule never
+// meets a Windows event just because no mapping covers it.
+var foreignProducts = map[string][]string{
+	"linux": {"auditd", "system", "sysmon"}, "macos": {"macos", "system"},
+	"aws": {"aws"}, "azure": {"azure"}, "gcp": {"gcp", "google_workspace"}, "m365": {"o365", "m365", "microsoft365"},
+	"okta": {"okta"}, "onelogin": {"onelogin"}, "github": {"github"}, "bitbucket": {"bitbucket"},
+	"kubernetes": {"kubernetes"}, "zeek": {"zeek"}, "cisco": {"cisco", "cisco_ios", "cisco_asa", "cisco_ftd"},
+	"fortigate": {"fortinet", "fortigate"}, "fortios": {"fortinet", "fortios"}, "paloalto": {"panw", "paloalto"},
+	"juniper": {"juniper"}, "huawei": {"huawei"}, "qualys": {"qualys"}, "opencanary": {"opencanary"},
+	"rpc_firewall": {"rpc_firewall", "rpcfirewall"}, "jvm": {"jvm", "java"}, "spring": {"spring"},
+	"python": {"python"}, "nodejs": {"nodejs"}, "django": {"django"}, "ruby_on_rails": {"rails", "ruby_on_rails"},
+	"velocity": {"velocity"}, "sql": {"sql", "mysql", "postgresql", "mssql"},
+}
+
+// foreignLogsources are the product-less logsources of the corpus that no
+// Windows log serves, routed to the ECS and OCSF events that do.
+var foreignLogsources = []detect.LogsourceMapping{
+	{Logsource: detect.Logsource{Category: "webserver"}, Conditions: []map[string][]string{
+		{"event.category": {"web"}}, {"event.module": {"apache", "nginx", "iis", "tomcat"}}, {"class_uid": {"4002"}}}},
+	{Logsource: detect.Logsource{Category: "proxy"}, Conditions: []map[string][]string{
+		{"event.category": {"web"}}, {"event.module": {"squid", "zscaler", "bluecoat", "proxy"}}, {"class_uid": {"4002"}}}},
+	{Logsource: detect.Logsource{Category: "dns"}, Conditions: []map[string][]string{
+		{"dns.type": {"query", "answer"}}, {"event.module": {"dns", "zeek", "bind"}}, {"class_uid": {"4003"}}}},
+	{Logsource: detect.Logsource{Category: "firewall"}, Conditions: []map[string][]string{
+		{"event.category": {"network"}}, {"class_uid": {"4001"}}}},
+	{Logsource: detect.Logsource{Category: "database"}, Conditions: []map[string][]string{
+		{"event.category": {"database"}}, {"event.module": {"mysql", "postgresql", "mssql", "mongodb", "oracle"}}}},
+	{Logsource: detect.Logsource{Service: "apache"}, Conditions: []map[string][]string{{"event.module": {"apache"}}}},
+	{Logsource: detect.Logsource{Service: "nginx"}, Conditions: []map[string][]string{{"event.module": {"nginx"}}}},
+	{Logsource: detect.Logsource{Service: "netflow"}, Conditions: []map[string][]string{{"event.module": {"netflow"}}, {"event.dataset": {"netflow.log"}}}},
 }
 
 // Field maps: Sigma (Sysmon) field → the same field in Windows Security,
@@ -275,6 +316,27 @@ func WindowsPipeline() *Pipeline {
 			{"winlog.channel": {chDefender}, "winlog.event_id": idStrings(antivirusIDs)},
 		},
 	})
+
+	for _, prod := range sortedKeys(foreignProducts) {
+		conds := []map[string][]string{{"event.module": foreignProducts[prod]}}
+		switch prod {
+		case "linux":
+			conds = append(conds,
+				map[string][]string{"Channel": {"Linux-Sysmon/Operational"}},
+				map[string][]string{"host.os.type": {"linux"}},
+				map[string][]string{"device.os.type": {"Linux"}},
+				map[string][]string{"type": auditdTypes})
+		case "macos":
+			conds = append(conds,
+				map[string][]string{"host.os.type": {"macos"}},
+				map[string][]string{"device.os.type": {"macOS"}})
+		}
+		p.Logsources = append(p.Logsources, detect.LogsourceMapping{
+			Logsource: detect.Logsource{Product: prod}, Conditions: conds,
+		})
+	}
+
+	p.Logsources = append(p.Logsources, foreignLogsources...)
 
 	cat := func(c string, ms ...map[string][]string) {
 		p.Fields = append(p.Fields, FieldMapping{
