@@ -14,7 +14,7 @@ import (
 	"github.com/mdrkit/mdr/detect"
 	"github.com/mdrkit/mdr/internal/shareddata"
 	"github.com/mdrkit/mdr/reader"
-	"github.com/mdrkit/mdr/store"
+	"github.com/mdrkit/mdr/store/badger"
 )
 
 // Base rules and correlations written for the tests over the shared logs.
@@ -521,11 +521,15 @@ func renderAll(ms []detect.CorrelationMatch) []string {
 	return out
 }
 
-// stateStore is the store the correlator saves to; the in-memory store of
-// package store implements detect.StateStore.
-func newStateStore(t testing.TB) detect.StateStore {
+// openStateStore opens the embedded badger store in dir; it implements
+// detect.StateStore.
+func openStateStore(t testing.TB, dir string) *badger.Store {
 	t.Helper()
-	return store.NewMemory()
+	st, err := badger.Open(badger.DefaultConfig(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 func TestCorrelatorSaveLoadState(t *testing.T) {
@@ -544,7 +548,7 @@ func TestCorrelatorSaveLoadState(t *testing.T) {
 		t.Fatalf("only %d matches", len(want))
 	}
 	ctx := context.Background()
-	st := newStateStore(t)
+	dir := t.TempDir()
 	total := countEvents(recs)
 	for _, cut := range []int{1, total / 7, total / 3, total / 2, 8531, total - 1} {
 		rs1 := compileRules(t, src)
@@ -555,12 +559,22 @@ func TestCorrelatorSaveLoadState(t *testing.T) {
 			if i != cut {
 				return
 			}
+			// Save, close the store as a stopping process would, reopen
+			// it, and load into a new ruleset and correlator.
+			st := openStateStore(t, dir)
 			if err := c.SaveState(ctx, st); err != nil {
 				t.Fatal(err)
 			}
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+			st = openStateStore(t, dir)
 			rsCur = compileRules(t, src)
 			c = newCorrelator(t, rsCur, cfg)
 			if err := c.LoadState(ctx, st); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Close(); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -598,7 +612,8 @@ func TestCorrelatorLoadStateFirstStartAndErrors(t *testing.T) {
 	ctx := context.Background()
 	rs := compileRules(t, logonRules)
 	c := newCorrelator(t, rs, detect.DefaultCorrelatorConfig())
-	st := newStateStore(t)
+	st := openStateStore(t, t.TempDir())
+	defer st.Close()
 	if err := c.LoadState(ctx, st); err != nil {
 		t.Fatalf("first start: %v", err)
 	}
