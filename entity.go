@@ -109,6 +109,10 @@ const (
 	RelUsedCredentials                  // process or user → user (explicit credentials, Security 4648)
 	RelGrantedPrivileges                // user → host (special privileges at logon, Security 4672)
 	RelTampered                         // process → file (its image was replaced or hollowed, Sysmon 25)
+	RelAuthenticated                    // user → host (credentials validated by a domain controller: Kerberos, NTLM; status in Attrs)
+	RelRemovedFromGroup                 // user → account (group)
+	RelDeletedAccount                   // user → user (the account deleted)
+	RelClearedLog                       // user → host (an event log was cleared)
 )
 
 var relationNames = [...]string{"unknown", "spawned", "wrote_file", "deleted_file", "renamed_file", "loaded_image",
@@ -116,7 +120,7 @@ var relationNames = [...]string{"unknown", "spawned", "wrote_file", "deleted_fil
 	"logged_on", "logon_failed", "logged_off", "installed_service", "created_task", "created_account",
 	"added_to_group", "accessed_share", "accessed_object", "ran_on", "ran_as", "executed_script",
 	"connected_pipe", "read_file", "terminated", "executed", "renamed_registry", "created_pipe",
-	"used_credentials", "granted_privileges", "tampered"}
+	"used_credentials", "granted_privileges", "tampered", "authenticated", "removed_from_group", "deleted_account", "cleared_log"}
 
 func (k RelationKind) String() string {
 	if int(k) < len(relationNames) {

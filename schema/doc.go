@@ -9,10 +9,12 @@
 // channels), OCSF by class_uid, ECS by ecs.version, event.category or
 // @timestamp with nested objects, Linux audit by its record type. Mapped
 // today: Sysmon event ids 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17,
-// 18, 22, 23, 25, 26, 29 (Windows and Linux); Security 4624, 4625, 4634,
-// 4647, 4648, 4656, 4663, 4672, 4688, 4697, 4698, 4720, 4728, 4732, 4756,
-// 5140, 5145, 5156; System 7045 (Service Control Manager); PowerShell 4103
-// and 4104; ECS process, file, registry, library, network, authentication
+// 18, 22, 23, 25, 26, 29 (Windows and Linux); Security 1102, 4624, 4625,
+// 4634, 4647, 4648, 4656, 4657, 4663, 4672, 4688, 4697, 4698, 4702, 4720,
+// 4726, 4728, 4729, 4732, 4733, 4756, 4757, 4768, 4769, 4771, 4776, 5140,
+// 5145, 5156; System 7045 (Service Control Manager); PowerShell 4103 and
+// 4104, Windows PowerShell 400 and 800; ECS process, file, registry,
+// library, network, authentication
 // and iam events; OCSF Process Activity (1007), File System Activity (1001),
 // Module Activity (1005), Authentication (3002), Network Activity (4001) and
 // DNS Activity (4003); audit SYSCALL and EXECVE records. Field names follow

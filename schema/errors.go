@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/mdrkit/mdr"
@@ -33,5 +32,3 @@ func (e *EventError) Error() string {
 
 // Unwrap returns the underlying error.
 func (e *EventError) Unwrap() error { return e.Err }
-
-var _ = errors.Is

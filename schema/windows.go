@@ -391,7 +391,7 @@ func (e *emitter) security(code int64) {
 			from = h
 		}
 		e.rel(mdr.RelInstalledService, from, svc, nil)
-	case 4698: // scheduled task created
+	case 4698, 4702: // scheduled task created, updated
 		e.supported()
 		h := e.hostEntity()
 		name := str(ev, "TaskName")
@@ -399,15 +399,19 @@ func (e *emitter) security(code int64) {
 			e.missing = "TaskName"
 			return
 		}
-		content := str(ev, "TaskContent")
+		content := first(ev, "TaskContent", "TaskContentNew")
 		task := e.entity(mdr.EntityScheduledTask, TaskID(e.host, name), name, attrs("command", xmlText(content, "Command"),
 			"arguments", xmlText(content, "Arguments"), "run_as", xmlText(content, "UserId")))
 		from := e.subject()
 		if from == "" {
 			from = h
 		}
-		e.rel(mdr.RelCreatedTask, from, task, nil)
-	case 4720: // user account created
+		var a map[string]string
+		if code == 4702 {
+			a = attrs("action", "updated")
+		}
+		e.rel(mdr.RelCreatedTask, from, task, a)
+	case 4720, 4726: // user account created, deleted
 		e.supported()
 		e.hostEntity()
 		t := e.target()
@@ -415,8 +419,76 @@ func (e *emitter) security(code int64) {
 			e.missing = "TargetUserName"
 			return
 		}
+		if code == 4726 {
+			e.rel(mdr.RelDeletedAccount, e.subject(), t, nil)
+			return
+		}
 		e.rel(mdr.RelCreatedAccount, e.subject(), t, attrs("sam_account_name", str(ev, "SamAccountName")))
-	case 4728, 4732, 4756: // member added to a global, local, universal group
+	case 4768, 4769, 4771, 4776: // Kerberos TGT, service ticket, pre-authentication failed; NTLM validation
+		e.supported()
+		h := e.hostEntity()
+		name, dom := str(ev, "TargetUserName"), str(ev, "TargetDomainName")
+		if i := strings.IndexByte(name, '@'); i > 0 { // 4769 writes user@REALM
+			if dom == "" {
+				dom = name[i+1:]
+			}
+			name = name[:i]
+		}
+		if dom == "" && code != 4776 {
+			dom = str(ev, "ServiceName")
+			if i := strings.IndexByte(dom, '/'); i >= 0 {
+				dom = dom[i+1:] // krbtgt/REALM
+			}
+		}
+		sid := str(ev, "TargetSid")
+		u := e.user(dom, name, sid)
+		if u == "" {
+			e.missing = "TargetUserName"
+			return
+		}
+		ip := strings.TrimPrefix(str(ev, "IpAddress"), "::ffff:")
+		if !localAddr(ip) {
+			e.endpoint(ip, "")
+		}
+		protocol := "kerberos"
+		if code == 4776 {
+			protocol = "ntlm"
+		}
+		e.rel(mdr.RelAuthenticated, u, h, attrs("protocol", protocol, "event", e.r.Code, "status", str(ev, "Status"),
+			"service", str(ev, "ServiceName"), "ticket_encryption", lower(str(ev, "TicketEncryptionType")),
+			"source_ip", ip, "workstation", str(ev, "Workstation")))
+	case 4657: // registry value modified
+		e.supported()
+		e.hostEntity()
+		s := e.subject()
+		actor := s
+		if p := e.secProcess("ProcessId", "ProcessName"); p != "" {
+			e.ranOn(p, s)
+			actor = p
+		}
+		key := str(ev, "ObjectName")
+		if vn := str(ev, "ObjectValueName"); vn != "" && key != "" {
+			key += `\` + vn
+		}
+		k := e.registry(key)
+		if k == "" || actor == "" {
+			e.missing = "ObjectName|SubjectUserName"
+			return
+		}
+		if str(ev, "OperationType") == "%%1906" {
+			e.rel(mdr.RelDeletedRegistry, actor, k, nil)
+		} else {
+			e.rel(mdr.RelSetRegistry, actor, k, attrs("details", str(ev, "NewValue"), "old", str(ev, "OldValue")))
+		}
+	case 1102: // the Security log was cleared
+		e.supported()
+		h := e.hostEntity()
+		s := e.subject()
+		if s == "" {
+			s = h
+		}
+		e.rel(mdr.RelClearedLog, s, h, attrs("log", "Security"))
+	case 4728, 4732, 4756, 4729, 4733, 4757: // member added to (removed from) a global, local, universal group
 		e.supported()
 		e.hostEntity()
 		gname := str(ev, "TargetUserName")
@@ -438,7 +510,11 @@ func (e *emitter) security(code int64) {
 			e.missing = "MemberName|MemberSid"
 			return
 		}
-		e.rel(mdr.RelAddedToGroup, member, group, attrs("by", e.subject()))
+		kind := mdr.RelAddedToGroup
+		if code == 4729 || code == 4733 || code == 4757 {
+			kind = mdr.RelRemovedFromGroup
+		}
+		e.rel(kind, member, group, attrs("by", e.subject()))
 	case 5140, 5145: // network share accessed, share object checked
 		e.supported()
 		e.hostEntity()
@@ -511,6 +587,10 @@ func (e *emitter) system(code int64) {
 
 func (e *emitter) powershell(code int64) {
 	ev := e.ev
+	if code == 400 || code == 800 {
+		e.classicPowerShell(code)
+		return
+	}
 	if code != 4103 && code != 4104 {
 		return
 	}
@@ -654,4 +734,63 @@ func ipProto(p string) string {
 		return "icmpv6"
 	}
 	return p
+}
+
+// classicPowerShell maps the "Windows PowerShell" log's engine start (400)
+// and pipeline execution (800), whose data is an unnamed list: the last
+// element holds "Name=value" lines with HostApplication, and for 800 the
+// first element is the pipeline's text.
+func (e *emitter) classicPowerShell(code int64) {
+	ev := e.ev
+	v, ok := ev.Get("Data")
+	if !ok {
+		return
+	}
+	list, ok := v.List()
+	if !ok || len(list) == 0 {
+		return
+	}
+	e.supported()
+	h := e.hostEntity()
+	var details string
+	for _, x := range list {
+		if s, _ := x.Str(); strings.Contains(s, "HostApplication=") {
+			details = s
+		}
+	}
+	app := kvLine(details, "HostApplication")
+	text := app
+	if code == 800 {
+		if s, _ := list[0].Str(); s != "" && !strings.Contains(s, "HostApplication=") {
+			text = s
+		}
+	}
+	if text == "" || h == "" {
+		e.missing = "Data"
+		return
+	}
+	key := "h" + strconv.FormatUint(mdr.ContentHash([]byte(text), 0), 16)
+	sc := e.entity(mdr.EntityScript, ScriptID(e.host, key), "", attrs("text", clip(text, 512), "host_application", clip(app, 512)))
+	e.rel(mdr.RelExecutedScript, h, sc, attrs("user", kvLine(details, "UserId")))
+	if u := kvLine(details, "UserId"); u != "" {
+		e.userQualified(u)
+	}
+}
+
+// kvLine reads "Name=value" from the tab-indented lines of classic
+// PowerShell event data.
+func kvLine(s, name string) string {
+	for len(s) > 0 {
+		line := s
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			line, s = s[:i], s[i+1:]
+		} else {
+			s = ""
+		}
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, name+"=") {
+			return strings.TrimSpace(line[len(name)+1:])
+		}
+	}
+	return ""
 }

@@ -141,7 +141,7 @@ func Generate(cfg Config) *Scenario {
 	f.EncodedCommand = EncodePowerShell(script)
 	g.advance(2*time.Second, 6*time.Second)
 	psImage := `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`
-	ps := g.start(wks, word, psImage, `powershell.exe -NoP -NonI -W Hidden -Enc `+f.EncodedCommand, f.User, "Medium",
+	ps := g.start(wks, word, psImage, `powershell.exe -nop -w hidden -enc `+f.EncodedCommand, f.User, "Medium",
 		`C:\Users\`+victim+`\Documents\`, userLogon, "", "PowerShell.EXE", "Windows PowerShell", "Microsoft Corporation")
 	f.PowerShellGUID = ps.guid
 	g.advance(300*time.Millisecond, time.Second)
