@@ -442,11 +442,9 @@ func (e *Engine) advance(g *group, w int64, dst []Hit) []Hit {
 
 func (e *Engine) releaseFirst(g *group, dst []Hit) []Hit {
 	en := g.pend[0]
-	g.pend[0] = entry{}
-	g.pend = g.pend[1:]
-	if len(g.pend) == 0 {
-		g.pend = nil
-	}
+	n := copy(g.pend, g.pend[1:]) // few entries: keep the capacity
+	g.pend[n] = entry{}
+	g.pend = g.pend[:n]
 	e.npend--
 	return e.step(g, en, dst)
 }
