@@ -812,3 +812,28 @@ func BenchmarkCorrelatorObserve(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(items)), "matched-events")
 }
+
+// BenchmarkCorrelatorObserveUnreferenced is the common path: an event whose
+// matches feed no correlation.
+func BenchmarkCorrelatorObserveUnreferenced(b *testing.B) {
+	rs := compileRules(b, logonRules+`
+- id: other
+  title: Other
+  severity: low
+  condition: e.EventID.numEq(1)
+`)
+	c := newCorrelator(b, rs, detect.DefaultCorrelatorConfig())
+	ev := mdr.NewEvent(mdr.Origin{Source: "bench"}, mdr.Field{Key: "EventID", Value: mdr.Int(1)})
+	ms, err := rs.Match(context.Background(), ev)
+	if err != nil || len(ms) != 1 {
+		b.Fatal(ms, err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.Observe(ctx, ev, ms); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
