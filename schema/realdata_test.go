@@ -55,16 +55,22 @@ func TestRealDataCoverage(t *testing.T) {
 	tallies := map[schema.Dialect]*tally{}
 	var res schema.Result
 	total := 0
+	parents, resolved := 0, 0 // Security 4688 creators, and those joined to a known creation
 	for _, name := range shareddata.EventFiles {
 		path := shareddata.Path(t, "events", name)
 		r, err := reader.Open(path, reader.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
+		fileEvents, fileWith := 0, 0
 		for r.Next() {
 			ev := r.Event()
 			total++
+			fileEvents++
 			err := m.Map(ev, &res)
+			if len(res.Entities) > 0 {
+				fileWith++
+			}
 			tl := tallies[res.Dialect]
 			if tl == nil {
 				tl = &tally{missing: map[string]int{}}
@@ -86,6 +92,16 @@ func TestRealDataCoverage(t *testing.T) {
 					tl.requiredWithRelation++
 				}
 			}
+			if res.Dialect == schema.DialectSecurity && res.Code == "4688" {
+				for _, rel := range res.Relations {
+					if rel.Kind == mdr.RelSpawned {
+						parents++
+						if id := strings.TrimPrefix(rel.From, "process:"); strings.Contains(id, "@") || !strings.Contains(id, ":") {
+							resolved++
+						}
+					}
+				}
+			}
 			if err != nil {
 				var ee *schema.EventError
 				if !errors.As(err, &ee) || !errors.Is(err, schema.ErrMissingField) {
@@ -103,6 +119,7 @@ func TestRealDataCoverage(t *testing.T) {
 			t.Fatal(err)
 		}
 		r.Close()
+		t.Logf("%-28s %6d events, %6d with an entity (%5.1f%%)", name, fileEvents, fileWith, pct(fileWith, fileEvents))
 	}
 	var ds []schema.Dialect
 	for d := range tallies {
@@ -123,6 +140,7 @@ func TestRealDataCoverage(t *testing.T) {
 		t.Log(line)
 	}
 	t.Logf("%d events in all, process table %d entries, %d dropped", total, m.Processes.Len(), m.Processes.Dropped())
+	t.Logf("Security 4688: %d of %d creators (%.1f%%) joined to the id of their own creation event", resolved, parents, pct(resolved, parents))
 
 	// Minimums: every event of the event ids must yield an entity
 	// (within a small allowance for broken records), and Sysmon on Linux

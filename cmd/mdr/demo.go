@@ -181,6 +181,20 @@ func (d *demo) report(w io.Writer) {
 	for _, err := range d.mapErrs {
 		fmt.Fprintf(w, "  error: %v\n", err)
 	}
+	kinds := map[mdr.EntityKind]int{}
+	for _, e := range d.entities {
+		kinds[e.Kind]++
+	}
+	var parts []string
+	for k := mdr.EntityHost; int(k) < 64; k++ {
+		if n := kinds[k]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, strings.ReplaceAll(k.String(), "_", " ")))
+		}
+		if strings.HasPrefix(k.String(), "entity(") {
+			break
+		}
+	}
+	fmt.Fprintf(w, "entities: %s\n", strings.Join(parts, ", "))
 	p.hosts()
 	p.users()
 	p.trees()
