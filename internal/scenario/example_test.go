@@ -22,4 +22,3 @@ func ExampleGenerate() {
 type devNull struct{}
 
 func (devNull) Write(p []byte) (int, error) { return len(p), nil }
-
