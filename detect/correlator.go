@@ -198,7 +198,7 @@ type CorrelatorStats struct {
 	EventsDropped  uint64 `json:"events_dropped"`  // events dropped from full groups
 	ForcedReleases uint64 `json:"forced_releases"` // held-back matches processed early for MaxPending
 	RestoreDropped uint64 `json:"restore_dropped"` // saved groups of correlations that are gone or changed
-	Groups         int    `json:"groups"`          // live groups
+	Groups         int    `json:"groups"`          // groups, idle ones (remembered for their clock) included
 	Pending        int    `json:"pending"`         // base matches held back for Lateness
 }
 

@@ -70,7 +70,7 @@ type Stats struct {
 	EntriesDropped uint64 `json:"entries_dropped"` // events dropped from full groups (MaxEntriesPerGroup)
 	ForcedReleases uint64 `json:"forced_releases"` // pending events processed early for MaxPending
 	RestoreDropped uint64 `json:"restore_dropped"` // groups and pending events of a snapshot whose spec is gone or changed
-	Groups         int    `json:"groups"`          // live groups
+	Groups         int    `json:"groups"`          // groups, idle ones (remembered for their clock) included
 	Pending        int    `json:"pending"`         // events held back for Lateness
 }
 
@@ -151,6 +151,7 @@ type cspec struct {
 	pct       float64
 	chained   []bool // distinct index → the rule is another spec
 	deps      []int  // specs fed by this spec's hits
+	fed       bool   // some other spec feeds this one
 }
 
 // Engine holds the state of many correlations. It is not safe for
@@ -249,6 +250,7 @@ func (e *Engine) link(ids map[string]int) error {
 				}
 			}
 			y.chained[d] = true
+			y.fed = true
 			x.deps = append(x.deps, yi)
 		}
 		for r := range y.GroupFrom {
@@ -491,15 +493,21 @@ func (e *Engine) Flush(dst []Hit) []Hit {
 // that the hits they raise reach their dependents before those are
 // visited), each spec's groups from the least recently active.
 func (e *Engine) each(dst []Hit, f func(*group, []Hit) []Hit) []Hit {
-	var gs []*group
+	bySpec := make([][]*group, len(e.specs))
+	for g := e.lru.next; g != &e.lru; g = g.next {
+		bySpec[g.spec] = append(bySpec[g.spec], g)
+	}
 	for _, si := range e.topo {
-		gs = gs[:0]
-		for g := e.lru.next; g != &e.lru; g = g.next {
-			if g.spec == si {
-				gs = append(gs, g)
+		if e.specs[si].fed {
+			// Feeding specs visited before may have created groups.
+			bySpec[si] = bySpec[si][:0]
+			for g := e.lru.next; g != &e.lru; g = g.next {
+				if g.spec == si {
+					bySpec[si] = append(bySpec[si], g)
+				}
 			}
 		}
-		for _, g := range gs {
+		for _, g := range bySpec[si] {
 			if e.groups[g.key] != g {
 				continue // evicted meanwhile
 			}
@@ -507,6 +515,7 @@ func (e *Engine) each(dst []Hit, f func(*group, []Hit) []Hit) []Hit {
 			dst = f(g, dst)
 			dst = e.chain(from, dst)
 		}
+		bySpec[si] = nil
 	}
 	return dst
 }

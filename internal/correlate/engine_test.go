@@ -691,3 +691,26 @@ func TestGroupsKeepTheirOwnClock(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+func TestFlushChainedWithLateness(t *testing.T) {
+	// Held-back base entries are released at Flush; the inner hit creates
+	// the outer group, which Flush must still visit.
+	many := Spec{ID: "many", Kind: EventCount, Rules: []string{"fail"}, GroupBy: []string{"user"}, Window: time.Minute, Condition: Condition{GTE: f(3)}}
+	outer := Spec{ID: "outer", Kind: EventCount, Rules: []string{"many"}, GroupBy: []string{"user"}, Window: time.Minute, Condition: Condition{GTE: f(1)},
+		GroupFrom: map[string][]int{"many": {0}}}
+	cfg := DefaultConfig()
+	cfg.Lateness = 10 * time.Second
+	eng := newEngine(t, cfg, outer, many)
+	hits := feed(t, eng, []ev{
+		{spec: 1, rule: "fail", at: 0, id: "1", grp: u("u")},
+		{spec: 1, rule: "fail", at: 1, id: "2", grp: u("u")},
+		{spec: 1, rule: "fail", at: 2, id: "3", grp: u("u")},
+	})
+	got := summaries(hits)
+	if want := []string{"many [u] [1 2 3] v=3 [0,2]", "outer [u] [1 2 3] v=1 [2,2]"}; !slices.Equal(got, want) {
+		t.Fatalf("got %q want %q", got, want)
+	}
+	if st := eng.Stats(); st.Pending != 0 || st.Groups != 0 {
+		t.Fatalf("state left after flush: %+v", st)
+	}
+}
