@@ -175,7 +175,6 @@ type host struct {
 	sysmonPID int // Sysmon service pid (Execution_ProcessID)
 	lsassPID  int
 	guidSeq   int
-	bootUnix  int64
 }
 
 // proc is one process of the story.
