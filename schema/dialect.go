@@ -7,7 +7,8 @@ import (
 	"github.com/mdrkit/mdr"
 )
 
-// Dialect is the schema an event was written in.
+// Dialect is the schema an event was written in. It is a plain value, safe
+// for concurrent use.
 type Dialect uint8
 
 // The dialects the package recognises.

@@ -16,7 +16,8 @@ var ErrMissingField = fmt.Errorf("%w: missing field", mdr.ErrInvalid)
 var ErrUnknownDialect = fmt.Errorf("%w: unknown dialect", mdr.ErrInvalid)
 
 // EventError is an error about one event: where it came from, what it is and
-// which field is at fault.
+// which field is at fault. It is immutable once returned and safe for
+// concurrent reads.
 type EventError struct {
 	Origin  mdr.Origin
 	EventID string  // the event's id (mdr.Event.ID)

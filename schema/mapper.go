@@ -11,8 +11,10 @@ import (
 
 // Result is what one event maps to: its dialect, whether its kind is one the
 // mapper knows, and the entities and relations it yields. A Result may be
-// reused across calls to Mapper.Map to save allocations; the entities,
-// relations and their Attrs maps handed out earlier are not touched again.
+// reused across calls to Mapper.Map to save allocations: Map overwrites the
+// Entities and Relations slices in place, so copy the elements (or Clone)
+// what must outlive the next call. Attrs maps are never reused, so copied
+// elements stay valid.
 //
 // A Result is not safe for concurrent use.
 type Result struct {

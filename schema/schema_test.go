@@ -679,3 +679,24 @@ func TestConcurrentMap(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { os.Exit(m.Run()) }
+
+func TestResultReuse(t *testing.T) {
+	var m schema.Mapper
+	var r schema.Result
+	if err := m.Map(sysmon(11, "ProcessGuid", psGUID, "ProcessId", "1", "TargetFilename", `C:\a.txt`), &r); err != nil {
+		t.Fatal(err)
+	}
+	keep := r.Clone()
+	if err := m.Map(security(4634, "TargetUserName", "bob", "TargetDomainName", "CORP"), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Dialect != schema.DialectSecurity || r.Code != "4634" || len(r.Relations) != 1 {
+		t.Errorf("reused result not reset: %+v", r)
+	}
+	if keep.Dialect != schema.DialectSysmon || len(keep.Relations) == 0 || keep.Relations[len(keep.Relations)-1].Kind != mdr.RelWroteFile {
+		t.Errorf("clone changed by the next Map: %+v", keep)
+	}
+	if _, ok := keep.Entity(`file:ws-042.corp.example\c:\a.txt`); !ok {
+		t.Errorf("clone lost its entities: %+v", keep.Entities)
+	}
+}

@@ -15,7 +15,7 @@ import (
 )
 
 // Config chooses the scenario. The zero value is usable (seed 0, the
-// default start time).
+// default start time). A Config is a plain value, safe for concurrent use.
 type Config struct {
 	// Seed drives every random choice.
 	Seed int64
@@ -27,13 +27,15 @@ type Config struct {
 var DefaultStart = time.Date(2026, 3, 2, 8, 55, 0, 0, time.UTC)
 
 // Field is one key and value of a generated event; values are strings or
-// integers, in the order a real export writes them.
+// integers, in the order a real export writes them. Safe for concurrent
+// reads.
 type Field struct {
 	Key   string
 	Value any // string or int
 }
 
-// Record is one generated event, its fields in order.
+// Record is one generated event, its fields in order. Safe for concurrent
+// reads; not to be modified while shared.
 type Record []Field
 
 // Get returns the value of key.
@@ -86,7 +88,7 @@ func (r Record) MarshalJSON() ([]byte, error) {
 }
 
 // Facts are the ground truth of a generated scenario: what a reader of the
-// events should find.
+// events should find. A plain value, safe for concurrent use.
 type Facts struct {
 	Domain         string // NetBIOS domain, "CORP"
 	Workstation    string // Computer of the first host, as written
@@ -114,7 +116,8 @@ type Facts struct {
 	NoiseEvents                                                   int // benign events mixed in
 }
 
-// Scenario is a generated event log and its facts.
+// Scenario is a generated event log and its facts. It is not modified
+// after Generate and is safe for concurrent reads (WriteNDJSON included).
 type Scenario struct {
 	Events []Record
 	Facts  Facts
