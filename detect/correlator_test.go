@@ -837,3 +837,93 @@ func BenchmarkCorrelatorObserveUnreferenced(b *testing.B) {
 		}
 	}
 }
+
+func TestCorrelatorMeasuredFields(t *testing.T) {
+	rs := compileRules(t, `
+- id: upload
+  title: Upload
+  severity: low
+  hidden: true
+  condition: e.action == "upload"
+- id: exfil-sum
+  title: Large uploads
+  severity: high
+  correlation: {type: value_sum, rules: [upload], group-by: [user], timespan: 1h, condition: {field: bytes, gt: 1000}}
+- id: exfil-avg
+  title: Large average upload
+  severity: medium
+  correlation: {type: value_avg, rules: [upload], group-by: [user], timespan: 1h, condition: {field: bytes, gte: 300}}
+- id: exfil-p90
+  title: Large 90th percentile upload, decided per hour
+  severity: medium
+  correlation: {type: value_percentile, rules: [upload], group-by: [user], timespan: 1h, condition: {field: bytes, percentile: 90, lte: 100}}
+`)
+	c := newCorrelator(t, rs, detect.DefaultCorrelatorConfig())
+	ctx := context.Background()
+	t0 := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	up := func(min int, id string, bytes mdr.Value) *mdr.Event {
+		b := mdr.NewBuilder(3)
+		b.Add("action", mdr.String("upload"))
+		b.Add("user", mdr.String("carol"))
+		if !bytes.IsNull() {
+			b.Add("bytes", bytes)
+		}
+		return b.FinishAs(mdr.Origin{Source: "test"}, id, t0.Add(time.Duration(min)*time.Minute))
+	}
+	var got []string
+	for _, ev := range []*mdr.Event{
+		up(0, "a", mdr.Int(200)),
+		up(1, "b", mdr.String("0x190")), // 400, as Windows writes numbers
+		up(2, "c", mdr.String("n/a")),   // not a number: ignored, counted
+		up(3, "d", mdr.Null()),          // absent: ignored, counted
+		up(4, "e", mdr.Float(450.5)),    // sum 1050.5 > 1000
+	} {
+		ms, err := rs.Match(ctx, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cms, err := c.Observe(ctx, ev, ms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range cms {
+			got = append(got, render(m))
+		}
+	}
+	cms, err := c.Flush(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range cms {
+		got = append(got, render(m))
+	}
+	want := []string{
+		"exfil-avg {user=carol} [a b] n=2 v=300",
+		"exfil-sum {user=carol} [a b e] n=3 v=1050.5",
+		"exfil-avg {user=carol} [e] n=1 v=450.5", // the group started afresh after its first hit
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+	// The 90th percentile of the hour from 10:00 (200, 400, 450.5) is 440.4,
+	// above 100: no hit; the measured-field gaps are counted per correlation.
+	if s := c.Stats(); s.NoValue != 6 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestCorrelatorConcurrentUse(t *testing.T) {
+	// The contract: every method may be called from any goroutine.
+	rs := compileRules(t, logonRules)
+	c := newCorrelator(t, rs, detect.DefaultCorrelatorConfig())
+	recs := recordings(t, "evtx_to_mitre_attack.jsonl")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 200 {
+			_ = c.Stats()
+		}
+	}()
+	replay(t, rs, c, recs[:40], nil)
+	<-done
+}
