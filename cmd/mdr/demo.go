@@ -394,7 +394,7 @@ func (p *printer) users() {
 			var s string
 			switch {
 			case r.From == u.ID && (r.Kind == mdr.RelLoggedOn || r.Kind == mdr.RelLogonFailed):
-				s = fmt.Sprintf("%s on %s (logon type %s", strings.ReplaceAll(r.Kind.String(), "_", " "), p.name(r.To), r.Attrs["logon_type"])
+				s = fmt.Sprintf("%s %s (logon type %s", logonVerb(r.Kind), p.name(r.To), r.Attrs["logon_type"])
 				if ip := r.Attrs["source_ip"]; ip != "" && ip != "127.0.0.1" {
 					s += " from " + ip
 					if ws := r.Attrs["workstation"]; ws != "" {
@@ -661,7 +661,7 @@ func (p *printer) describe(r mdr.Relation) string {
 		}
 		return s
 	case mdr.RelLoggedOn, mdr.RelLogonFailed, mdr.RelLoggedOff:
-		s := fmt.Sprintf("%s %s %s (type %s", from, strings.ReplaceAll(r.Kind.String(), "_", " "), to, a["logon_type"])
+		s := fmt.Sprintf("%s %s %s (type %s", from, logonVerb(r.Kind), to, a["logon_type"])
 		if ip := a["source_ip"]; ip != "" && ip != "127.0.0.1" {
 			s += " from " + ip
 		}
@@ -685,6 +685,16 @@ func (p *printer) describe(r mdr.Relation) string {
 		return fmt.Sprintf("%s%s exited", from, on)
 	}
 	return fmt.Sprintf("%s %s %s", from, r.Kind, to)
+}
+
+func logonVerb(k mdr.RelationKind) string {
+	switch k {
+	case mdr.RelLogonFailed:
+		return "failed to log on to"
+	case mdr.RelLoggedOff:
+		return "logged off from"
+	}
+	return "logged on to"
 }
 
 // hostPart returns the host of a "kind:host\rest" id.

@@ -37,7 +37,7 @@ func TestDemo(t *testing.T) {
 			"scheduled task " + f.Task + " created on WKS-FIN07 by " + f.User,
 			"service " + f.Service + " installed on SRV-FS01 by " + f.Admin,
 			"used the credentials of " + f.Admin + " for " + f.Server,
-			f.Admin + " logged on SRV-FS01 (type 3 from " + f.WorkstationIP + ")",
+			f.Admin + " logged on to SRV-FS01 (type 3 from " + f.WorkstationIP + ")",
 			`accessed \\*\ADMIN$\igfxsvc.exe from ` + f.WorkstationIP,
 			"wrote " + f.ToolOnServer,
 			"net group \"Domain Admins\" /domain",
