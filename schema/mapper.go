@@ -127,6 +127,7 @@ type emitter struct {
 	t       time.Time
 	eid     string
 	host    string // host name as written
+	hostLow string // host lower-cased, computed once
 	hostID  string
 	missing string // set when a supported event lacks its identifying fields
 }
@@ -177,7 +178,10 @@ func (e *emitter) hostEntity() string {
 	if e.host == "" {
 		return ""
 	}
-	e.hostID = e.entity(mdr.EntityHost, HostID(e.host), e.host, nil)
+	if e.hostLow == "" {
+		e.hostLow = lower(e.host)
+	}
+	e.hostID = e.entity(mdr.EntityHost, "host:"+e.hostLow, e.host, nil)
 	return e.hostID
 }
 
@@ -247,28 +251,39 @@ func (e *emitter) process(p proc) string {
 		host = e.host
 	}
 	t := e.m.Processes
+	var hk string // the table's key for host
+	if t != nil && p.hasPID {
+		if host == e.host {
+			if e.hostLow == "" {
+				e.hostLow = lower(e.host)
+			}
+			hk = e.hostLow
+		} else {
+			hk = lower(host)
+		}
+	}
 	var id string
 	switch {
 	case p.guid != "" && !zeroGUID(p.guid):
 		id = ProcessGUIDID(p.guid)
 		if t != nil && p.hasPID {
 			if p.created && !p.start.IsZero() {
-				t.Put(host, p.pid, p.start, id)
+				t.put(procKey{hk, p.pid}, p.start, id)
 			} else {
-				t.Note(host, p.pid, id)
+				t.note(procKey{hk, p.pid}, id)
 			}
 		}
 	case p.hasPID:
 		if t != nil {
 			if p.created && !p.start.IsZero() {
-				if known, ok := t.Same(host, p.pid, p.start); ok {
+				if known, ok := t.same(procKey{hk, p.pid}, p.start); ok {
 					id = known // the same creation seen by another source (Sysmon 1 and Security 4688)
 				} else {
 					id = ProcessPIDID(host, p.pid, p.start)
-					t.Put(host, p.pid, p.start, id)
+					t.put(procKey{hk, p.pid}, p.start, id)
 				}
 			} else if p.start.IsZero() {
-				id, _ = t.Lookup(host, p.pid, e.t)
+				id, _ = t.lookup(procKey{hk, p.pid}, e.t)
 			}
 		}
 		if id == "" {
@@ -482,7 +497,10 @@ func (t *ProcessTable) get(k procKey) (procEntry, bool) {
 // id. An entry for the same creation (within Tolerance) that has a
 // ProcessGuid id is kept.
 func (t *ProcessTable) Put(host string, pid int64, start time.Time, id string) {
-	k := procKey{lower(host), pid}
+	t.put(procKey{lower(host), pid}, start, id)
+}
+
+func (t *ProcessTable) put(k procKey, start time.Time, id string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if old, ok := t.get(k); ok && near(old.start, start) && !strings.ContainsRune(strings.TrimPrefix(old.id, "process:"), ':') {
@@ -499,7 +517,10 @@ func (t *ProcessTable) Put(host string, pid int64, start time.Time, id string) {
 // event naming a running process by ProcessGuid and ProcessId, whose start
 // it does not give): a process later named by that pid alone gets this id.
 func (t *ProcessTable) Note(host string, pid int64, id string) {
-	k := procKey{lower(host), pid}
+	t.note(procKey{lower(host), pid}, id)
+}
+
+func (t *ProcessTable) note(k procKey, id string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	old, ok := t.get(k)
@@ -516,7 +537,10 @@ func (t *ProcessTable) Note(host string, pid int64, id string) {
 // Same returns the id of the process pid on host that started within
 // Tolerance of start.
 func (t *ProcessTable) Same(host string, pid int64, start time.Time) (string, bool) {
-	k := procKey{lower(host), pid}
+	return t.same(procKey{lower(host), pid}, start)
+}
+
+func (t *ProcessTable) same(k procKey, start time.Time) (string, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if e, ok := t.get(k); ok && near(e.start, start) {
@@ -529,7 +553,10 @@ func (t *ProcessTable) Same(host string, pid int64, start time.Time) (string, bo
 // one recorded, provided it did not start after at (give or take
 // Tolerance). A zero at accepts any start.
 func (t *ProcessTable) Lookup(host string, pid int64, at time.Time) (string, bool) {
-	k := procKey{lower(host), pid}
+	return t.lookup(procKey{lower(host), pid}, at)
+}
+
+func (t *ProcessTable) lookup(k procKey, at time.Time) (string, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e, ok := t.get(k)
