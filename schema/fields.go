@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"maps"
 	"sort"
 	"strings"
 
@@ -121,9 +122,18 @@ type fm = map[string][]string
 func l(names ...string) []string { return names }
 
 var fieldMaps = func() []*FieldMap {
-	maps := make([]*FieldMap, len(dialectNames))
+	all := make([]*FieldMap, len(dialectNames))
+	// prefer names the canonical name a field maps back to where it is
+	// listed under several (Security's ProcessId is the creator in 4688 but
+	// the acting process everywhere else).
+	prefer := map[Dialect]map[string]string{
+		DialectSecurity: {"ProcessId": "process.pid", "TargetUserName": "user.target.name",
+			"TargetDomainName": "user.target.domain", "TargetSid": "user.target.id", "ObjectName": "file.path"},
+		DialectOCSF: {"process.file.path": "process.executable", "process.pid": "process.pid", "user.name": "user.name"},
+	}
 	add := func(d Dialect, names fm, byCode map[int64]fm) {
 		m := &FieldMap{dialect: d, names: map[string][]string{}, byCode: map[int64]map[string][]string{}, reverse: map[string]string{}}
+		maps.Copy(m.reverse, prefer[d])
 		keys := make([]string, 0, len(names))
 		for k := range names {
 			keys = append(keys, k)
@@ -147,7 +157,7 @@ var fieldMaps = func() []*FieldMap {
 				}
 			}
 		}
-		maps[d] = m
+		all[d] = m
 	}
 	winCommon := fm{
 		"host.name":      l("Computer"),
@@ -402,5 +412,5 @@ var fieldMaps = func() []*FieldMap {
 		"file.path":                 l("name", "file"),
 		"syscall":                   l("syscall"),
 	}, nil)
-	return maps
+	return all
 }()

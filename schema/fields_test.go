@@ -129,3 +129,16 @@ func TestLookupHexPID(t *testing.T) {
 		t.Error(`"-" must read as absent`)
 	}
 }
+
+func TestReversePreference(t *testing.T) {
+	sec := schema.Fields(schema.DialectSecurity)
+	for field, want := range map[string]string{"ProcessId": "process.pid", "TargetUserName": "user.target.name",
+		"NewProcessName": "process.executable", "SubjectUserName": "user.name", "IpAddress": "source.ip"} {
+		if got, _ := sec.Canonical(field); got != want {
+			t.Errorf("Security %s → %q, want %q", field, got, want)
+		}
+	}
+	if got, _ := schema.Fields(schema.DialectOCSF).Canonical("process.file.path"); got != "process.executable" {
+		t.Errorf("OCSF process.file.path → %q", got)
+	}
+}
