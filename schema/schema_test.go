@@ -399,6 +399,8 @@ func TestECS(t *testing.T) {
 			attrs: map[string]string{"command_line": "rm -f /tmp/.x"}},
 		{name: "iam user created", dialect: schema.DialectECS, ev: e("ecs-11"), want: []string{`created_account user:corp\admin2 -> user:corp\svc_backup`}},
 		{name: "iam group add", dialect: schema.DialectECS, ev: e("ecs-12"), want: []string{`added_to_group user:corp\svc_backup -> group:corp\domain admins`}},
+		{name: "flat dotted keys, event.category a string", dialect: schema.DialectECS, ev: e("ecs-13"),
+			want: []string{"spawned " + psID + " -> process:a1b2c3d4-0001-0000-0000-000000000060", `ran_as process:a1b2c3d4-0001-0000-0000-000000000060 -> user:corp\alice`}},
 	})
 }
 
