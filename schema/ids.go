@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mdrkit/mdr"
 )
 
 // Entity ids are deterministic strings built from the kind and the
@@ -229,4 +231,22 @@ func appendLower(b []byte, s string) []byte {
 		b = append(b, c)
 	}
 	return b
+}
+
+// idKinds maps an id's prefix (before the first colon) to its entity kind.
+var idKinds = map[string]mdr.EntityKind{
+	"host": mdr.EntityHost, "user": mdr.EntityUser, "group": mdr.EntityAccount, "sid": mdr.EntityAccount,
+	"process": mdr.EntityProcess, "file": mdr.EntityFile, "ip": mdr.EntityNetworkEndpoint, "domain": mdr.EntityDomain,
+	"reg": mdr.EntityRegistryKey, "service": mdr.EntityService, "task": mdr.EntityScheduledTask, "pipe": mdr.EntityPipe,
+	"share": mdr.EntityShare, "script": mdr.EntityScript,
+}
+
+// KindOfID returns the kind of entity an id built by this package names
+// (EntityUnknown for anything else).
+func KindOfID(id string) mdr.EntityKind {
+	prefix, _, ok := strings.Cut(id, ":")
+	if !ok {
+		return mdr.EntityUnknown
+	}
+	return idKinds[prefix]
 }

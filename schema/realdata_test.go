@@ -187,7 +187,7 @@ func checkResult(t *testing.T, ev *mdr.Event, r *schema.Result) {
 			t.Fatalf("%s:%d: duplicate entity %s", ev.Origin().Source, ev.Origin().Line, e.ID)
 		}
 		seen[e.ID] = true
-		if !strings.HasPrefix(e.ID, prefixOf[e.Kind]) {
+		if !strings.HasPrefix(e.ID, prefixOf[e.Kind]) || schema.KindOfID(e.ID) != e.Kind {
 			t.Fatalf("%s:%d: entity %s of kind %s has the wrong prefix", ev.Origin().Source, ev.Origin().Line, e.ID, e.Kind)
 		}
 	}

@@ -702,3 +702,15 @@ func TestResultReuse(t *testing.T) {
 		t.Errorf("clone lost its entities: %+v", keep.Entities)
 	}
 }
+
+func TestKindOfID(t *testing.T) {
+	for id, want := range map[string]mdr.EntityKind{
+		schema.HostID("a"): mdr.EntityHost, schema.GroupID("b", "c"): mdr.EntityAccount, schema.SIDID("S-1-5-18"): mdr.EntityAccount,
+		schema.EndpointID("1.2.3.4", "80"): mdr.EntityNetworkEndpoint, schema.TaskID("h", "t"): mdr.EntityScheduledTask,
+		"nonsense": mdr.EntityUnknown, "what:ever": mdr.EntityUnknown,
+	} {
+		if got := schema.KindOfID(id); got != want {
+			t.Errorf("KindOfID(%q) = %s, want %s", id, got, want)
+		}
+	}
+}
