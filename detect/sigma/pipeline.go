@@ -149,7 +149,7 @@ func LoadPipeline(path string) (*Pipeline, error) {
 // ParsePipeline reads a pipeline from YAML:
 //
 //	name: my-soc
-//	extends: windows            # optional: start from the built-in Windows pipeline
+//	extends: windows            # optional: start from a built-in pipeline (windows or common-schema)
 //	logsources:                 # routing: which events a logsource covers
 //	  - logsource: {product: windows, category: process_creation}
 //	    conditions:             # OR across conditions, AND across fields of one
@@ -188,8 +188,8 @@ func ParsePipeline(name string, data []byte) (*Pipeline, error) {
 			p.Name, _ = v.text()
 		case "extends":
 			s, _ := v.text()
-			if !strings.EqualFold(s, "windows") {
-				return nil, bad(v, "extends %q: the only built-in pipeline is \"windows\"", s)
+			if !strings.EqualFold(s, "windows") && !strings.EqualFold(s, "common-schema") {
+				return nil, bad(v, "extends %q: the built-in pipelines are \"windows\" and \"common-schema\"", s)
 			}
 		case "logsources":
 			if v.kind != nList {
@@ -262,8 +262,11 @@ func ParsePipeline(name string, data []byte) (*Pipeline, error) {
 			return nil, bad(v, "unknown key %q (want name, extends, logsources, fields, placeholders)", k)
 		}
 	}
-	if s, _ := root.get("extends").text(); s != "" {
+	switch s, _ := root.get("extends").text(); strings.ToLower(s) {
+	case "windows":
 		return WindowsPipeline().Extend(p), nil
+	case "common-schema":
+		return CommonSchemaPipeline().Extend(p), nil
 	}
 	return p, nil
 }

@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/mdrkit/mdr/detect"
 )
@@ -269,13 +270,32 @@ func idStrings(ids []int) []string {
 // (Sysmon, Security, PowerShell, Defender and the service channels), also
 // accepting events exported by Winlogbeat (winlog.channel,
 // winlog.event_id) and ECS- or OCSF-shaped events for the main categories;
-// and field mappings so process_creation rules run over Security 4688
+// field mappings so that process_creation rules also run over Security 4688
 // (Image → NewProcessName, ParentImage → ParentProcessName, User →
-// SubjectUserName) and the main categories over ECS and OCSF field names.
+// SubjectUserName, LogonId → SubjectLogonId) and antivirus rules over
+// Defender events (Signature → ThreatName, Filename → Path); and routing of
+// the corpus's other products and product-less categories to their own
+// events, so that they never meet Windows events.
+//
+// Field names are mapped to Windows names only: each extra name is one more
+// lookup and one more prefilter literal per rule. CommonSchemaPipeline adds
+// the ECS and OCSF names.
 //
 // Each call returns a new value the caller may modify.
-func WindowsPipeline() *Pipeline {
+func WindowsPipeline() *Pipeline { return builtinPipeline(false) }
+
+// CommonSchemaPipeline returns WindowsPipeline with every mapped Sigma field
+// also tried under its ECS and OCSF names (Image → process.executable,
+// process.file.path; CommandLine → process.command_line,
+// process.cmd_line; ...), so one rule runs over Sysmon, Windows Security,
+// ECS-shaped and OCSF-shaped events. Each call returns a new value.
+func CommonSchemaPipeline() *Pipeline { return builtinPipeline(true) }
+
+func builtinPipeline(common bool) *Pipeline {
 	p := &Pipeline{Name: "windows", Placeholders: map[string][]string{}}
+	if common {
+		p.Name = "common-schema"
+	}
 	for _, svc := range sortedKeys(windowsServices) {
 		chs := windowsServices[svc]
 		p.Logsources = append(p.Logsources, detect.LogsourceMapping{
@@ -338,10 +358,30 @@ func WindowsPipeline() *Pipeline {
 
 	p.Logsources = append(p.Logsources, foreignLogsources...)
 
+	// ECS and OCSF names are dotted paths; Windows names never are.
+	keep := func(m map[string][]string) map[string][]string {
+		out := map[string][]string{}
+		for k, targets := range m {
+			var ts []string
+			for _, t := range targets {
+				if common || !strings.Contains(t, ".") {
+					ts = append(ts, t)
+				}
+			}
+			if len(ts) > 1 || len(ts) == 1 && ts[0] != k {
+				out[k] = ts
+			}
+		}
+		return out
+	}
 	cat := func(c string, ms ...map[string][]string) {
+		f := keep(mergeFields(ms...))
+		if len(f) == 0 {
+			return
+		}
 		p.Fields = append(p.Fields, FieldMapping{
 			Logsource: detect.Logsource{Product: "windows", Category: c},
-			Fields:    mergeFields(ms...),
+			Fields:    f,
 		})
 	}
 	cat("process_creation", processFields)

@@ -1,0 +1,74 @@
+package sigma
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/mdrkit/mdr"
+	"github.com/mdrkit/mdr/detect"
+	"github.com/mdrkit/mdr/reader"
+)
+
+// windowsRuleDirs are the Windows rule directories of the corpus.
+var windowsRuleDirs = []string{"rules/windows", "rules-threat-hunting/windows", "rules-placeholder/windows", "rules-emerging-threats"}
+
+// benchEvents reads the first n events of benchmark.jsonl.gz.
+func benchEvents(b *testing.B, n int) []*mdr.Event {
+	r, err := reader.Open(filepath.Join(dataDir(b), "events", "benchmark.jsonl.gz"), reader.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	out := make([]*mdr.Event, 0, n)
+	for len(out) < n && r.Next() {
+		out = append(out, r.Event())
+	}
+	if err := r.Err(); err != nil {
+		b.Fatal(err)
+	}
+	return out
+}
+
+func windowsRuleset(b *testing.B, p *Pipeline) *detect.Ruleset {
+	c, err := New(WithPipeline(p))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var paths []string
+	for _, d := range windowsRuleDirs {
+		paths = append(paths, filepath.Join(dataDir(b), "sigma", d))
+	}
+	rules, err := c.CompileFiles(paths...)
+	var le *LoadError
+	if err != nil && !errors.As(err, &le) {
+		b.Fatal(err)
+	}
+	rs, err := detect.Compile(rules, detect.WithPipeline(p.Routing()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rs
+}
+
+// BenchmarkMatchWindowsCorpus matches real events of benchmark.jsonl.gz
+// (decoded beforehand) against the Windows part of the corpus compiled with
+// the built-in pipeline; ns/op is per event.
+func BenchmarkMatchWindowsCorpus(b *testing.B) {
+	events := benchEvents(b, 100_000)
+	rs := windowsRuleset(b, WindowsPipeline())
+	ctx := context.Background()
+	var dst []detect.Match
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		var err error
+		dst, err = rs.AppendMatches(ctx, dst[:0], events[i%len(events)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
