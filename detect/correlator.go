@@ -207,7 +207,7 @@ type feed struct {
 	spec    int
 	rule    string
 	fields  []string // event field per group-by position
-	measure string   // measured event field, "" when none
+	measure []string // measured event fields (several for value_count: their combination), none when empty
 	kind    CorrelationType
 }
 
@@ -228,6 +228,7 @@ type Correlator struct {
 	stats CorrelatorStats
 	hits  []correlate.Hit
 	vals  []string
+	buf   []byte
 }
 
 // NewCorrelator builds a Correlator for the correlation rules of rs. A
@@ -309,7 +310,9 @@ func newCorrelator(corrs []Rule, base func(id string) bool, cfg CorrelatorConfig
 					f.fields = append(f.fields, aliased(cor, g, ref))
 				}
 				if measured(cor.Type) {
-					f.measure = aliased(cor, cor.Condition.Field, ref)
+					for _, m := range measuredFields(cor) {
+						f.measure = append(f.measure, aliased(cor, m, ref))
+					}
 				}
 				c.feeds[ref] = append(c.feeds[ref], f)
 			}
@@ -329,6 +332,19 @@ func cloneCorrelation(c *Correlation) *Correlation {
 	n.Rules = slices.Clone(c.Rules)
 	n.GroupBy = slices.Clone(c.GroupBy)
 	return &n
+}
+
+// measuredFields splits Condition.Field: Sigma lets value_count name
+// several fields (their combinations are counted), which detect/sigma
+// joins with commas.
+func measuredFields(c *Correlation) []string {
+	var out []string
+	for _, f := range strings.Split(c.Condition.Field, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func measured(t CorrelationType) bool {
@@ -355,6 +371,13 @@ func checkFeeds(rc *Rule, alive map[string]*Rule, base func(string) bool) string
 	}
 	if _, err := correlationKind(c.Type); err != nil {
 		return err.Error()
+	}
+	if measured(c.Type) {
+		if n := len(measuredFields(c)); n == 0 {
+			return fmt.Sprintf("correlation: %s needs condition.field", c.Type)
+		} else if n > 1 && c.Type != ValueCount {
+			return fmt.Sprintf("correlation: %s measures one numeric field, condition.field names %d (%q)", c.Type, n, c.Condition.Field)
+		}
 	}
 	for _, ref := range c.Rules {
 		x, isCorr := alive[ref]
@@ -485,17 +508,8 @@ feeds:
 			c.vals = append(c.vals, v.Text())
 		}
 		in := correlate.Input{Spec: f.spec, Rule: f.rule, Time: ev.Time(), EventID: ev.ID(), Group: c.vals}
-		if f.measure != "" {
-			v, ok := ev.Get(f.measure)
-			switch {
-			case !ok || v.IsNull():
-				in.Missing = true
-			case f.kind == ValueCount:
-				in.Value = v.Text()
-			default:
-				n, ok := v.Float()
-				in.Number, in.Missing = n, !ok || math.IsInf(n, 0)
-			}
+		if len(f.measure) > 0 {
+			c.measure(ev, &f, &in)
 		}
 		var err error
 		if c.hits, err = c.eng.Observe(in, c.hits); err != nil {
@@ -503,6 +517,38 @@ feeds:
 		}
 	}
 	return nil
+}
+
+// measure sets the measured value of in from ev.
+func (c *Correlator) measure(ev *mdr.Event, f *feed, in *correlate.Input) {
+	if f.kind != ValueCount {
+		v, ok := ev.Get(f.measure[0])
+		if !ok || v.IsNull() {
+			in.Missing = true
+			return
+		}
+		n, ok := v.Float()
+		in.Number, in.Missing = n, !ok || math.IsInf(n, 0)
+		return
+	}
+	if len(f.measure) == 1 {
+		v, ok := ev.Get(f.measure[0])
+		in.Value, in.Missing = v.Text(), !ok || v.IsNull()
+		return
+	}
+	c.buf = c.buf[:0]
+	for i, name := range f.measure {
+		v, ok := ev.Get(name)
+		if !ok || v.IsNull() {
+			in.Missing = true
+			return
+		}
+		if i > 0 {
+			c.buf = append(c.buf, 0x1f)
+		}
+		c.buf = append(c.buf, v.Text()...)
+	}
+	in.Value = string(c.buf)
 }
 
 // Advance moves event time to t on an idle stream, closing the windows

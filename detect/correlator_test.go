@@ -927,3 +927,57 @@ func TestCorrelatorConcurrentUse(t *testing.T) {
 	replay(t, rs, c, recs[:40], nil)
 	<-done
 }
+
+func TestCorrelatorValueCountOfSeveralFields(t *testing.T) {
+	// Sigma's value_count may name several fields: their combinations are
+	// counted (detect/sigma joins the names with commas).
+	rs := compileRules(t, `
+- id: logon
+  title: Logon
+  severity: low
+  hidden: true
+  condition: e.EventID.numEq(4624)
+- id: many-pairs
+  title: Many user and workstation pairs on one host
+  severity: medium
+  correlation: {type: value_count, rules: [logon], group-by: [Computer], timespan: 1h, condition: {field: "User, Workstation", gte: 3}}
+- id: sum-of-two
+  title: A sum cannot measure two fields
+  severity: low
+  correlation: {type: value_sum, rules: [logon], group-by: [Computer], timespan: 1h, condition: {field: "a,b", gt: 1}}
+`)
+	c, err := detect.NewCorrelator(rs, detect.DefaultCorrelatorConfig())
+	if rj := detect.Rejections(err); len(rj) != 1 || rj[0].RuleID != "sum-of-two" {
+		t.Fatalf("want sum-of-two rejected, got %v", err)
+	}
+	ctx := context.Background()
+	t0 := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	var got []string
+	for i, uw := range [][2]string{{"ann", "ws1"}, {"ann", "ws1"}, {"ann", "ws2"}, {"bob", ""}, {"bob", "ws1"}} {
+		b := mdr.NewBuilder(4)
+		b.Add("EventID", mdr.Int(4624))
+		b.Add("Computer", mdr.String("dc1"))
+		b.Add("User", mdr.String(uw[0]))
+		if uw[1] != "" {
+			b.Add("Workstation", mdr.String(uw[1]))
+		}
+		ev := b.FinishAs(mdr.Origin{Source: "test"}, fmt.Sprint(i), t0.Add(time.Duration(i)*time.Minute))
+		ms, err := rs.Match(ctx, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cms, err := c.Observe(ctx, ev, ms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range cms {
+			got = append(got, render(m))
+		}
+	}
+	if want := []string{"many-pairs {Computer=dc1} [0 1 2 4] n=4 v=3"}; !slices.Equal(got, want) {
+		t.Fatalf("got %q want %q", got, want)
+	}
+	if s := c.Stats(); s.NoValue != 1 {
+		t.Fatalf("the event without Workstation is counted: %+v", s)
+	}
+}
