@@ -66,7 +66,7 @@ type probe struct {
 }
 
 // TestSemantics compiles rules through detect and checks what they match:
-// the behaviour of every modifier, null versus '', wildcards and escapes,
+// the behaviour of every modifier, null versus ”, wildcards and escapes,
 // numbers versus numeric strings, keywords and case folding.
 func TestSemantics(t *testing.T) {
 	cases := []struct {
@@ -149,7 +149,7 @@ func TestSemantics(t *testing.T) {
 			{ev("A", "rest", "B", "prefix"), false},
 		}},
 		{"base64offset contains", "    s:\n        F|base64offset|contains: 'http://'\n    condition: s\n", []probe{
-			{ev("F", "powershell -e " + encodeBase64("x = 'http://evil'")), true},
+			{ev("F", "powershell -e "+encodeBase64("x = 'http://evil'")), true},
 			{ev("F", encodeBase64("ab http://e")), true},
 			{ev("F", encodeBase64("nothing here")), false},
 		}},
