@@ -62,8 +62,8 @@ func (r *Result) Clone() Result {
 // A Mapper is safe for concurrent use once configured (ProcessTable is
 // itself safe for concurrent use).
 type Mapper struct {
-	// Processes, when set, resolves processes known by host and pid to the
-	// start time recorded by their creation event.
+	// Processes, when set, resolves processes known by host and pid alone
+	// to the id of their creation event (see ProcessTable).
 	Processes *ProcessTable
 }
 

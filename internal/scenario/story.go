@@ -185,6 +185,8 @@ func Generate(cfg Config) *Scenario {
 	g.securityEvent(wks, 4698, 1, 12804, Field{"SubjectUserSid", userSID}, Field{"SubjectUserName", victim},
 		Field{"SubjectDomainName", "CORP"}, Field{"SubjectLogonId", userLogon}, Field{"TaskName", f.Task},
 		Field{"TaskContent", taskXML(f.Task, f.User, f.Tool, g.t)})
+	g.advance(20*time.Millisecond, 80*time.Millisecond)
+	g.fileCreate(svchost, `C:\Windows\System32\Tasks`+f.Task) // the Schedule service stores the definition
 	g.advance(100*time.Millisecond, 300*time.Millisecond)
 	g.terminate(schtasks)
 
@@ -223,6 +225,8 @@ func Generate(cfg Config) *Scenario {
 		Field{"AccessList", "%%1538\r\n\t\t\t\t%%1541\r\n\t\t\t\t%%4416\r\n\t\t\t\t%%4417\r\n\t\t\t\t%%4418\r\n\t\t\t\t%%4419\r\n\t\t\t\t%%4420\r\n\t\t\t\t%%4423\r\n\t\t\t\t%%4424\r\n\t\t\t\t"},
 		Field{"AccessReason", "-"})
 	srvSystem := &proc{h: srv, guid: g.newGUID(srv), pid: 4, image: "System", user: system}
+	srvServices := &proc{h: srv, guid: g.newGUID(srv), pid: 600 + 4*g.r.IntN(40), image: `C:\Windows\System32\services.exe`,
+		cmdline: `C:\Windows\system32\services.exe`, user: system}
 	g.advance(200*time.Millisecond, 900*time.Millisecond)
 	g.fileCreate(srvSystem, f.ToolOnServer)
 
@@ -239,6 +243,7 @@ func Generate(cfg Config) *Scenario {
 		{"Execution_ThreadID", 700 + 4*g.r.IntN(400)}, {"Provider_EventSourceName", "Service Control Manager"},
 		{"Security_UserID", g.sidOf(f.Admin)}, {"ServiceName", f.Service}, {"ImagePath", `%SystemRoot%\igfxsvc.exe`},
 		{"ServiceType", "user mode service"}, {"StartType", "demand start"}, {"AccountName", "LocalSystem"}})
+	g.regSet(srvServices, `HKLM\System\CurrentControlSet\Services\`+f.Service+`\ImagePath`, `%SystemRoot%\igfxsvc.exe`)
 	g.securityEvent(srv, 4697, 0, 12289, Field{"SubjectUserSid", g.sidOf(f.Admin)}, Field{"SubjectUserName", adminName},
 		Field{"SubjectDomainName", adminDom}, Field{"SubjectLogonId", adminLogon}, Field{"ServiceName", f.Service},
 		Field{"ServiceFileName", `%SystemRoot%\igfxsvc.exe`}, Field{"ServiceType", "0x10"}, Field{"ServiceStartType", "3"},
@@ -246,8 +251,6 @@ func Generate(cfg Config) *Scenario {
 	g.advance(100*time.Millisecond, 300*time.Millisecond)
 	g.terminate(sc)
 	g.advance(time.Second, 3*time.Second)
-	srvServices := &proc{h: srv, guid: g.newGUID(srv), pid: 600 + 4*g.r.IntN(40), image: `C:\Windows\System32\services.exe`,
-		cmdline: `C:\Windows\system32\services.exe`, user: system}
 	srvTool := g.start(srv, srvServices, f.ToolOnServer, `C:\Windows\igfxsvc.exe`, system, "System", `C:\Windows\system32\`, "0x3e7",
 		toolHashes, "mimikatz.exe", "mimikatz for Windows", "gentilkiwi (Benjamin DELPY)")
 	f.ServerToolGUID = srvTool.guid
