@@ -12,6 +12,7 @@ import (
 
 	"github.com/mdrkit/mdr"
 	"github.com/mdrkit/mdr/detect"
+	"github.com/mdrkit/mdr/detect/sigma"
 	"github.com/mdrkit/mdr/internal/shareddata"
 	"github.com/mdrkit/mdr/reader"
 	"github.com/mdrkit/mdr/store/badger"
@@ -980,4 +981,86 @@ func TestCorrelatorValueCountOfSeveralFields(t *testing.T) {
 	if s := c.Stats(); s.NoValue != 1 {
 		t.Fatalf("the event without Workstation is counted: %+v", s)
 	}
+}
+
+// A Sigma correlation chain written for this test in the specification's
+// format: repeated failed logons of one account, then a successful logon
+// of that account.
+const sigmaChain = `title: Failed logons then a success for one account
+id: 6f1f0a4e-3c55-4d1e-9a52-0c1f5e7a9b01
+status: experimental
+correlation:
+    type: temporal_ordered
+    rules:
+        - repeated_failures
+        - logon_ok
+    group-by:
+        - TargetUserName
+    timespan: 1m
+level: high
+---
+title: Repeated failed logons
+id: 6f1f0a4e-3c55-4d1e-9a52-0c1f5e7a9b02
+name: repeated_failures
+correlation:
+    type: event_count
+    rules:
+        - logon_failed
+    group-by:
+        - TargetUserName
+    timespan: 1m
+    condition:
+        gte: 3
+---
+title: Failed logon
+id: 6f1f0a4e-3c55-4d1e-9a52-0c1f5e7a9b03
+name: logon_failed
+logsource:
+    product: windows
+    service: security
+detection:
+    selection:
+        EventID: 4625
+    condition: selection
+---
+title: Successful logon
+id: 6f1f0a4e-3c55-4d1e-9a52-0c1f5e7a9b04
+name: logon_ok
+logsource:
+    product: windows
+    service: security
+detection:
+    selection:
+        EventID: 4624
+    condition: selection
+`
+
+func TestCorrelatorSigmaChainRealEvents(t *testing.T) {
+	comp, err := sigma.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := comp.Compile(sigma.Source{Name: "chain.yml", Data: []byte(sigmaChain)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := detect.Compile(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCorrelator(t, rs, detect.DefaultCorrelatorConfig())
+	got := replay(t, rs, c, recordings(t, "benign_baseline.jsonl"), nil)
+	var visible []string
+	for _, m := range got {
+		if !m.Hidden {
+			visible = append(visible, render(m))
+		}
+	}
+	// Security_with_size_t.evtx: three failed logons of Administrator within
+	// 33 s (lines 7308-7310 of the log), then its logon 16 ms later.
+	want := []string{"6f1f0a4e-3c55-4d1e-9a52-0c1f5e7a9b01 {TargetUserName=Administrator} [ben:7308 ben:7309 ben:7310 ben:7313] n=4 v=2"}
+	if !slices.Equal(visible, want) {
+		t.Fatalf("got %q\nwant %q", visible, want)
+	}
+	t.Logf("%d correlation matches (hidden inner ones included); %+v", len(got), c.Stats())
 }
