@@ -185,14 +185,14 @@ func (d *demo) report(w io.Writer) {
 	for _, e := range d.entities {
 		kinds[e.Kind]++
 	}
+	var ks []mdr.EntityKind
+	for k := range kinds {
+		ks = append(ks, k)
+	}
+	sort.Slice(ks, func(i, j int) bool { return ks[i] < ks[j] })
 	var parts []string
-	for k := mdr.EntityHost; int(k) < 64; k++ {
-		if n := kinds[k]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, strings.ReplaceAll(k.String(), "_", " ")))
-		}
-		if strings.HasPrefix(k.String(), "entity(") {
-			break
-		}
+	for _, k := range ks {
+		parts = append(parts, fmt.Sprintf("%d %s", kinds[k], strings.ReplaceAll(k.String(), "_", " ")))
 	}
 	fmt.Fprintf(w, "entities: %s\n", strings.Join(parts, ", "))
 	p.hosts()
