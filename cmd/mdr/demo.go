@@ -301,6 +301,14 @@ func (p *printer) ofKind(k mdr.EntityKind) []*mdr.Entity {
 	return out
 }
 
+// entity returns the entity with the given id, or one named by the id.
+func (p *printer) entity(id string) *mdr.Entity {
+	if e, ok := p.d.entities[id]; ok {
+		return e
+	}
+	return &mdr.Entity{ID: id, Name: id}
+}
+
 func (p *printer) name(id string) string {
 	e, ok := p.d.entities[id]
 	if !ok {
@@ -639,7 +647,7 @@ func (p *printer) describe(r mdr.Relation) string {
 		}
 		return fmt.Sprintf("%s%s ran script: %s", from, on, clip(text, 140))
 	case mdr.RelInstalledService:
-		e := p.d.entities[r.To]
+		e := p.entity(r.To)
 		s := fmt.Sprintf("service %s installed", e.Name)
 		if h := hostPart(r.To); h != "" {
 			s += " on " + p.name("host:"+h)
@@ -650,7 +658,7 @@ func (p *printer) describe(r mdr.Relation) string {
 		}
 		return s
 	case mdr.RelCreatedTask:
-		e := p.d.entities[r.To]
+		e := p.entity(r.To)
 		s := fmt.Sprintf("scheduled task %s created", e.Name)
 		if h := hostPart(r.To); h != "" {
 			s += " on " + p.name("host:"+h)
