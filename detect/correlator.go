@@ -43,6 +43,10 @@ type CorrelatorConfig struct {
 	// MaxEventsPerGroup bounds the base events a group retains; the oldest
 	// is dropped and counted beyond it.
 	MaxEventsPerGroup int `json:"max_events_per_group" yaml:"max_events_per_group"`
+	// MaxEvents bounds the base events retained over all groups (windows,
+	// partial sequences, held-back matches); beyond it the least recently
+	// active groups are evicted and counted. It bounds the memory.
+	MaxEvents int `json:"max_events" yaml:"max_events"`
 	// MaxEventIDs bounds the event ids one CorrelationMatch carries.
 	MaxEventIDs int `json:"max_event_ids" yaml:"max_event_ids"`
 	// Lateness is how far behind the newest event time of its group an
@@ -56,17 +60,18 @@ type CorrelatorConfig struct {
 	StateKey string `json:"state_key" yaml:"state_key"`
 }
 
-// DefaultCorrelatorConfig returns 65,536 groups, 4,096 events per group, 32
+// DefaultCorrelatorConfig returns 65,536 groups, 4,096 events per group,
+// 1,048,576 events in all, 32
 // event ids per match, no lateness, 4,096 held-back matches per group and
 // the state key "detect/correlator".
 func DefaultCorrelatorConfig() CorrelatorConfig {
 	c := correlate.DefaultConfig()
-	return CorrelatorConfig{MaxGroups: c.MaxGroups, MaxEventsPerGroup: c.MaxEntriesPerGroup, MaxEventIDs: c.MaxEventIDs,
+	return CorrelatorConfig{MaxGroups: c.MaxGroups, MaxEventsPerGroup: c.MaxEntriesPerGroup, MaxEvents: c.MaxEntries, MaxEventIDs: c.MaxEventIDs,
 		Lateness: c.Lateness, MaxPending: c.MaxPending, StateKey: "detect/correlator"}
 }
 
 func (c CorrelatorConfig) engine() correlate.Config {
-	return correlate.Config{MaxGroups: c.MaxGroups, MaxEntriesPerGroup: c.MaxEventsPerGroup, MaxEventIDs: c.MaxEventIDs,
+	return correlate.Config{MaxGroups: c.MaxGroups, MaxEntriesPerGroup: c.MaxEventsPerGroup, MaxEntries: c.MaxEvents, MaxEventIDs: c.MaxEventIDs,
 		Lateness: c.Lateness, MaxPending: c.MaxPending}
 }
 
@@ -194,12 +199,13 @@ type CorrelatorStats struct {
 	NoValue        uint64 `json:"no_value"`        // base matches without the measured field (or not a number), ignored
 	Late           uint64 `json:"late"`            // base matches older than the lateness allows, dropped
 	Matches        uint64 `json:"matches"`         // correlation matches returned
-	GroupsEvicted  uint64 `json:"groups_evicted"`  // groups evicted for MaxGroups, with their state
+	GroupsEvicted  uint64 `json:"groups_evicted"`  // groups evicted with their state (MaxGroups, MaxEvents)
 	EventsDropped  uint64 `json:"events_dropped"`  // events dropped from full groups
 	ForcedReleases uint64 `json:"forced_releases"` // held-back matches processed early for MaxPending
 	RestoreDropped uint64 `json:"restore_dropped"` // saved groups of correlations that are gone or changed
 	Groups         int    `json:"groups"`          // groups, idle ones (remembered for their clock) included
 	Pending        int    `json:"pending"`         // base matches held back for Lateness
+	Events         int    `json:"events"`          // base events retained over all groups
 }
 
 // feed says how one referenced base rule feeds one correlation.
@@ -604,7 +610,7 @@ func (c *Correlator) Stats() CorrelatorStats {
 	s := c.stats
 	s.Observed, s.Late, s.NoValue = es.Observed, es.Late, es.NoValue
 	s.GroupsEvicted, s.EventsDropped, s.ForcedReleases = es.GroupsEvicted, es.EntriesDropped, es.ForcedReleases
-	s.RestoreDropped, s.Groups, s.Pending = es.RestoreDropped, es.Groups, es.Pending
+	s.RestoreDropped, s.Groups, s.Pending, s.Events = es.RestoreDropped, es.Groups, es.Pending, es.Entries
 	return s
 }
 

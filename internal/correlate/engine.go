@@ -66,12 +66,13 @@ type Stats struct {
 	Late           uint64 `json:"late"`            // inputs dropped: older than the watermark (newest time − Lateness)
 	NoValue        uint64 `json:"no_value"`        // inputs of measured kinds without a measured value, ignored
 	Hits           uint64 `json:"hits"`            // hits returned
-	GroupsEvicted  uint64 `json:"groups_evicted"`  // groups evicted for MaxGroups, with their state
+	GroupsEvicted  uint64 `json:"groups_evicted"`  // groups evicted with their state (MaxGroups, MaxEntries)
 	EntriesDropped uint64 `json:"entries_dropped"` // events dropped from full groups (MaxEntriesPerGroup)
 	ForcedReleases uint64 `json:"forced_releases"` // pending events processed early for MaxPending
 	RestoreDropped uint64 `json:"restore_dropped"` // groups and pending events of a snapshot whose spec is gone or changed
 	Groups         int    `json:"groups"`          // groups, idle ones (remembered for their clock) included
 	Pending        int    `json:"pending"`         // events held back for Lateness
+	Entries        int    `json:"entries"`         // entries retained over all groups
 }
 
 type entry struct {
@@ -124,6 +125,18 @@ type group struct {
 	prev, next *group
 }
 
+// size returns the entries g retains: its window, partial sequences and
+// held-back entries.
+func (g *group) size() int {
+	n := len(g.ents) - g.head + len(g.pend)
+	for _, p := range g.stages {
+		if p != nil {
+			n += len(p.ents)
+		}
+	}
+	return n
+}
+
 // stateful reports whether losing g would lose correlation state (rather
 // than only its clock).
 func (g *group) stateful() bool {
@@ -164,6 +177,7 @@ type Engine struct {
 	topo   []int // spec indexes, every spec before the specs it feeds
 	seq    uint64
 	npend  int
+	nents  int // entries retained over all groups (pending included)
 	stats  Stats
 
 	keybuf  []byte
@@ -334,6 +348,7 @@ func (e *Engine) Stats() Stats {
 	s := e.stats
 	s.Groups = len(e.groups)
 	s.Pending = e.npend
+	s.Entries = e.nents
 	return s
 }
 
@@ -405,15 +420,43 @@ func (e *Engine) accept(spec int, vals []string, en entry, dst []Hit) []Hit {
 		e.stats.Late++
 		return dst
 	}
-	e.stats.Observed++
-	e.seq++
-	en.seq = e.seq
 	if g == nil {
 		g = e.newGroup(spec, vals, en.t)
 	} else {
 		e.unlink(g)
 		e.linkLast(g)
 	}
+	before := g.size()
+	dst = e.take(g, en, dst)
+	e.nents += g.size() - before
+	e.trim(g)
+	return dst
+}
+
+// trim evicts the least recently active groups other than keep while the
+// entries retained exceed MaxEntries.
+func (e *Engine) trim(keep *group) {
+	for e.nents > e.cfg.MaxEntries && e.lru.next != &e.lru {
+		old := e.lru.next
+		if old == keep {
+			if old.next == &e.lru {
+				return
+			}
+			old = old.next
+		}
+		if old.stateful() {
+			e.stats.GroupsEvicted++
+		}
+		e.remove(old)
+	}
+}
+
+// take holds back or processes an accepted entry of g, then processes what
+// the group's clock releases and closes the windows it passed.
+func (e *Engine) take(g *group, en entry, dst []Hit) []Hit {
+	e.stats.Observed++
+	e.seq++
+	en.seq = e.seq
 	g.maxSeen = max(g.maxSeen, en.t)
 	w := subSat(g.maxSeen, int64(e.cfg.Lateness))
 	if len(g.pend) == 0 && en.t <= w {
@@ -486,6 +529,7 @@ func (e *Engine) Flush(dst []Hit) []Hit {
 	})
 	clear(e.groups)
 	e.lru.next, e.lru.prev = &e.lru, &e.lru
+	e.npend, e.nents = 0, 0
 	return dst
 }
 
@@ -512,7 +556,9 @@ func (e *Engine) each(dst []Hit, f func(*group, []Hit) []Hit) []Hit {
 				continue // evicted meanwhile
 			}
 			from := len(dst)
+			before := g.size()
 			dst = f(g, dst)
+			e.nents += g.size() - before
 			dst = e.chain(from, dst)
 		}
 		bySpec[si] = nil
@@ -579,6 +625,7 @@ func (e *Engine) unlink(g *group) {
 func (e *Engine) remove(g *group) {
 	e.unlink(g)
 	e.npend -= len(g.pend)
+	e.nents -= g.size()
 	delete(e.groups, g.key)
 }
 

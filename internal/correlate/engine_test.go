@@ -521,6 +521,7 @@ func TestSnapshotRestoreEquivalence(t *testing.T) {
 	cfg.Lateness = 15 * time.Second
 	cfg.MaxGroups = 30 // below 11 specs × 4 hosts: eviction is part of the state
 	cfg.MaxEntriesPerGroup = 8
+	cfg.MaxEntries = 100 // and so is eviction for the total
 	run := func(cut int) ([]Hit, Stats) {
 		eng := newEngine(t, cfg, specs...)
 		var hits []Hit
@@ -539,8 +540,14 @@ func TestSnapshotRestoreEquivalence(t *testing.T) {
 			if hits, err = eng.Observe(e.input(), hits); err != nil {
 				t.Fatal(err)
 			}
+			if i%101 == 0 {
+				checkCounts(t, eng)
+			}
 		}
-		return eng.Flush(hits), eng.Stats()
+		checkCounts(t, eng)
+		hits = eng.Flush(hits)
+		checkCounts(t, eng)
+		return hits, eng.Stats()
 	}
 	want, wantStats := run(-1)
 	if len(want) < 50 || wantStats.GroupsEvicted == 0 || wantStats.EntriesDropped == 0 || wantStats.NoValue == 0 {
@@ -712,5 +719,49 @@ func TestFlushChainedWithLateness(t *testing.T) {
 	}
 	if st := eng.Stats(); st.Pending != 0 || st.Groups != 0 {
 		t.Fatalf("state left after flush: %+v", st)
+	}
+}
+
+// checkCounts verifies the engine's running totals against its groups.
+func checkCounts(t *testing.T, eng *Engine) {
+	t.Helper()
+	n, p := 0, 0
+	for g := eng.lru.next; g != &eng.lru; g = g.next {
+		n += g.size()
+		p += len(g.pend)
+		if eng.groups[g.key] != g {
+			t.Fatalf("group %q in the list but not in the map", g.key)
+		}
+	}
+	if n != eng.nents || p != eng.npend || len(eng.groups) != countList(eng) {
+		t.Fatalf("totals: entries %d (counted %d), pending %d (counted %d), groups %d (listed %d)", eng.nents, n, eng.npend, p, len(eng.groups), countList(eng))
+	}
+}
+
+func countList(eng *Engine) int {
+	n := 0
+	for g := eng.lru.next; g != &eng.lru; g = g.next {
+		n++
+	}
+	return n
+}
+
+func TestMaxEntriesEvicts(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxEntriesPerGroup = 3
+	cfg.MaxEntries = 5
+	eng := newEngine(t, cfg, Spec{ID: "q", Kind: EventCount, Rules: []string{"a"}, GroupBy: []string{"u"}, Window: time.Hour, Condition: Condition{LT: f(100)}})
+	for i, g := range []string{"u1", "u1", "u2", "u2", "u3", "u3"} {
+		if _, err := eng.Observe(ev{rule: "a", at: float64(i), id: fmt.Sprint(i), grp: u(g)}.input(), nil); err != nil {
+			t.Fatal(err)
+		}
+		checkCounts(t, eng)
+	}
+	st := eng.Stats()
+	if st.GroupsEvicted != 1 || st.Entries != 4 || st.Groups != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+	if _, err := New(Config{MaxGroups: 1, MaxEntriesPerGroup: 10, MaxEntries: 5, MaxPending: 1}, nil); !errors.Is(err, ErrConfig) {
+		t.Fatalf("MaxEntries below MaxEntriesPerGroup: %v", err)
 	}
 }

@@ -75,7 +75,7 @@ func snapEntries(ents []entry) []snapEntry {
 // uninterrupted engine would have returned.
 func (e *Engine) Snapshot() ([]byte, error) {
 	s := snapshot{Version: SnapshotVersion, Seq: e.seq, Stats: e.stats}
-	s.Stats.Groups, s.Stats.Pending = 0, 0
+	s.Stats.Groups, s.Stats.Pending, s.Stats.Entries = 0, 0, 0
 	for i := range e.specs {
 		s.Specs = append(s.Specs, snapSpec{ID: e.specs[i].ID, Fingerprint: e.specs[i].fingerprint()})
 	}
@@ -187,7 +187,11 @@ func (e *Engine) Restore(data []byte) error {
 		}
 	}
 	n.seq = s.Seq // newGroup counted while rebuilding
-	e.groups, e.seq, e.npend, e.stats = n.groups, n.seq, n.npend, n.stats
+	n.nents = 0   // recount: evictions while rebuilding subtracted from it
+	for g := n.lru.next; g != &n.lru; g = g.next {
+		n.nents += g.size()
+	}
+	e.groups, e.seq, e.npend, e.nents, e.stats = n.groups, n.seq, n.npend, n.nents, n.stats
 	// The lru sentinel must stay inside e: move the list over.
 	if n.lru.next == &n.lru {
 		e.lru.next, e.lru.prev = &e.lru, &e.lru
@@ -196,5 +200,6 @@ func (e *Engine) Restore(data []byte) error {
 		e.lru.next.prev = &e.lru
 		e.lru.prev.next = &e.lru
 	}
+	e.trim(nil) // the bounds may have shrunk since the snapshot
 	return nil
 }

@@ -195,6 +195,11 @@ type Config struct {
 	// MaxEntriesPerGroup bounds the events a group retains; the oldest is
 	// dropped when it is exceeded (Stats.EntriesDropped).
 	MaxEntriesPerGroup int
+	// MaxEntries bounds the entries retained over all groups (windows,
+	// partial sequences, held-back entries): beyond it the least recently
+	// active groups are evicted (Stats.GroupsEvicted). It bounds memory
+	// at roughly MaxEntries × 100 bytes plus the ids and values.
+	MaxEntries int
 	// MaxEventIDs bounds the event ids a Hit carries (the first ones in
 	// event-time order); Hit.Events is always the full count.
 	MaxEventIDs int
@@ -210,10 +215,10 @@ type Config struct {
 }
 
 // DefaultConfig returns a Config with bounds suited to one host or a small
-// fleet: 65,536 groups, 4,096 events per group, 32 event ids per hit, no
-// lateness, 4,096 held-back entries per group.
+// fleet: 65,536 groups, 4,096 events per group, 1,048,576 entries in all,
+// 32 event ids per hit, no lateness, 4,096 held-back entries per group.
 func DefaultConfig() Config {
-	return Config{MaxGroups: 1 << 16, MaxEntriesPerGroup: 4096, MaxEventIDs: 32, MaxPending: 4096}
+	return Config{MaxGroups: 1 << 16, MaxEntriesPerGroup: 4096, MaxEntries: 1 << 20, MaxEventIDs: 32, MaxPending: 4096}
 }
 
 // Validate reports the first invalid setting.
@@ -223,6 +228,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: MaxGroups %d < 1", ErrConfig, c.MaxGroups)
 	case c.MaxEntriesPerGroup < 1:
 		return fmt.Errorf("%w: MaxEntriesPerGroup %d < 1", ErrConfig, c.MaxEntriesPerGroup)
+	case c.MaxEntries < c.MaxEntriesPerGroup:
+		return fmt.Errorf("%w: MaxEntries %d < MaxEntriesPerGroup %d", ErrConfig, c.MaxEntries, c.MaxEntriesPerGroup)
 	case c.MaxEventIDs < 0:
 		return fmt.Errorf("%w: MaxEventIDs %d < 0", ErrConfig, c.MaxEventIDs)
 	case c.Lateness < 0:
