@@ -61,9 +61,8 @@ type CorrelatorConfig struct {
 }
 
 // DefaultCorrelatorConfig returns 65,536 groups, 4,096 events per group,
-// 1,048,576 events in all, 32
-// event ids per match, no lateness, 4,096 held-back matches per group and
-// the state key "detect/correlator".
+// 1,048,576 events in all, 32 event ids per match, no lateness, 4,096
+// held-back matches per group and the state key "detect/correlator".
 func DefaultCorrelatorConfig() CorrelatorConfig {
 	c := correlate.DefaultConfig()
 	return CorrelatorConfig{MaxGroups: c.MaxGroups, MaxEventsPerGroup: c.MaxEntriesPerGroup, MaxEvents: c.MaxEntries, MaxEventIDs: c.MaxEventIDs,
