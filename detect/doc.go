@@ -119,7 +119,33 @@
 // Each Match carries its Explanation: for each predicate that held, the
 // field, its value, the operator and the argument, as text and as JSON.
 //
+// # Correlation
+//
+// A Correlator (NewCorrelator) runs a Ruleset's correlation rules over the
+// matches that Ruleset.Match returns (hidden ones included): feed it each
+// event's matches in stream order with Observe, and it returns
+// CorrelationMatches naming the correlation rule, its group, its window of
+// event time and the base events. Group-by values come from the event's
+// fields, through Aliases (alias → rule id → field); a correlation may
+// reference correlations (a chain), taking its group-by values from theirs.
+// Windows run on event time, and each group (correlation rule and group-by
+// values) keeps its own clock, so a skewed host or a replayed recording
+// does not make other groups' events late. A threshold with only lower
+// bounds (gt, gte) fires as soon as it holds; one with an upper bound (lt,
+// lte, eq, neq) is decided when event time passes the window; the events of
+// a match are consumed by it. Events up to CorrelatorConfig.Lateness out of
+// order are correlated in their place; older ones, and everything the state
+// bounds (groups, events per group, events in all) drop, are counted in
+// CorrelatorStats. SaveState and LoadState write and read the whole state
+// through a StateStore (store.Memory, store/badger), so a restart in the
+// middle of a stream gives the matches of an uninterrupted run. The engine
+// itself is internal/correlate.
+//
 // # Concurrency
+//
+// A Correlator is stateful and safe for concurrent use, but its result
+// depends on the order events are fed in: feed it from one goroutine, in
+// stream order.
 //
 // A Ruleset is immutable and safe for concurrent use; Match may be called
 // from any number of goroutines. Per-call scratch state comes from a
