@@ -326,3 +326,23 @@ func TestYAMLErrorsNameTheLine(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestAliasBombRejected(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < 9; i++ {
+		b.WriteString("a" + string(rune('0'+i)) + ": &a" + string(rune('0'+i)) + " [")
+		for j := 0; j < 10; j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("*a" + string(rune('0'+i-1)))
+		}
+		b.WriteString("]\n")
+	}
+	b.WriteString("title: bomb\nlogsource: {product: x}\ndetection: {s: {A: 1}, condition: s}\n")
+	_, err := compileSrc(t, b.String())
+	if !errors.Is(err, ErrSyntax) || !strings.Contains(err.Error(), "alias expansion") {
+		t.Fatalf("got %v", err)
+	}
+}

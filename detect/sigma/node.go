@@ -136,29 +136,45 @@ func merge(n, o *node) *node {
 	return n
 }
 
-const maxDepth = 64
+const (
+	maxDepth = 64
+	// maxNodes bounds the values of one document after alias expansion
+	// (a "billion laughs" document would otherwise expand exponentially).
+	maxNodes = 1 << 20
+)
+
+type converter struct{ nodes int }
 
 func convert(y *yaml.Node, depth int) (*node, error) {
+	c := &converter{}
+	return c.convert(y, depth)
+}
+
+func (c *converter) convert(y *yaml.Node, depth int) (*node, error) {
 	if depth > maxDepth {
 		return nil, fmt.Errorf("line %d: nesting deeper than %d", y.Line, maxDepth)
+	}
+	c.nodes++
+	if c.nodes > maxNodes {
+		return nil, fmt.Errorf("line %d: more than %d values (after alias expansion)", y.Line, maxNodes)
 	}
 	switch y.Kind {
 	case yaml.DocumentNode:
 		if len(y.Content) == 0 {
 			return &node{kind: nNull, line: y.Line}, nil
 		}
-		return convert(y.Content[0], depth+1)
+		return c.convert(y.Content[0], depth+1)
 	case yaml.AliasNode:
 		if y.Alias == nil {
 			return nil, fmt.Errorf("line %d: unknown alias", y.Line)
 		}
-		return convert(y.Alias, depth+1)
+		return c.convert(y.Alias, depth+1)
 	case yaml.MappingNode:
 		n := &node{kind: nMap, line: y.Line}
 		for i := 0; i+1 < len(y.Content); i += 2 {
 			k, v := y.Content[i], y.Content[i+1]
 			if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
-				m, err := convert(v, depth+1)
+				m, err := c.convert(v, depth+1)
 				if err != nil {
 					return nil, err
 				}
@@ -174,7 +190,7 @@ func convert(y *yaml.Node, depth int) (*node, error) {
 			if k.Kind != yaml.ScalarNode {
 				return nil, fmt.Errorf("line %d: map key is not a scalar", k.Line)
 			}
-			val, err := convert(v, depth+1)
+			val, err := c.convert(v, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -187,8 +203,8 @@ func convert(y *yaml.Node, depth int) (*node, error) {
 		return n, nil
 	case yaml.SequenceNode:
 		n := &node{kind: nList, line: y.Line}
-		for _, c := range y.Content {
-			v, err := convert(c, depth+1)
+		for _, e := range y.Content {
+			v, err := c.convert(e, depth+1)
 			if err != nil {
 				return nil, err
 			}
