@@ -12,8 +12,8 @@
 // 18, 22, 23, 25, 26, 29 (Windows and Linux); Security 1102, 4624, 4625,
 // 4634, 4647, 4648, 4656, 4657, 4663, 4672, 4688, 4697, 4698, 4702, 4720,
 // 4726, 4728, 4729, 4732, 4733, 4756, 4757, 4768, 4769, 4771, 4776, 5140,
-// 5145, 5156; System 7045 (Service Control Manager); PowerShell 4103 and
-// 4104, Windows PowerShell 400 and 800; ECS process, file, registry,
+// 5145, 5156; System 7045 (Service Control Manager); PowerShell 4103, 4104
+// and 4105, Windows PowerShell 400 and 800; ECS process, file, registry,
 // library, network, authentication
 // and iam events; OCSF Process Activity (1007), File System Activity (1001),
 // Module Activity (1005), Authentication (3002), Network Activity (4001) and

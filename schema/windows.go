@@ -591,6 +591,10 @@ func (e *emitter) powershell(code int64) {
 		e.classicPowerShell(code)
 		return
 	}
+	if code == 4105 {
+		e.scriptInvocation()
+		return
+	}
 	if code != 4103 && code != 4104 {
 		return
 	}
@@ -736,33 +740,61 @@ func ipProto(p string) string {
 	return p
 }
 
+// scriptInvocation maps PowerShell 4105 (a script block starts running):
+// the PowerShell process ran the script block 4104 logged.
+func (e *emitter) scriptInvocation() {
+	ev := e.ev
+	e.supported()
+	e.hostEntity()
+	key := str(ev, "ScriptBlockId")
+	pid, ok := pidOf(ev, "Execution_ProcessID")
+	if key == "" || !ok || pid == 0 {
+		e.missing = "ScriptBlockId|Execution_ProcessID"
+		return
+	}
+	p := e.process(proc{pid: pid, hasPID: true})
+	e.ranOn(p, "")
+	sc := e.entity(mdr.EntityScript, ScriptID(e.host, NormalizeGUID(key)), "", nil)
+	e.rel(mdr.RelExecutedScript, p, sc, attrs("invocation", "start", "runspace", str(ev, "RunspaceId")))
+}
+
 // classicPowerShell maps the "Windows PowerShell" log's engine start (400)
-// and pipeline execution (800), whose data is an unnamed list: the last
-// element holds "Name=value" lines with HostApplication, and for 800 the
-// first element is the pipeline's text.
+// and pipeline execution (800). EVTX exports give the data as an unnamed
+// list (the last element holds "Name=value" lines with HostApplication; for
+// 800 the first is the pipeline's text); others give the rendered Message
+// with the same lines.
 func (e *emitter) classicPowerShell(code int64) {
 	ev := e.ev
-	v, ok := ev.Get("Data")
-	if !ok {
-		return
+	var list []mdr.Value
+	if v, ok := ev.Get("Data"); ok {
+		list, _ = v.List()
 	}
-	list, ok := v.List()
-	if !ok || len(list) == 0 {
-		return
-	}
-	e.supported()
-	h := e.hostEntity()
-	var details string
+	details := ""
 	for _, x := range list {
 		if s, _ := x.Str(); strings.Contains(s, "HostApplication=") {
 			details = s
 		}
 	}
+	if details == "" {
+		if m := str(ev, "Message"); strings.Contains(m, "HostApplication=") {
+			details = m
+		}
+	}
+	if details == "" && len(list) == 0 {
+		return
+	}
+	e.supported()
+	h := e.hostEntity()
 	app := kvLine(details, "HostApplication")
 	text := app
 	if code == 800 {
-		if s, _ := list[0].Str(); s != "" && !strings.Contains(s, "HostApplication=") {
-			text = s
+		if cl := kvLine(details, "CommandLine"); cl != "" {
+			text = cl
+		}
+		if len(list) > 0 {
+			if s, _ := list[0].Str(); s != "" && !strings.Contains(s, "HostApplication=") {
+				text = s
+			}
 		}
 	}
 	if text == "" || h == "" {
