@@ -718,7 +718,7 @@ func (e *Engine) popFront(g *group, s *cspec) {
 	g.head++
 	if g.head == len(g.ents) {
 		g.ents, g.head = g.ents[:0], 0
-	} else if g.head >= 64 && g.head*2 >= len(g.ents) {
+	} else if g.head >= 16 && g.head*2 >= len(g.ents) {
 		n := copy(g.ents, g.ents[g.head:])
 		clear(g.ents[n:])
 		g.ents, g.head = g.ents[:n], 0
