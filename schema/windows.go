@@ -745,17 +745,18 @@ func ipProto(p string) string {
 func (e *emitter) scriptInvocation() {
 	ev := e.ev
 	e.supported()
-	e.hostEntity()
+	from := e.hostEntity()
 	key := str(ev, "ScriptBlockId")
-	pid, ok := pidOf(ev, "Execution_ProcessID")
-	if key == "" || !ok || pid == 0 {
-		e.missing = "ScriptBlockId|Execution_ProcessID"
+	if key == "" {
+		e.missing = "ScriptBlockId"
 		return
 	}
-	p := e.process(proc{pid: pid, hasPID: true})
-	e.ranOn(p, "")
+	if pid, ok := pidOf(ev, "Execution_ProcessID"); ok && pid != 0 {
+		from = e.process(proc{pid: pid, hasPID: true})
+		e.ranOn(from, "")
+	}
 	sc := e.entity(mdr.EntityScript, ScriptID(e.host, NormalizeGUID(key)), "", nil)
-	e.rel(mdr.RelExecutedScript, p, sc, attrs("invocation", "start", "runspace", str(ev, "RunspaceId")))
+	e.rel(mdr.RelExecutedScript, from, sc, attrs("invocation", "start", "runspace", str(ev, "RunspaceId")))
 }
 
 // classicPowerShell maps the "Windows PowerShell" log's engine start (400)
