@@ -181,7 +181,7 @@ func conditionText(c *detect.Correlation) string {
 // summary is the correlation part of the summary line.
 func (sc *scanCorrelation) summary() string {
 	st := sc.c.Stats()
-	s := fmt.Sprintf(", %d correlation matches", sc.matches)
+	s := fmt.Sprintf(", %d correlation matches from %d base matches", sc.matches, st.Observed)
 	if st.Late > 0 {
 		s += fmt.Sprintf(", %d base matches too late for correlation (see --lateness)", st.Late)
 	}
