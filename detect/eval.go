@@ -37,7 +37,7 @@ func (rs *Ruleset) evalLeaf(l *leaf, ev *mdr.Event, sc *scratch) bool {
 		for i := 0; i < ev.Len(); i++ {
 			v := ev.Field(i).Value
 			if s, ok := v.Str(); ok {
-				if l.m.test(s, sc.foldTmp(s)) {
+				if l.m.test(s, sc.foldedField(i, s)) {
 					return true
 				}
 				continue
@@ -82,12 +82,12 @@ func (rs *Ruleset) evalLeaf(l *leaf, ev *mdr.Event, sc *scratch) bool {
 		}
 		return l.m.testNumber(number{i: p, f: float64(p), isInt: true})
 	}
-	return rs.textLeaf(l, v, sc, true)
+	return rs.textLeaf(l, fi, v, sc, true)
 }
 
 // textLeaf applies a text operator to v: a scalar's text, or any element of
 // a list.
-func (rs *Ruleset) textLeaf(l *leaf, v mdr.Value, sc *scratch, top bool) bool {
+func (rs *Ruleset) textLeaf(l *leaf, fi int, v mdr.Value, sc *scratch, top bool) bool {
 	switch v.Kind() {
 	case mdr.KindString:
 		s, _ := v.Str()
@@ -95,13 +95,13 @@ func (rs *Ruleset) textLeaf(l *leaf, v mdr.Value, sc *scratch, top bool) bool {
 			return l.m.test(s, "")
 		}
 		if top {
-			return l.m.test(s, sc.foldedSlot(l.slot, s))
+			return l.m.test(s, sc.foldedField(fi, s))
 		}
 		return l.m.test(s, sc.foldTmp(s))
 	case mdr.KindList:
 		list, _ := v.List()
 		for _, x := range list {
-			if rs.textLeaf(l, x, sc, false) {
+			if rs.textLeaf(l, fi, x, sc, false) {
 				return true
 			}
 		}

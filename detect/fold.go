@@ -1,6 +1,8 @@
 package detect
 
 import (
+	"encoding/binary"
+	"slices"
 	"unicode"
 	"unicode/utf8"
 )
@@ -8,7 +10,7 @@ import (
 // foldRune maps r to the canonical member of its simple case-folding orbit
 // (the orbit of unicode.SimpleFold, the relation strings.EqualFold and
 // regexp's (?i) use): the ASCII lower-case letter when the orbit has one,
-// else the smallest rune of the orbit. Two runes fold equal exactly when they
+// else its smallest lower-case rune, else its smallest rune. Two runes fold equal exactly when they
 // are equal under simple case folding.
 func foldRune(r rune) rune {
 	if r < utf8.RuneSelf {
@@ -17,25 +19,48 @@ func foldRune(r rune) rune {
 		}
 		return r
 	}
-	best := r
-	ascii := rune(-1)
+	best, lower := r, rune(-1)
+	if unicode.IsLower(r) {
+		lower = r
+	}
 	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if 'a' <= f && f <= 'z' {
+			return f
+		}
 		if f < best {
 			best = f
 		}
-		if 'a' <= f && f <= 'z' {
-			ascii = f
+		if unicode.IsLower(f) && (lower < 0 || f < lower) {
+			lower = f
 		}
 	}
-	if ascii >= 0 {
-		return ascii
+	if lower >= 0 {
+		return lower
 	}
 	return best
 }
 
-// needsFold reports whether fold(s) differs from s.
+const (
+	swarHigh = 0x8080808080808080
+	swarA    = 0x3f3f3f3f3f3f3f3f // byte + 0x3f has its high bit set when byte >= 'A'
+	swarZ    = 0x2525252525252525 // byte + 0x25 has its high bit set when byte > 'Z'
+)
+
+// upperMask returns, for 8 ASCII bytes, 0x80 in each byte that is an
+// upper-case letter (no carries cross bytes since every byte is < 0x80).
+func upperMask(w uint64) uint64 { return (w + swarA) &^ (w + swarZ) & swarHigh }
+
+// needsFold reports whether fold(s) may differ from s (it is exact for
+// ASCII; any non-ASCII byte counts as needing folding).
 func needsFold(s string) bool {
-	for i := 0; i < len(s); i++ {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
+		if w&swarHigh != 0 || upperMask(w) != 0 {
+			return true
+		}
+	}
+	for ; i < len(s); i++ {
 		c := s[i]
 		if c >= utf8.RuneSelf {
 			return true // decided precisely by appendFold; rare in event data
@@ -53,7 +78,17 @@ func needsFold(s string) bool {
 // the one folding function of the package: the *Fold functions, the glob and
 // the literal prefilter all use it, which is what makes the prefilter exact.
 func appendFold(dst []byte, s string) []byte {
+	dst = slices.Grow(dst, len(s))
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) {
+			w := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
+			if w&swarHigh == 0 {
+				w |= upperMask(w) >> 2
+				dst = binary.LittleEndian.AppendUint64(dst, w)
+				i += 8
+				continue
+			}
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if 'A' <= c && c <= 'Z' {

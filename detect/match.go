@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"errors"
+	"math"
 	"math/bits"
 	"sort"
 	"strconv"
@@ -42,7 +43,7 @@ type scratch struct {
 	gen       uint32
 	slotGen   []uint32
 	slotField []int32
-	foldGen   []uint32
+	foldGen   []uint32 // per event field index
 	folded    []string
 	buf       []byte // folded texts of this event
 	tmp       []byte
@@ -59,7 +60,7 @@ func (rs *Ruleset) newScratch() any {
 	n := len(rs.paths)
 	return &scratch{
 		slotGen: make([]uint32, n), slotField: make([]int32, n),
-		foldGen: make([]uint32, n), folded: make([]string, n),
+		foldGen: make([]uint32, 64), folded: make([]string, 64),
 		buf: make([]byte, 0, 4096), tmp: make([]byte, 0, 256), keyBuf: make([]byte, 0, 128),
 		hits: make([]int32, 0, 64), present: make([]int32, 0, 64),
 		cand:    make([]uint64, (len(rs.rules)+63)/64),
@@ -96,6 +97,7 @@ func (rs *Ruleset) build() {
 	}
 	rs.buildRouter()
 	perSlot := map[int32]map[string][]int32{}
+	numSlot := map[int32]map[int64][]int32{}
 	kw := map[string][]int32{}
 	rs.pre.always = make([][]int32, len(rs.route.classes))
 	for i, cr := range rs.rules {
@@ -107,6 +109,20 @@ func (rs *Ruleset) build() {
 			continue
 		}
 		for _, fl := range cr.lits {
+			if fl.num {
+				s := rs.slot(fl.path)
+				m := numSlot[s]
+				if m == nil {
+					m = map[int64][]int32{}
+					numSlot[s] = m
+				}
+				if l := m[fl.n]; len(l) == 0 || l[len(l)-1] != int32(i) {
+					m[fl.n] = append(l, int32(i))
+				}
+				st.Literals++
+				continue
+			}
+			fl.lit = literalWindow(fl.lit)
 			var m map[string][]int32
 			if fl.path == "" {
 				m = kw
@@ -125,12 +141,16 @@ func (rs *Ruleset) build() {
 			st.Literals++
 		}
 	}
+	rs.pre.numSlot = make([]*numSet, len(rs.paths))
+	for s, m := range numSlot {
+		rs.pre.numSlot[s] = rs.buildNumSet(m)
+	}
 	rs.pre.bySlot = make([]*acSet, len(rs.paths))
 	for s, m := range perSlot {
-		rs.pre.bySlot[s] = buildACSet(m)
+		rs.pre.bySlot[s] = rs.buildACSet(m)
 	}
 	if len(kw) > 0 {
-		rs.pre.keyword = buildACSet(kw)
+		rs.pre.keyword = rs.buildACSet(kw)
 	}
 	rs.fidx = newFieldIndex(rs.paths)
 	st.Rules = len(rs.rules)
@@ -156,11 +176,11 @@ func bytesString(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-// foldedSlot returns fold(s) for the string value at slot, computed once per
-// event. The result is valid until the scratch is reused.
-func (sc *scratch) foldedSlot(slot int32, s string) string {
-	if sc.foldGen[slot] == sc.gen {
-		return sc.folded[slot]
+// foldedField returns fold(s) for the string value of event field i,
+// computed once per event. The result is valid until the scratch is reused.
+func (sc *scratch) foldedField(i int, s string) string {
+	if sc.foldGen[i] == sc.gen {
+		return sc.folded[i]
 	}
 	var f string
 	if !needsFold(s) {
@@ -170,8 +190,8 @@ func (sc *scratch) foldedSlot(slot int32, s string) string {
 		sc.buf = appendFold(sc.buf, s)
 		f = bytesString(sc.buf[start:])
 	}
-	sc.foldGen[slot] = sc.gen
-	sc.folded[slot] = f
+	sc.foldGen[i] = sc.gen
+	sc.folded[i] = f
 	return f
 }
 
@@ -217,8 +237,13 @@ func (rs *Ruleset) AppendMatches(ctx context.Context, dst []Match, ev *mdr.Event
 		clear(sc.foldGen)
 		sc.gen = 1
 	}
+	if len(sc.foldGen) < ev.Len() { // grown once per larger event shape
+		sc.foldGen = make([]uint32, ev.Len())
+		sc.folded = make([]string, ev.Len())
+	}
 	sc.buf = sc.buf[:0]
 	sc.present = sc.present[:0]
+
 	for i := 0; i < ev.Len(); i++ {
 		if s := rs.fidx.lookup(ev.Field(i).Key); s >= 0 {
 			sc.slotGen[s] = sc.gen
@@ -274,17 +299,21 @@ func (rs *Ruleset) candidates(ev *mdr.Event, sc *scratch) {
 	}
 	sc.hits = sc.hits[:0]
 	for _, s := range sc.present {
+		fi := int(sc.slotField[s])
+		if ns := rs.pre.numSlot[s]; ns != nil && sc.anyOpen(ns.classes) {
+			markNumber(ns, ev.Field(fi).Value, sc)
+		}
 		set := rs.pre.bySlot[s]
-		if set == nil {
+		if set == nil || !sc.anyOpen(set.classes) {
 			continue
 		}
-		rs.scanValue(set, s, ev.Field(int(sc.slotField[s])).Value, sc, true)
+		rs.scanValue(set, fi, ev.Field(fi).Value, sc, true)
 	}
-	if kw := rs.pre.keyword; kw != nil {
+	if kw := rs.pre.keyword; kw != nil && sc.anyOpen(kw.classes) {
 		for i := 0; i < ev.Len(); i++ {
 			v := ev.Field(i).Value
 			if str, ok := v.Str(); ok {
-				sc.hits = markHits(kw, kw.m.Scan(sc.hits[:0], sc.foldTmp(str)), sc)
+				sc.hits = markHits(kw, kw.m.Scan(sc.hits[:0], sc.foldedField(i, str)), sc)
 				continue
 			}
 			if l, ok := v.List(); ok {
@@ -298,13 +327,13 @@ func (rs *Ruleset) candidates(ev *mdr.Event, sc *scratch) {
 	}
 }
 
-func (rs *Ruleset) scanValue(set *acSet, slot int32, v mdr.Value, sc *scratch, top bool) {
+func (rs *Ruleset) scanValue(set *acSet, fi int, v mdr.Value, sc *scratch, top bool) {
 	switch v.Kind() {
 	case mdr.KindString:
 		s, _ := v.Str()
 		var f string
 		if top {
-			f = sc.foldedSlot(slot, s)
+			f = sc.foldedField(fi, s)
 		} else {
 			f = sc.foldTmp(s)
 		}
@@ -312,13 +341,60 @@ func (rs *Ruleset) scanValue(set *acSet, slot int32, v mdr.Value, sc *scratch, t
 	case mdr.KindList:
 		l, _ := v.List()
 		for _, x := range l {
-			rs.scanValue(set, slot, x, sc, false)
+			rs.scanValue(set, fi, x, sc, false)
 		}
 	default:
 		if t, ok := sc.scalarText(v); ok {
 			sc.hits = markHits(set, set.m.Scan(sc.hits[:0], t), sc)
 		}
 	}
+}
+
+// markNumber marks the rules whose numeric literal equals v (or, for a
+// list, any element), with the semantics of numEq: the value read as a
+// number, integers exactly, floats only when integral.
+func markNumber(ns *numSet, v mdr.Value, sc *scratch) {
+	var n number
+	var ok bool
+	switch v.Kind() {
+	case mdr.KindInt:
+		i, _ := v.Int()
+		n, ok = number{i: i, isInt: true}, true
+	case mdr.KindFloat, mdr.KindString:
+		t, isStr := v.Str()
+		if !isStr {
+			t, ok = sc.scalarText(v)
+		}
+		n, ok = parseNumber(t)
+	case mdr.KindList:
+		l, _ := v.List()
+		for _, x := range l {
+			markNumber(ns, x, sc)
+		}
+		return
+	}
+	if !ok {
+		return
+	}
+	if !n.isInt {
+		if n.f != math.Trunc(n.f) || n.f < math.MinInt64 || n.f >= math.MaxInt64 {
+			return
+		}
+		n.i = int64(n.f)
+	}
+	for _, r := range ns.rules[n.i] {
+		sc.cand[r>>6] |= 1 << (r & 63)
+	}
+}
+
+// anyOpen reports whether any of the route classes is open for this event.
+func (sc *scratch) anyOpen(classes []int32) bool {
+	for _, c := range classes {
+		if sc.classOK[c] {
+			return true
+		}
+	}
+	return false
 }
 
 func markHits(set *acSet, hits []int32, sc *scratch) []int32 {

@@ -1,6 +1,9 @@
 package detect
 
 import (
+	"sort"
+	"strings"
+
 	"github.com/mdrkit/mdr/internal/ahocorasick"
 )
 
@@ -10,7 +13,14 @@ import (
 type fieldLit struct {
 	path string
 	lit  string
+	num  bool  // a numeric literal: the field's value is the integer n
+	n    int64 // when num
 }
+
+// numLitScore is the selectivity score given to a numeric literal (an
+// event id, a port), comparable to the score of a text literal (see
+// litScore).
+const numLitScore = 6
 
 // literals derives the rule's literal set: when ok, every event the
 // condition matches contains, in the folded text of some field, one of the
@@ -65,6 +75,19 @@ func (n *node) literals() ([]fieldLit, bool) {
 func (l *leaf) literals() ([]fieldLit, bool) {
 	var strs []string
 	switch l.kind {
+	case lText:
+		if l.op == opNumEq {
+			out := make([]fieldLit, 0, len(l.m.nums))
+			for _, n := range l.m.nums {
+				if !n.isInt {
+					return nil, false
+				}
+				out = append(out, fieldLit{path: l.path, num: true, n: n.i})
+			}
+			return dedupeLits(out), len(out) > 0
+		}
+	}
+	switch l.kind {
 	case lStdEq:
 		strs = []string{fold(l.str)}
 	case lText, lKeyword:
@@ -107,21 +130,49 @@ func (l *leaf) literals() ([]fieldLit, bool) {
 }
 
 func betterLits(a, b []fieldLit) bool {
-	ma, mb := minLitLen(a), minLitLen(b)
+	ma, mb := minLitScore(a), minLitScore(b)
 	if ma != mb {
 		return ma > mb
 	}
 	return len(a) < len(b)
 }
 
-func minLitLen(s []fieldLit) int {
+func minLitScore(s []fieldLit) int {
 	m := -1
 	for _, x := range s {
-		if m < 0 || len(x.lit) < m {
-			m = len(x.lit)
+		sc := numLitScore
+		if !x.num {
+			sc = litScore(x.lit)
+		}
+		if m < 0 || sc < m {
+			m = sc
 		}
 	}
 	return m
+}
+
+// commonFragments are (folded) text fragments found in a large share of
+// Windows events: a literal made mostly of them selects many events, so
+// they do not count toward its score. The choice only affects speed; the
+// prefilter is exact whatever literal is chosen.
+var commonFragments = []string{
+	`c:\windows\system32\`, `c:\windows\syswow64\`, `c:\windows\`, `\windows\system32\`, `\windows\syswow64\`,
+	`\system32\`, `c:\program files (x86)\`, `c:\program files\`, `\program files`, `c:\users\`, `\appdata\`,
+	`ntdll.dll`, `kernelbase.dll`, `kernel32.dll`, `\microsoft\`, `\windows\`, `svchost.exe`, `hklm\`, `hkcu\`,
+	`\software\`, `\currentversion\`, `microsoft-windows-`, `.exe`, `.dll`, `0x`, `c:\`, `|unknown(`,
+}
+
+// litScore is a literal's selectivity score: its length without the common
+// fragments it contains.
+func litScore(lit string) int {
+	n := len(lit)
+	for _, f := range commonFragments {
+		if len(f) <= n && strings.Contains(lit, f) {
+			n -= len(f) * strings.Count(lit, f)
+			lit = strings.ReplaceAll(lit, f, "")
+		}
+	}
+	return max(n, 0)
 }
 
 func dedupeLits(s []fieldLit) []fieldLit {
@@ -139,19 +190,47 @@ func dedupeLits(s []fieldLit) []fieldLit {
 // acSet is the automaton of one field (or of the keyword scope) with, for
 // each pattern, the rules whose literal it is.
 type acSet struct {
-	m     *ahocorasick.Matcher
-	rules [][]int32
+	m       *ahocorasick.Matcher
+	rules   [][]int32
+	classes []int32 // route classes of those rules: the field is scanned only when one is open
 }
+
+// literalWindow cuts a literal longer than maxLiteralBytes to its prefix
+// or suffix of that length, whichever scores higher (the suffix on a tie:
+// paths and registry keys differ most at their end). Any part of a literal
+// is a literal, so exactness is kept.
+func literalWindow(lit string) string {
+	if len(lit) <= maxLiteralBytes {
+		return lit
+	}
+	pre, suf := lit[:maxLiteralBytes], lit[len(lit)-maxLiteralBytes:]
+	if litScore(pre) > litScore(suf) {
+		return pre
+	}
+	return suf
+}
+
+// numSet is the numeric-literal index of one field: value → rules.
+type numSet struct {
+	rules   map[int64][]int32
+	classes []int32
+}
+
+// maxLiteralBytes bounds prefilter literals: a longer literal is cut to its
+// prefix, which every text containing the literal also contains. It keeps
+// the automata of long IOC lists (hashes) small.
+const maxLiteralBytes = 24
 
 // prefilter holds one automaton per field path that has literals, plus one
 // for keyword literals, and per routing class the rules that have none.
 type prefilter struct {
-	bySlot  []*acSet // indexed by slot; nil when the field has no literals
+	bySlot  []*acSet  // indexed by slot; nil when the field has no literals
+	numSlot []*numSet // indexed by slot; nil when the field has no numeric literals
 	keyword *acSet
 	always  [][]int32 // route class → unfiltered rules, in rule order
 }
 
-func buildACSet(lits map[string][]int32) *acSet {
+func (rs *Ruleset) buildACSet(lits map[string][]int32) *acSet {
 	pats := make([]string, 0, len(lits))
 	for p := range lits {
 		pats = append(pats, p)
@@ -162,5 +241,31 @@ func buildACSet(lits map[string][]int32) *acSet {
 		s.rules[i] = lits[p]
 	}
 	s.m = ahocorasick.New(pats)
+	seen := map[int32]bool{}
+	for _, rl := range s.rules {
+		for _, r := range rl {
+			c := rs.rules[r].class
+			if !seen[c] {
+				seen[c] = true
+				s.classes = append(s.classes, c)
+			}
+		}
+	}
+	sort.Slice(s.classes, func(i, j int) bool { return s.classes[i] < s.classes[j] })
+	return s
+}
+
+func (rs *Ruleset) buildNumSet(m map[int64][]int32) *numSet {
+	s := &numSet{rules: m}
+	seen := map[int32]bool{}
+	for _, rl := range m {
+		for _, r := range rl {
+			if c := rs.rules[r].class; !seen[c] {
+				seen[c] = true
+				s.classes = append(s.classes, c)
+			}
+		}
+	}
+	sort.Slice(s.classes, func(i, j int) bool { return s.classes[i] < s.classes[j] })
 	return s
 }

@@ -76,20 +76,20 @@ func reqLits(re *syntax.Regexp) ([]string, bool) {
 }
 
 // betterSet reports whether literal set a is a better prefilter than b: a
-// longer shortest literal first, then fewer literals.
+// higher lowest literal score (litScore) first, then fewer literals.
 func betterSet(a, b []string) bool {
-	ma, mb := minLen(a), minLen(b)
+	ma, mb := minScore(a), minScore(b)
 	if ma != mb {
 		return ma > mb
 	}
 	return len(a) < len(b)
 }
 
-func minLen(s []string) int {
+func minScore(s []string) int {
 	m := -1
 	for _, x := range s {
-		if m < 0 || len(x) < m {
-			m = len(x)
+		if sc := litScore(x); m < 0 || sc < m {
+			m = sc
 		}
 	}
 	return m

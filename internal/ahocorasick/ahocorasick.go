@@ -16,7 +16,9 @@ package ahocorasick
 type Matcher struct {
 	classes  [256]uint8
 	nclass   int
-	delta    []uint32 // state*nclass + class → next state
+	// delta[row+class] is the next state's row (state*nclass), with outFlag
+	// set when that state has outputs: one load per byte, no multiply.
+	delta    []uint32
 	outStart []uint32 // outputs of state s: outs[outStart[s]:outStart[s+1]]
 	outs     []int32
 	npat     int
@@ -104,6 +106,16 @@ func New(patterns []string) *Matcher {
 			queue = append(queue, nx)
 		}
 	}
+	if uint64(nstates)*uint64(nc) >= outFlag {
+		panic("ahocorasick: automaton too large") // 2^31 table entries: far beyond any rule set
+	}
+	for i, nx := range goto_ {
+		v := nx * uint32(nc)
+		if len(outs[nx]) > 0 {
+			v |= outFlag
+		}
+		goto_[i] = v
+	}
 	m.delta = goto_
 	m.outStart = make([]uint32, nstates+1)
 	for s := 0; s < nstates; s++ {
@@ -127,25 +139,30 @@ func (m *Matcher) States() int { return len(m.outStart) - 1 }
 // the extended slice.
 func (m *Matcher) Scan(dst []int32, text string) []int32 {
 	nc := uint32(m.nclass)
-	s := uint32(0)
+	delta, classes := m.delta, &m.classes
+	row := uint32(0)
 	for i := 0; i < len(text); i++ {
-		s = m.delta[s*nc+uint32(m.classes[text[i]])]
-		if a, b := m.outStart[s], m.outStart[s+1]; a != b {
-			dst = append(dst, m.outs[a:b]...)
+		v := delta[row+uint32(classes[text[i]])]
+		row = v &^ outFlag
+		if v&outFlag != 0 {
+			s := row / nc
+			dst = append(dst, m.outs[m.outStart[s]:m.outStart[s+1]]...)
 		}
 	}
 	return dst
 }
 
+const outFlag = 1 << 31
+
 // Contains reports whether any pattern occurs in text.
 func (m *Matcher) Contains(text string) bool {
-	nc := uint32(m.nclass)
-	s := uint32(0)
+	row := uint32(0)
 	for i := 0; i < len(text); i++ {
-		s = m.delta[s*nc+uint32(m.classes[text[i]])]
-		if m.outStart[s] != m.outStart[s+1] {
+		v := m.delta[row+uint32(m.classes[text[i]])]
+		if v&outFlag != 0 {
 			return true
 		}
+		row = v
 	}
 	return false
 }
