@@ -14,8 +14,8 @@ package ahocorasick
 // Matcher is a compiled pattern set. It is immutable and safe for
 // concurrent use.
 type Matcher struct {
-	classes  [256]uint8
-	nclass   int
+	classes [256]uint8
+	nclass  int
 	// delta[row+class] is the next state's row (state*nclass), with outFlag
 	// set when that state has outputs: one load per byte, no multiply.
 	delta    []uint32
