@@ -185,6 +185,9 @@ func (sc *scanCorrelation) summary() string {
 	if st.Late > 0 {
 		s += fmt.Sprintf(", %d base matches too late for correlation (see --lateness)", st.Late)
 	}
+	if st.ForcedReleases > 0 {
+		s += fmt.Sprintf(", %d held-back base matches processed early (MaxPending)", st.ForcedReleases)
+	}
 	if st.NoTime > 0 {
 		s += fmt.Sprintf(", %d base matches without event time not correlated", st.NoTime)
 	}
