@@ -7,9 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mdrkit/mdr"
@@ -159,12 +162,20 @@ type document struct {
 func (c *Compiler) Compile(srcs ...Source) ([]detect.Rule, error) {
 	var probs []Problem
 	var docs []*document
-	for _, s := range srcs {
-		ds, err := splitDocuments(s)
-		if err != nil {
-			probs = append(probs, *err)
+	type parsed struct {
+		docs []*document
+		prob *Problem
+	}
+	parsedSrcs := make([]parsed, len(srcs))
+	parallel(len(srcs), func(i int) {
+		ds, p := splitDocuments(srcs[i])
+		parsedSrcs[i] = parsed{ds, p}
+	})
+	for _, ps := range parsedSrcs {
+		if ps.prob != nil {
+			probs = append(probs, *ps.prob)
 		}
-		docs = append(docs, ds...)
+		docs = append(docs, ps.docs...)
 	}
 
 	// Index rules by id and name for correlations and filters.
@@ -227,19 +238,31 @@ func (c *Compiler) Compile(srcs ...Source) ([]detect.Rule, error) {
 		}
 		corrRules = append(corrRules, r)
 	}
-	for _, d := range docs {
+	type compiled struct {
+		rule detect.Rule
+		prob *Problem
+		ok   bool
+	}
+	results := make([]compiled, len(docs))
+	parallel(len(docs), func(i int) {
+		d := docs[i]
 		if d.root.get("detection") == nil {
-			continue
+			return
 		}
 		r, p := c.compileRule(d, filters[d])
-		if p != nil {
-			probs = append(probs, *p)
-			continue
+		results[i] = compiled{r, p, true}
+	})
+	for _, res := range results {
+		switch {
+		case !res.ok:
+		case res.prob != nil:
+			probs = append(probs, *res.prob)
+		default:
+			if hidden[res.rule.ID] {
+				res.rule.Hidden = true
+			}
+			out = append(out, res.rule)
 		}
-		if hidden[r.ID] {
-			r.Hidden = true
-		}
-		out = append(out, r)
 	}
 	for i := range corrRules {
 		if hidden[corrRules[i].ID] {
@@ -712,4 +735,34 @@ func errIf(c bool, a, b error) error {
 		return a
 	}
 	return b
+}
+
+// parallel runs f(0..n-1) on up to GOMAXPROCS goroutines and waits.
+func parallel(n int, f func(i int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if workers > n {
+		workers = n
+	}
+	if workers <= 1 {
+		for i := 0; i < n; i++ {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
