@@ -64,17 +64,26 @@
 // Config.MaxGroups bounds the groups (over all specs), idle ones included
 // (they remember their clock): the least recently active group is evicted,
 // and counted when it held state. MaxEntriesPerGroup bounds the events a
-// group keeps (the oldest is dropped and counted); MaxPending bounds the
-// entries a group holds back (the oldest is processed early and counted);
-// MaxEventIDs bounds the ids a Hit carries.
+// group keeps (the oldest is dropped and counted); MaxEntries bounds the
+// entries over all groups, which bounds memory (least recently active
+// groups are evicted and counted); MaxPending bounds the entries a group
+// holds back (the oldest is processed early and counted); MaxEventIDs
+// bounds the ids a Hit carries.
+//
+// Costs: an eager event_count, value_count, temporal, value_sum or
+// value_avg updates running aggregates, O(1) per entry; value_percentile
+// sorts the window's values on each entry (O(n log n), n bounded by
+// MaxEntriesPerGroup); a window decided at its close is measured once per
+// anchor, O(n).
 //
 // # Lifecycle and concurrency
 //
 // New validates the specs; Observe feeds inputs and returns hits; Advance
 // moves event time on an idle stream; Flush ends the stream, closes every
 // window and forgets every group and clock (consecutive recordings of
-// different periods can be fed one after the other with Flush between). Snapshot serialises the full state into versioned bytes;
-// Restore loads them into an engine built with the same specs, so a
-// restart in the middle of a stream gives the hits of an uninterrupted
-// run. An Engine is not safe for concurrent use.
+// different periods can be fed one after the other with Flush between).
+// Snapshot serialises the full state into versioned bytes; Restore loads
+// them into an engine built with the same specs, so a restart in the
+// middle of a stream gives the hits of an uninterrupted run. An Engine is
+// not safe for concurrent use.
 package correlate
