@@ -121,6 +121,34 @@ type Facts struct {
 type Scenario struct {
 	Events []Record
 	Facts  Facts
+	steps  []Step // per event: the attack step, or NoStep for benign activity
+}
+
+// Step is the stage of the story an event belongs to. Benign activity
+// (the background processes, logons and the noise mixed in) is NoStep.
+type Step string
+
+// The attack steps, in story order.
+const (
+	NoStep          Step = ""
+	StepDelivery    Step = "delivery"          // Outlook saves the document, Word opens it
+	StepExecution   Step = "execution"         // Word starts encoded PowerShell, download
+	StepCredentials Step = "credential-access" // the tool opens lsass
+	StepPersistence Step = "persistence"       // Run key and scheduled task
+	StepLateral     Step = "lateral-movement"  // explicit credentials, ADMIN$, remote service
+	StepDiscovery   Step = "discovery"         // the service runs discovery commands on the server
+)
+
+// Steps lists the attack steps in story order.
+var Steps = []Step{StepDelivery, StepExecution, StepCredentials, StepPersistence, StepLateral, StepDiscovery}
+
+// StepOf returns the attack step of event i (an index into Events), or
+// NoStep when the event is benign or i is out of range.
+func (s *Scenario) StepOf(i int) Step {
+	if i < 0 || i >= len(s.steps) {
+		return NoStep
+	}
+	return s.steps[i]
 }
 
 // WriteNDJSON writes the events one JSON object per line.
@@ -202,6 +230,8 @@ type gen struct {
 	attack  int
 	noise   int
 	inNoise bool
+	step    Step
+	steps   []Step
 	n       int
 	seed    int64
 	domSID  string
@@ -238,8 +268,10 @@ func (g *gen) emit(r Record) {
 	g.events = append(g.events, r)
 	if g.inNoise {
 		g.noise++
+		g.steps = append(g.steps, NoStep)
 	} else {
 		g.attack++
+		g.steps = append(g.steps, g.step)
 	}
 }
 

