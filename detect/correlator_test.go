@@ -19,7 +19,7 @@ import (
 )
 
 // Base rules and correlations written for the tests over the shared logs.
-const logonRules = `
+const corrLogonRules = `
 - id: failed-logon
   title: Failed logon
   severity: low
@@ -77,7 +77,7 @@ const logonRules = `
     condition: {gte: 3}
 `
 
-const sysmonRules = `
+const corrSysmonRules = `
 - id: lolbin-start
   title: Script host or LOLBin started
   severity: low
@@ -103,7 +103,7 @@ const sysmonRules = `
     timespan: 1m
 `
 
-func compileRules(t testing.TB, src string) *detect.Ruleset {
+func corrCompile(t testing.TB, src string) *detect.Ruleset {
 	t.Helper()
 	rules, err := detect.ParseRules([]byte(src), "test.yml")
 	if err != nil {
@@ -116,7 +116,7 @@ func compileRules(t testing.TB, src string) *detect.Ruleset {
 	return rs
 }
 
-func newCorrelator(t testing.TB, rs *detect.Ruleset, cfg detect.CorrelatorConfig) *detect.Correlator {
+func corrNew(t testing.TB, rs *detect.Ruleset, cfg detect.CorrelatorConfig) *detect.Correlator {
 	t.Helper()
 	c, err := detect.NewCorrelator(rs, cfg)
 	if err != nil {
@@ -125,10 +125,10 @@ func newCorrelator(t testing.TB, rs *detect.Ruleset, cfg detect.CorrelatorConfig
 	return c
 }
 
-// recordings reads a shared event log and splits it into its source
-// recordings (field _src), each sorted by event time: replaying one
+// corrRecordings reads a shared event log and splits it into its source
+// corrRecordings (field _src), each sorted by event time: replaying one
 // recording after the other, with Flush between them.
-func recordings(t testing.TB, name string) [][]*mdr.Event {
+func corrRecordings(t testing.TB, name string) [][]*mdr.Event {
 	t.Helper()
 	rd, err := reader.Open(shareddata.Path(t, "events", name), reader.Options{})
 	if err != nil {
@@ -155,10 +155,10 @@ func recordings(t testing.TB, name string) [][]*mdr.Event {
 	return out
 }
 
-type stepFunc func(i int, ev *mdr.Event) // called before event i of the whole replay
+type corrStepFunc func(i int, ev *mdr.Event) // called before event i of the whole corrReplay
 
-// replay runs rs and c over the recordings, flushing after each.
-func replay(t testing.TB, rs *detect.Ruleset, c *detect.Correlator, recs [][]*mdr.Event, before stepFunc) []detect.CorrelationMatch {
+// corrReplay runs rs and c over the corrRecordings, flushing after each.
+func corrReplay(t testing.TB, rs *detect.Ruleset, c *detect.Correlator, recs [][]*mdr.Event, before corrStepFunc) []detect.CorrelationMatch {
 	t.Helper()
 	ctx := context.Background()
 	var out []detect.CorrelationMatch
@@ -188,7 +188,7 @@ func replay(t testing.TB, rs *detect.Ruleset, c *detect.Correlator, recs [][]*md
 	return out
 }
 
-func render(m detect.CorrelationMatch) string {
+func corrRender(m detect.CorrelationMatch) string {
 	var g []string
 	for _, v := range m.Group {
 		g = append(g, v.Field+"="+v.Value)
@@ -196,19 +196,19 @@ func render(m detect.CorrelationMatch) string {
 	return fmt.Sprintf("%s {%s} %v n=%d v=%g", m.Rule.ID, strings.Join(g, ","), m.EventIDs, m.Events, m.Value)
 }
 
-// refItem is one base match for the reference model.
-type refItem struct {
+// corrRefItem is one base match for the reference model.
+type corrRefItem struct {
 	t     time.Time
 	id    string
 	group string
 	value string
 }
 
-// refCount is a plain model of an eager event_count / value_count: per
+// corrRefCount is a plain model of an eager event_count / value_count: per
 // group, the events of the last span; a hit when the count (or the number
 // of distinct values) reaches n, after which the group starts afresh.
-func refCount(items []refItem, span time.Duration, n int, distinct bool) map[string][][]string {
-	type st struct{ items []refItem }
+func corrRefCount(items []corrRefItem, span time.Duration, n int, distinct bool) map[string][][]string {
+	type st struct{ items []corrRefItem }
 	groups := map[string]*st{}
 	hits := map[string][][]string{}
 	for _, it := range items {
@@ -244,7 +244,7 @@ func refCount(items []refItem, span time.Duration, n int, distinct bool) map[str
 	return hits
 }
 
-func text(ev *mdr.Event, f string) (string, bool) {
+func corrText(ev *mdr.Event, f string) (string, bool) {
 	v, ok := ev.Get(f)
 	if !ok || v.IsNull() {
 		return "", false
@@ -253,41 +253,41 @@ func text(ev *mdr.Event, f string) (string, bool) {
 }
 
 func TestCorrelatorLogonsRealEvents(t *testing.T) {
-	rs := compileRules(t, logonRules)
-	c := newCorrelator(t, rs, detect.DefaultCorrelatorConfig())
-	recs := recordings(t, "evtx_to_mitre_attack.jsonl")
-	got := replay(t, rs, c, recs, nil)
+	rs := corrCompile(t, corrLogonRules)
+	c := corrNew(t, rs, detect.DefaultCorrelatorConfig())
+	recs := corrRecordings(t, "evtx_to_mitre_attack.jsonl")
+	got := corrReplay(t, rs, c, recs, nil)
 
 	// The reference: the same events through the plain model, recording by
 	// recording.
 	byRule := map[string][]string{}
 	for _, m := range got {
-		byRule[m.Rule.ID] = append(byRule[m.Rule.ID], fmt.Sprintf("{%s} %v", groupText(m), m.EventIDs))
+		byRule[m.Rule.ID] = append(byRule[m.Rule.ID], fmt.Sprintf("{%s} %v", corrGroupText(m), m.EventIDs))
 	}
 	want := map[string][]string{}
-	var innerHits []refItem // kerberos-brute-force hits, for the chained correlation
+	var innerHits []corrRefItem // kerberos-brute-force hits, for the chained correlation
 	for _, rec := range recs {
-		var failed, kerb, k4771 []refItem
+		var failed, kerb, k4771 []corrRefItem
 		for _, ev := range rec {
 			id, _ := ev.Int("EventID")
-			user, uok := text(ev, "TargetUserName")
-			ip, iok := text(ev, "IpAddress")
-			comp, cok := text(ev, "Computer")
+			user, uok := corrText(ev, "TargetUserName")
+			ip, iok := corrText(ev, "IpAddress")
+			comp, cok := corrText(ev, "Computer")
 			switch {
 			case id == 4625 && uok && cok:
-				failed = append(failed, refItem{t: ev.Time(), id: ev.ID(), group: "TargetUserName=" + user + ",Computer=" + comp})
+				failed = append(failed, corrRefItem{t: ev.Time(), id: ev.ID(), group: "TargetUserName=" + user + ",Computer=" + comp})
 			}
 			if (id == 4771 || id == 4768) && iok {
-				it := refItem{t: ev.Time(), id: ev.ID(), group: "IpAddress=" + ip, value: user}
+				it := corrRefItem{t: ev.Time(), id: ev.ID(), group: "IpAddress=" + ip, value: user}
 				if uok {
 					kerb = append(kerb, it)
 				}
 				if id == 4771 && uok {
-					k4771 = append(k4771, refItem{t: ev.Time(), id: ev.ID(), group: "TargetUserName=" + user + ",IpAddress=" + ip})
+					k4771 = append(k4771, corrRefItem{t: ev.Time(), id: ev.ID(), group: "TargetUserName=" + user + ",IpAddress=" + ip})
 				}
 			}
 		}
-		add := func(rule string, hits map[string][][]string, order []refItem) {
+		add := func(rule string, hits map[string][][]string, order []corrRefItem) {
 			// Emit in the order the model produced them: by the time of
 			// the event that completed each hit.
 			type h struct {
@@ -310,9 +310,9 @@ func TestCorrelatorLogonsRealEvents(t *testing.T) {
 				want[rule] = append(want[rule], fmt.Sprintf("{%s} %v", x.group, x.ids))
 			}
 		}
-		add("logon-brute-force", refCount(failed, time.Minute, 5, false), failed)
-		add("kerberos-user-enumeration", refCount(kerb, time.Minute, 10, true), kerb)
-		inner := refCount(k4771, time.Minute, 10, false)
+		add("logon-brute-force", corrRefCount(failed, time.Minute, 5, false), failed)
+		add("kerberos-user-enumeration", corrRefCount(kerb, time.Minute, 10, true), kerb)
+		inner := corrRefCount(k4771, time.Minute, 10, false)
 		add("kerberos-brute-force", inner, k4771)
 		// Chained: each inner hit is one input of the outer correlation,
 		// at the time of its last event, grouped by its IpAddress.
@@ -320,17 +320,17 @@ func TestCorrelatorLogonsRealEvents(t *testing.T) {
 		for i, it := range k4771 {
 			pos[it.id] = i
 		}
-		var rec4 []refItem
+		var rec4 []corrRefItem
 		for g, list := range inner {
 			ip := g[strings.Index(g, ",IpAddress=")+len(",IpAddress="):]
 			for _, ids := range list {
 				last := ids[len(ids)-1]
-				rec4 = append(rec4, refItem{t: k4771[pos[last]].t, id: ids[0], group: "IpAddress=" + ip, value: last})
+				rec4 = append(rec4, corrRefItem{t: k4771[pos[last]].t, id: ids[0], group: "IpAddress=" + ip, value: last})
 			}
 		}
-		slices.SortFunc(rec4, func(a, b refItem) int { return cmp.Compare(pos[a.value], pos[b.value]) })
+		slices.SortFunc(rec4, func(a, b corrRefItem) int { return cmp.Compare(pos[a.value], pos[b.value]) })
 		innerHits = append(innerHits, rec4...)
-		outer := refCount(rec4, 5*time.Minute, 3, false)
+		outer := corrRefCount(rec4, 5*time.Minute, 3, false)
 		for g, list := range outer {
 			for range list {
 				want["sustained-kerberos-brute-force"] = append(want["sustained-kerberos-brute-force"], "{"+g+"}")
@@ -345,7 +345,7 @@ func TestCorrelatorLogonsRealEvents(t *testing.T) {
 	var outerGot []string
 	for _, m := range got {
 		if m.Rule.ID == "sustained-kerberos-brute-force" {
-			outerGot = append(outerGot, "{"+groupText(m)+"}")
+			outerGot = append(outerGot, "{"+corrGroupText(m)+"}")
 			if m.Events != 30 {
 				t.Errorf("sustained brute force should carry the 3×10 base events, has %d", m.Events)
 			}
@@ -354,7 +354,7 @@ func TestCorrelatorLogonsRealEvents(t *testing.T) {
 	if !slices.Equal(outerGot, want["sustained-kerberos-brute-force"]) {
 		t.Errorf("chained:\n got %q\nwant %q", outerGot, want["sustained-kerberos-brute-force"])
 	}
-	// What an analyst expects from these recordings.
+	// What an analyst expects from these corrRecordings.
 	for _, s := range []string{
 		"logon-brute-force {TargetUserName=Administrator,Computer=WIN}",
 		"logon-brute-force {TargetUserName=Admin,Computer=WIN}",
@@ -362,7 +362,7 @@ func TestCorrelatorLogonsRealEvents(t *testing.T) {
 		"kerberos-user-enumeration {IpAddress=::ffff:10.23.123.11}",
 		"sustained-kerberos-brute-force {IpAddress=::ffff:10.23.123.11}",
 	} {
-		if !slices.ContainsFunc(got, func(m detect.CorrelationMatch) bool { return strings.HasPrefix(render(m), s+" ") }) {
+		if !slices.ContainsFunc(got, func(m detect.CorrelationMatch) bool { return strings.HasPrefix(corrRender(m), s+" ") }) {
 			t.Errorf("missing %s", s)
 		}
 	}
@@ -370,7 +370,7 @@ func TestCorrelatorLogonsRealEvents(t *testing.T) {
 	if st.Late != 0 || st.GroupsEvicted != 0 || st.Matches != uint64(len(got)) {
 		t.Errorf("stats %+v", st)
 	}
-	t.Logf("%d events in %d recordings: %d correlation matches (%d inner kerberos hits); stats %+v", countEvents(recs), len(recs), len(got), len(innerHits), st)
+	t.Logf("%d events in %d corrRecordings: %d correlation matches (%d inner kerberos hits); stats %+v", corrCountEvents(recs), len(recs), len(got), len(innerHits), st)
 	for _, m := range got {
 		if !m.Hidden {
 			t.Logf("  %s", m.Explain())
@@ -379,7 +379,7 @@ func TestCorrelatorLogonsRealEvents(t *testing.T) {
 	}
 }
 
-func groupText(m detect.CorrelationMatch) string {
+func corrGroupText(m detect.CorrelationMatch) string {
 	var g []string
 	for _, v := range m.Group {
 		g = append(g, v.Field+"="+v.Value)
@@ -387,7 +387,7 @@ func groupText(m detect.CorrelationMatch) string {
 	return strings.Join(g, ",")
 }
 
-func countEvents(recs [][]*mdr.Event) int {
+func corrCountEvents(recs [][]*mdr.Event) int {
 	n := 0
 	for _, r := range recs {
 		n += len(r)
@@ -396,10 +396,10 @@ func countEvents(recs [][]*mdr.Event) int {
 }
 
 func TestCorrelatorSequenceRealEvents(t *testing.T) {
-	rs := compileRules(t, sysmonRules)
-	c := newCorrelator(t, rs, detect.DefaultCorrelatorConfig())
-	recs := recordings(t, "evtx_attack_samples.jsonl")
-	got := replay(t, rs, c, recs, nil)
+	rs := corrCompile(t, corrSysmonRules)
+	c := corrNew(t, rs, detect.DefaultCorrelatorConfig())
+	recs := corrRecordings(t, "evtx_attack_samples.jsonl")
+	got := corrReplay(t, rs, c, recs, nil)
 	// Reference: per ProcessGuid, the latest start; a connection within a
 	// minute after it completes the sequence and consumes the start.
 	var want []string
@@ -411,7 +411,7 @@ func TestCorrelatorSequenceRealEvents(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			guid, ok := text(ev, "ProcessGuid")
+			guid, ok := corrText(ev, "ProcessGuid")
 			if !ok {
 				continue
 			}
@@ -431,26 +431,26 @@ func TestCorrelatorSequenceRealEvents(t *testing.T) {
 	}
 	var have []string
 	for _, m := range got {
-		have = append(have, fmt.Sprintf("{%s} %v", groupText(m), m.EventIDs))
+		have = append(have, fmt.Sprintf("{%s} %v", corrGroupText(m), m.EventIDs))
 		if m.Start.After(m.End) || m.End.Sub(m.Start) > time.Minute || m.Value != 2 {
 			t.Errorf("bad window or value: %s", m.Explain())
 		}
 	}
 	if len(want) < 5 {
-		t.Fatalf("the recordings should hold several LOLBin start→connect sequences, the reference finds %d", len(want))
+		t.Fatalf("the corrRecordings should hold several LOLBin start→connect sequences, the reference finds %d", len(want))
 	}
 	if !slices.Equal(have, want) {
 		t.Fatalf("sequences:\n got %q\nwant %q", have, want)
 	}
-	t.Logf("%d events: %d LOLBin start→connect sequences; first: %s", countEvents(recs), len(got), got[0].Explain())
+	t.Logf("%d events: %d LOLBin start→connect sequences; first: %s", corrCountEvents(recs), len(got), got[0].Explain())
 }
 
 func TestCorrelatorLatenessRealEvents(t *testing.T) {
-	// The recordings in file order are out of order by up to days (one
+	// The corrRecordings in file order are out of order by up to days (one
 	// channel after another): without lateness events are dropped, and
 	// counted; with a lateness of a month none is, and the matches equal
-	// those of the time-sorted replay.
-	rs := compileRules(t, logonRules+`
+	// those of the time-sorted corrReplay.
+	rs := corrCompile(t, corrLogonRules+`
 - id: any-event
   title: Any event
   severity: informational
@@ -461,8 +461,8 @@ func TestCorrelatorLatenessRealEvents(t *testing.T) {
   severity: low
   correlation: {type: event_count, rules: [any-event], group-by: [Computer], timespan: 1m, condition: {gte: 50}}
 `)
-	sorted := recordings(t, "evtx_to_mitre_attack.jsonl")
-	want := replay(t, rs, newCorrelator(t, rs, detect.DefaultCorrelatorConfig()), sorted, nil)
+	sorted := corrRecordings(t, "evtx_to_mitre_attack.jsonl")
+	want := corrReplay(t, rs, corrNew(t, rs, detect.DefaultCorrelatorConfig()), sorted, nil)
 
 	rd, err := reader.Open(shareddata.Path(t, "events", "evtx_to_mitre_attack.jsonl"), reader.Options{})
 	if err != nil {
@@ -481,31 +481,31 @@ func TestCorrelatorLatenessRealEvents(t *testing.T) {
 	}
 	rd.Close()
 
-	strict := newCorrelator(t, rs, detect.DefaultCorrelatorConfig())
-	replay(t, rs, strict, fileOrder, nil)
+	strict := corrNew(t, rs, detect.DefaultCorrelatorConfig())
+	corrReplay(t, rs, strict, fileOrder, nil)
 	if strict.Stats().Late == 0 {
 		t.Fatal("file order without lateness dropped nothing")
 	}
 	cfg := detect.DefaultCorrelatorConfig()
 	cfg.Lateness = 31 * 24 * time.Hour
-	lenient := newCorrelator(t, rs, cfg)
-	got := replay(t, rs, lenient, fileOrder, nil)
+	lenient := corrNew(t, rs, cfg)
+	got := corrReplay(t, rs, lenient, fileOrder, nil)
 	if lenient.Stats().Late != 0 {
 		t.Fatalf("late with a month of lateness: %+v", lenient.Stats())
 	}
 	// Each group keeps its own clock, so across groups the matches
 	// interleave by arrival; as a set, and within each group, they are
-	// those of the time-sorted replay.
-	g, w := renderAll(got), renderAll(want)
+	// those of the time-sorted corrReplay.
+	g, w := corrRenderAll(got), corrRenderAll(want)
 	slices.Sort(g)
 	slices.Sort(w)
 	if !slices.Equal(g, w) {
-		t.Fatalf("file order with lateness differs from time order: %d vs %d matches; first difference %q", len(g), len(w), firstDiff(g, w))
+		t.Fatalf("file order with lateness differs from time order: %d vs %d matches; first difference %q", len(g), len(w), corrFirstDiff(g, w))
 	}
 	t.Logf("file order, no lateness: %d late drops; with lateness: %d matches, as time-sorted", strict.Stats().Late, len(got))
 }
 
-func firstDiff(a, b []string) []string {
+func corrFirstDiff(a, b []string) []string {
 	for i := range min(len(a), len(b)) {
 		if a[i] != b[i] {
 			return []string{a[i], b[i]}
@@ -514,17 +514,17 @@ func firstDiff(a, b []string) []string {
 	return nil
 }
 
-func renderAll(ms []detect.CorrelationMatch) []string {
+func corrRenderAll(ms []detect.CorrelationMatch) []string {
 	out := make([]string, len(ms))
 	for i, m := range ms {
-		out[i] = render(m) + " " + m.Start.Format(time.RFC3339Nano) + " " + m.End.Format(time.RFC3339Nano)
+		out[i] = corrRender(m) + " " + m.Start.Format(time.RFC3339Nano) + " " + m.End.Format(time.RFC3339Nano)
 	}
 	return out
 }
 
-// openStateStore opens the embedded badger store in dir; it implements
+// corrStateStore opens the embedded badger store in dir; it implements
 // detect.StateStore.
-func openStateStore(t testing.TB, dir string) *badger.Store {
+func corrStateStore(t testing.TB, dir string) *badger.Store {
 	t.Helper()
 	st, err := badger.Open(badger.DefaultConfig(dir))
 	if err != nil {
@@ -537,23 +537,23 @@ func TestCorrelatorSaveLoadState(t *testing.T) {
 	// A restart in the middle of the stream (save, new ruleset and
 	// correlator, load) gives the matches and counters of an uninterrupted
 	// run, wherever the restart falls.
-	src := logonRules + strings.TrimPrefix(sysmonRules, "\n")
-	rs := compileRules(t, src)
-	recs := append(recordings(t, "evtx_to_mitre_attack.jsonl"), recordings(t, "evtx_attack_samples.jsonl")...)
+	src := corrLogonRules + strings.TrimPrefix(corrSysmonRules, "\n")
+	rs := corrCompile(t, src)
+	recs := append(corrRecordings(t, "evtx_to_mitre_attack.jsonl"), corrRecordings(t, "evtx_attack_samples.jsonl")...)
 	cfg := detect.DefaultCorrelatorConfig()
 	cfg.Lateness = 30 * time.Second
-	c0 := newCorrelator(t, rs, cfg)
-	want := renderAll(replay(t, rs, c0, recs, nil))
+	c0 := corrNew(t, rs, cfg)
+	want := corrRenderAll(corrReplay(t, rs, c0, recs, nil))
 	wantStats := c0.Stats()
 	if len(want) < 20 {
 		t.Fatalf("only %d matches", len(want))
 	}
 	ctx := context.Background()
 	dir := t.TempDir()
-	total := countEvents(recs)
+	total := corrCountEvents(recs)
 	for _, cut := range []int{1, total / 7, total / 3, total / 2, 8531, total - 1} {
-		rs1 := compileRules(t, src)
-		c := newCorrelator(t, rs1, cfg)
+		rs1 := corrCompile(t, src)
+		c := corrNew(t, rs1, cfg)
 		var got []detect.CorrelationMatch
 		rsCur := rs1
 		restart := func(i int, _ *mdr.Event) {
@@ -562,16 +562,16 @@ func TestCorrelatorSaveLoadState(t *testing.T) {
 			}
 			// Save, close the store as a stopping process would, reopen
 			// it, and load into a new ruleset and correlator.
-			st := openStateStore(t, dir)
+			st := corrStateStore(t, dir)
 			if err := c.SaveState(ctx, st); err != nil {
 				t.Fatal(err)
 			}
 			if err := st.Close(); err != nil {
 				t.Fatal(err)
 			}
-			st = openStateStore(t, dir)
-			rsCur = compileRules(t, src)
-			c = newCorrelator(t, rsCur, cfg)
+			st = corrStateStore(t, dir)
+			rsCur = corrCompile(t, src)
+			c = corrNew(t, rsCur, cfg)
 			if err := c.LoadState(ctx, st); err != nil {
 				t.Fatal(err)
 			}
@@ -600,7 +600,7 @@ func TestCorrelatorSaveLoadState(t *testing.T) {
 			}
 			got = append(got, cms...)
 		}
-		if r := renderAll(got); !slices.Equal(r, want) {
+		if r := corrRenderAll(got); !slices.Equal(r, want) {
 			t.Fatalf("restart before event %d: %d matches, uninterrupted %d", cut, len(r), len(want))
 		}
 		if s := c.Stats(); s != wantStats {
@@ -611,9 +611,9 @@ func TestCorrelatorSaveLoadState(t *testing.T) {
 
 func TestCorrelatorLoadStateFirstStartAndErrors(t *testing.T) {
 	ctx := context.Background()
-	rs := compileRules(t, logonRules)
-	c := newCorrelator(t, rs, detect.DefaultCorrelatorConfig())
-	st := openStateStore(t, t.TempDir())
+	rs := corrCompile(t, corrLogonRules)
+	c := corrNew(t, rs, detect.DefaultCorrelatorConfig())
+	st := corrStateStore(t, t.TempDir())
 	defer st.Close()
 	if err := c.LoadState(ctx, st); err != nil {
 		t.Fatalf("first start: %v", err)
@@ -645,7 +645,7 @@ func TestCorrelatorAliasesAndGroups(t *testing.T) {
 	// An internal server error on a host and a new connection from that
 	// host's address, in either order, within 10 s: the address is
 	// destination.ip in one rule's events and source.ip in the other's.
-	rs := compileRules(t, `
+	rs := corrCompile(t, `
 - id: internal_error
   title: HTTP 500
   severity: low
@@ -669,7 +669,7 @@ func TestCorrelatorAliasesAndGroups(t *testing.T) {
         internal_error: destination.ip
         new_connection: source.ip
 `)
-	c := newCorrelator(t, rs, detect.DefaultCorrelatorConfig())
+	c := corrNew(t, rs, detect.DefaultCorrelatorConfig())
 	ctx := context.Background()
 	t0 := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 	mk := func(sec int, id string, kv ...string) *mdr.Event {
@@ -700,7 +700,7 @@ func TestCorrelatorAliasesAndGroups(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, m := range cms {
-			got = append(got, render(m))
+			got = append(got, corrRender(m))
 		}
 	}
 	if want := []string{"error-and-connection {internal_ip=10.0.0.5} [e1 c3] n=2 v=2"}; !slices.Equal(got, want) {
@@ -712,7 +712,7 @@ func TestCorrelatorAliasesAndGroups(t *testing.T) {
 }
 
 func TestCorrelatorRejections(t *testing.T) {
-	rs := compileRules(t, `
+	rs := corrCompile(t, `
 - id: a
   title: A
   severity: low
@@ -754,8 +754,8 @@ func TestCorrelatorRejections(t *testing.T) {
 }
 
 func TestCorrelatorNoTime(t *testing.T) {
-	rs := compileRules(t, logonRules)
-	c := newCorrelator(t, rs, detect.DefaultCorrelatorConfig())
+	rs := corrCompile(t, corrLogonRules)
+	c := corrNew(t, rs, detect.DefaultCorrelatorConfig())
 	ev := mdr.NewEvent(mdr.Origin{Source: "test"}, mdr.Field{Key: "EventID", Value: mdr.Int(4625)}, mdr.Field{Key: "TargetUserName", Value: mdr.String("bob")})
 	ms, err := rs.Match(context.Background(), ev)
 	if err != nil || len(ms) != 1 {
@@ -775,8 +775,8 @@ func TestCorrelatorNoTime(t *testing.T) {
 }
 
 func BenchmarkCorrelatorObserve(b *testing.B) {
-	rs := compileRules(b, logonRules)
-	recs := recordings(b, "evtx_to_mitre_attack.jsonl")
+	rs := corrCompile(b, corrLogonRules)
+	recs := corrRecordings(b, "evtx_to_mitre_attack.jsonl")
 	type item struct {
 		ev    *mdr.Event
 		ms    []detect.Match
@@ -797,7 +797,7 @@ func BenchmarkCorrelatorObserve(b *testing.B) {
 			}
 		}
 	}
-	c := newCorrelator(b, rs, detect.DefaultCorrelatorConfig())
+	c := corrNew(b, rs, detect.DefaultCorrelatorConfig())
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -817,13 +817,13 @@ func BenchmarkCorrelatorObserve(b *testing.B) {
 // BenchmarkCorrelatorObserveUnreferenced is the common path: an event whose
 // matches feed no correlation.
 func BenchmarkCorrelatorObserveUnreferenced(b *testing.B) {
-	rs := compileRules(b, logonRules+`
+	rs := corrCompile(b, corrLogonRules+`
 - id: other
   title: Other
   severity: low
   condition: e.EventID.numEq(1)
 `)
-	c := newCorrelator(b, rs, detect.DefaultCorrelatorConfig())
+	c := corrNew(b, rs, detect.DefaultCorrelatorConfig())
 	ev := mdr.NewEvent(mdr.Origin{Source: "bench"}, mdr.Field{Key: "EventID", Value: mdr.Int(1)})
 	ms, err := rs.Match(context.Background(), ev)
 	if err != nil || len(ms) != 1 {
@@ -840,7 +840,7 @@ func BenchmarkCorrelatorObserveUnreferenced(b *testing.B) {
 }
 
 func TestCorrelatorMeasuredFields(t *testing.T) {
-	rs := compileRules(t, `
+	rs := corrCompile(t, `
 - id: upload
   title: Upload
   severity: low
@@ -859,7 +859,7 @@ func TestCorrelatorMeasuredFields(t *testing.T) {
   severity: medium
   correlation: {type: value_percentile, rules: [upload], group-by: [user], timespan: 1h, condition: {field: bytes, percentile: 90, lte: 100}}
 `)
-	c := newCorrelator(t, rs, detect.DefaultCorrelatorConfig())
+	c := corrNew(t, rs, detect.DefaultCorrelatorConfig())
 	ctx := context.Background()
 	t0 := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 	up := func(min int, id string, bytes mdr.Value) *mdr.Event {
@@ -888,7 +888,7 @@ func TestCorrelatorMeasuredFields(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, m := range cms {
-			got = append(got, render(m))
+			got = append(got, corrRender(m))
 		}
 	}
 	cms, err := c.Flush(ctx)
@@ -896,7 +896,7 @@ func TestCorrelatorMeasuredFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range cms {
-		got = append(got, render(m))
+		got = append(got, corrRender(m))
 	}
 	want := []string{
 		"exfil-avg {user=carol} [a b] n=2 v=300",
@@ -915,9 +915,9 @@ func TestCorrelatorMeasuredFields(t *testing.T) {
 
 func TestCorrelatorConcurrentUse(t *testing.T) {
 	// The contract: every method may be called from any goroutine.
-	rs := compileRules(t, logonRules)
-	c := newCorrelator(t, rs, detect.DefaultCorrelatorConfig())
-	recs := recordings(t, "evtx_to_mitre_attack.jsonl")
+	rs := corrCompile(t, corrLogonRules)
+	c := corrNew(t, rs, detect.DefaultCorrelatorConfig())
+	recs := corrRecordings(t, "evtx_to_mitre_attack.jsonl")
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -925,14 +925,14 @@ func TestCorrelatorConcurrentUse(t *testing.T) {
 			_ = c.Stats()
 		}
 	}()
-	replay(t, rs, c, recs[:40], nil)
+	corrReplay(t, rs, c, recs[:40], nil)
 	<-done
 }
 
 func TestCorrelatorValueCountOfSeveralFields(t *testing.T) {
 	// Sigma's value_count may name several fields: their combinations are
 	// counted (detect/sigma joins the names with commas).
-	rs := compileRules(t, `
+	rs := corrCompile(t, `
 - id: logon
   title: Logon
   severity: low
@@ -972,7 +972,7 @@ func TestCorrelatorValueCountOfSeveralFields(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, m := range cms {
-			got = append(got, render(m))
+			got = append(got, corrRender(m))
 		}
 	}
 	if want := []string{"many-pairs {Computer=dc1} [0 1 2 4] n=4 v=3"}; !slices.Equal(got, want) {
@@ -986,7 +986,7 @@ func TestCorrelatorValueCountOfSeveralFields(t *testing.T) {
 // A Sigma correlation chain written for this test in the specification's
 // format: repeated failed logons of one account, then a successful logon
 // of that account.
-const sigmaChain = `title: Failed logons then a success for one account
+const corrSigmaChain = `title: Failed logons then a success for one account
 id: 6f1f0a4e-3c55-4d1e-9a52-0c1f5e7a9b01
 status: experimental
 correlation:
@@ -1040,7 +1040,7 @@ func TestCorrelatorSigmaChainRealEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rules, err := comp.Compile(sigma.Source{Name: "chain.yml", Data: []byte(sigmaChain)})
+	rules, err := comp.Compile(sigma.Source{Name: "chain.yml", Data: []byte(corrSigmaChain)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1048,12 +1048,12 @@ func TestCorrelatorSigmaChainRealEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newCorrelator(t, rs, detect.DefaultCorrelatorConfig())
-	got := replay(t, rs, c, recordings(t, "benign_baseline.jsonl"), nil)
+	c := corrNew(t, rs, detect.DefaultCorrelatorConfig())
+	got := corrReplay(t, rs, c, corrRecordings(t, "benign_baseline.jsonl"), nil)
 	var visible []string
 	for _, m := range got {
 		if !m.Hidden {
-			visible = append(visible, render(m))
+			visible = append(visible, corrRender(m))
 		}
 	}
 	// Security_with_size_t.evtx: three failed logons of Administrator within
