@@ -370,7 +370,7 @@ func TestCorrelatorLogonsRealEvents(t *testing.T) {
 	if st.Late != 0 || st.GroupsEvicted != 0 || st.Matches != uint64(len(got)) {
 		t.Errorf("stats %+v", st)
 	}
-	t.Logf("%d events in %d corrRecordings: %d correlation matches (%d inner kerberos hits); stats %+v", corrCountEvents(recs), len(recs), len(got), len(innerHits), st)
+	t.Logf("%d events in %d recordings: %d correlation matches (%d inner kerberos hits); stats %+v", corrCountEvents(recs), len(recs), len(got), len(innerHits), st)
 	for _, m := range got {
 		if !m.Hidden {
 			t.Logf("  %s", m.Explain())
@@ -437,7 +437,7 @@ func TestCorrelatorSequenceRealEvents(t *testing.T) {
 		}
 	}
 	if len(want) < 5 {
-		t.Fatalf("the corrRecordings should hold several LOLBin start→connect sequences, the reference finds %d", len(want))
+		t.Fatalf("the recordings should hold several LOLBin start→connect sequences, the reference finds %d", len(want))
 	}
 	if !slices.Equal(have, want) {
 		t.Fatalf("sequences:\n got %q\nwant %q", have, want)
