@@ -31,7 +31,7 @@ type Config struct {
 	GCInterval     time.Duration `json:"gc_interval"`
 	GCDiscardRatio float64       `json:"gc_discard_ratio"`
 	// MemTableSize bounds one memtable; badger keeps NumMemtables of them.
-	// The largest atomic batch is about 15% of MemTableSize.
+	// The largest atomic batch is 12% of MemTableSize (MaxAtomicBatchBytes).
 	MemTableSize int64 `json:"memtable_size"`
 	NumMemtables int   `json:"num_memtables"`
 	// BlockCacheSize and IndexCacheSize bound badger's caches.
@@ -59,7 +59,7 @@ func DefaultConfig(dir string) Config {
 		BucketWidth:    24 * time.Hour,
 		GCInterval:     5 * time.Minute,
 		GCDiscardRatio: 0.5,
-		MemTableSize:   32 << 20,
+		MemTableSize:   16 << 20,
 		NumMemtables:   2,
 		BlockCacheSize: 32 << 20,
 		IndexCacheSize: 16 << 20,

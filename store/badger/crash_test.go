@@ -53,7 +53,7 @@ func crashBatch(r, b int) []*mdr.Event {
 	for i := range evs {
 		id := fmt.Sprintf("r%d-b%d-%d", r, b, i)
 		at := crashBase.Add(time.Duration(rng.Int64N(int64(72 * time.Hour))))
-		pad := strings.Repeat(string(rune('a'+rng.IntN(26))), rng.IntN(3000))
+		pad := strings.Repeat(string(rune('a'+rng.IntN(26))), rng.IntN(2000))
 		evs[i] = storetest.Event(id, at, mdr.Field{Key: "Payload", Value: mdr.String(pad)}, mdr.Field{Key: "Batch", Value: mdr.Int(int64(b))})
 	}
 	return evs
@@ -62,7 +62,7 @@ func crashBatch(r, b int) []*mdr.Event {
 func crashChild(dir string, round int) error {
 	cfg := badger.DefaultConfig(dir)
 	cfg.SyncEvents = round%2 == 0 // both modes must survive a process crash
-	cfg.MemTableSize = 4 << 20    // small memtables: flushes and compactions happen during the run
+	cfg.MemTableSize = 16 << 20   // the default: flushes and compactions happen during the run
 	s, err := badger.Open(cfg)
 	if err != nil {
 		return err

@@ -1,0 +1,191 @@
+package badger_test
+
+import (
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mdrkit/mdr"
+	"github.com/mdrkit/mdr/store"
+	"github.com/mdrkit/mdr/store/badger"
+)
+
+var (
+	benchOnce   sync.Once
+	benchEvents []*mdr.Event
+	benchBytes  int64 // raw JSON bytes of benchEvents
+)
+
+// realEvents returns the events of evtx_attack_samples.jsonl (8,247 real
+// Windows events) and their raw size.
+func realEvents(b *testing.B) ([]*mdr.Event, int64) {
+	benchOnce.Do(func() {
+		benchEvents = readEvents(b, "evtx_attack_samples.jsonl", 0)
+		for _, e := range benchEvents {
+			benchBytes += rawSize(e)
+		}
+	})
+	return benchEvents, benchBytes
+}
+
+// rawSize approximates an event's JSON size from its fields.
+func rawSize(e *mdr.Event) int64 {
+	n := int64(2)
+	for i := range e.Len() {
+		f := e.Field(i)
+		n += int64(len(f.Key)+len(f.Value.Text())) + 6
+	}
+	return n
+}
+
+func benchStore(b *testing.B, sync bool) *badger.Store {
+	cfg := badger.DefaultConfig(b.TempDir())
+	cfg.SyncEvents = sync
+	s, err := badger.Open(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// BenchmarkAppendEvents stores real events in batches of 1, 100 and 1,000,
+// with and without fsync per batch. Every iteration stores one event under a
+// fresh id, so ns/op is the cost per event.
+func BenchmarkAppendEvents(b *testing.B) {
+	evs, raw := realEvents(b)
+	per := raw / int64(len(evs))
+	for _, sync := range []bool{false, true} {
+		for _, size := range []int{1, 100, 1000} {
+			b.Run(fmt.Sprintf("sync=%v/batch=%d", sync, size), func(b *testing.B) {
+				s := benchStore(b, sync)
+				batch := make([]*mdr.Event, 0, size)
+				bld := mdr.NewBuilder(64)
+				b.SetBytes(per)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					e := evs[i%len(evs)]
+					for j := range e.Len() {
+						f := e.Field(j)
+						bld.Add(f.Key, f.Value)
+					}
+					batch = append(batch, bld.FinishAs(e.Origin(), strconv.Itoa(i), e.Time()))
+					if len(batch) == size || i == b.N-1 {
+						if _, err := s.AppendEvents(b.Context(), batch); err != nil {
+							b.Fatal(err)
+						}
+						batch = batch[:0]
+					}
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			})
+		}
+	}
+}
+
+func loadedStore(b *testing.B) (*badger.Store, []*mdr.Event) {
+	evs, _ := realEvents(b)
+	s := benchStore(b, false)
+	for i := 0; i < len(evs); i += 1000 {
+		if _, err := s.AppendEvents(b.Context(), evs[i:min(i+1000, len(evs))]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s, evs
+}
+
+// BenchmarkScanEvents scans all stored events in time order; ns/op is per
+// event.
+func BenchmarkScanEvents(b *testing.B) {
+	s, evs := loadedStore(b)
+	n, _ := s.CountEvents(b.Context(), time.Time{}, time.Time{})
+	b.ReportAllocs()
+	b.ResetTimer()
+	got := 0
+	for got < b.N {
+		for _, err := range s.ScanEvents(b.Context(), store.EventQuery{Limit: b.N - got}) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			got++
+		}
+	}
+	b.ReportMetric(float64(got)/b.Elapsed().Seconds(), "events/s")
+	_ = evs
+	_ = n
+}
+
+// BenchmarkCountEvents counts a full range (keys only); ns/op is per event.
+func BenchmarkCountEvents(b *testing.B) {
+	s, evs := loadedStore(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	counted := int64(0)
+	for counted < int64(b.N) {
+		n, err := s.CountEvents(b.Context(), time.Time{}, time.Time{})
+		if err != nil || n != int64(len(evs)) {
+			b.Fatal(n, err)
+		}
+		counted += n
+	}
+	b.ReportMetric(float64(counted)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkGetEvent looks events up by id.
+func BenchmarkGetEvent(b *testing.B) {
+	s, evs := loadedStore(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.GetEvent(b.Context(), evs[(i*7919)%len(evs)].ID()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDiskBytesPerEvent ingests the first 100,000 events of
+// benchmark.jsonl.gz in batches of 1,000, closes the store, and reports the
+// bytes its files take per event (and relative to the raw JSON).
+func BenchmarkDiskBytesPerEvent(b *testing.B) {
+	const n = 100_000
+	evs := readEvents(b, "benchmark.jsonl.gz", n)
+	var raw int64
+	for _, e := range evs {
+		raw += rawSize(e)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		dir := b.TempDir()
+		cfg := badger.DefaultConfig(dir)
+		cfg.SyncEvents = false
+		s, err := badger.Open(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; i < len(evs); i += 1000 {
+			if _, err := s.AppendEvents(b.Context(), evs[i:min(i+1000, len(evs))]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+		var disk int64
+		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() && (filepath.Ext(p) == ".sst" || filepath.Ext(p) == ".vlog" || filepath.Ext(p) == ".mem") {
+				info, _ := d.Info()
+				disk += info.Size()
+			}
+			return nil
+		})
+		b.ReportMetric(float64(disk)/float64(len(evs)), "disk-bytes/event")
+		b.ReportMetric(float64(raw)/float64(len(evs)), "raw-bytes/event")
+		b.ReportMetric(float64(disk)/float64(raw), "disk/raw")
+	}
+}
