@@ -1064,3 +1064,32 @@ func TestCorrelatorSigmaChainRealEvents(t *testing.T) {
 	}
 	t.Logf("%d correlation matches (hidden inner ones included); %+v", len(got), c.Stats())
 }
+
+func TestCorrelatorRejectsCycles(t *testing.T) {
+	rs := corrCompile(t, `
+- id: a
+  title: A
+  severity: low
+  condition: e.EventID.numEq(1)
+- id: x
+  title: X
+  severity: low
+  correlation: {type: temporal, rules: [a, y], group-by: [Computer], timespan: 1m}
+- id: y
+  title: Y
+  severity: low
+  correlation: {type: temporal, rules: [a, x], group-by: [Computer], timespan: 1m}
+- id: z
+  title: Z
+  severity: low
+  correlation: {type: event_count, rules: [a], group-by: [Computer], timespan: 1m, condition: {gte: 2}}
+`)
+	c, err := detect.NewCorrelator(rs, detect.DefaultCorrelatorConfig())
+	rj := detect.Rejections(err)
+	if len(rj) != 2 || !strings.Contains(err.Error(), "cycle") {
+		t.Fatalf("want x and y rejected for their cycle, got %v", err)
+	}
+	if rules := c.Rules(); len(rules) != 1 || rules[0].ID != "z" {
+		t.Fatalf("kept %v", rules)
+	}
+}
