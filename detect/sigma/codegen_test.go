@@ -263,3 +263,13 @@ func TestUnsetPlaceholders(t *testing.T) {
 		t.Errorf("want a placeholder error naming %%known%%, got %v", err)
 	}
 }
+
+func TestYAMLNumbers(t *testing.T) {
+	got, err := compileOne(t, "    sel:\n        A: 0x10\n        B: 017\n        C: 0o17\n        D: -5\n    condition: sel\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `e.A.numEq(16) && e.B.numEq(17) && e.C.numEq(15) && e.D.numEq(-5)`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}

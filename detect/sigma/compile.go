@@ -271,6 +271,7 @@ func (c *Compiler) Compile(srcs ...Source) ([]detect.Rule, error) {
 	}
 	out = append(out, corrRules...)
 	if len(probs) > 0 {
+		sortProblems(probs)
 		return out, &LoadError{Problems: probs}
 	}
 	return out, nil

@@ -220,7 +220,12 @@ func (c *converter) convert(y *yaml.Node, depth int) (*node, error) {
 			n.kind = nBool
 			n.b = strings.EqualFold(y.Value, "true")
 		case "!!int":
-			i, err := strconv.ParseInt(strings.ReplaceAll(y.Value, "_", ""), 0, 64)
+			txt := strings.ReplaceAll(y.Value, "_", "")
+			base := 0
+			if t := strings.TrimLeft(txt, "+-"); len(t) > 1 && t[0] == '0' && t[1] >= '0' && t[1] <= '9' {
+				base = 10 // 0123 is decimal in YAML 1.2, not octal
+			}
+			i, err := strconv.ParseInt(txt, base, 64)
 			if err != nil {
 				n.kind = nString // out of range: keep the text
 			} else {
