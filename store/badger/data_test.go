@@ -37,6 +37,14 @@ func dataDir(t testing.TB) string {
 // readEvents reads up to limit events (0: all) of a data file.
 func readEvents(t testing.TB, name string, limit int) []*mdr.Event {
 	t.Helper()
+	evs, _ := readEventsRaw(t, name, limit)
+	return evs
+}
+
+// readEventsRaw is readEvents that also returns the bytes of JSON read
+// (uncompressed).
+func readEventsRaw(t testing.TB, name string, limit int) ([]*mdr.Event, int64) {
+	t.Helper()
 	r, err := reader.Open(filepath.Join(dataDir(t), "events", name), reader.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -55,5 +63,5 @@ func readEvents(t testing.TB, name string, limit int) []*mdr.Event {
 	if len(out) == 0 {
 		t.Fatalf("%s: no events", name)
 	}
-	return out
+	return out, r.Bytes()
 }

@@ -97,7 +97,8 @@ func (s *Store) appendChunk(batch []*mdr.Event, maxBytes, maxCount int64, scratc
 			break
 		}
 		if cap(arena)-len(arena) < need {
-			arena = make([]byte, 0, max(need, 128<<10))
+			// room for this event and, at its size, up to 128 KiB of the rest
+			arena = make([]byte, 0, max(need, min(128<<10, need*(len(batch)-n))))
 		}
 		off := len(arena)
 		arena = append(arena, val...)
