@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mdrkit/mdr/store"
+	"github.com/mdrkit/mdr/store/badger"
+)
+
+// ingestData returns the path of a file under ../shared/data/events.
+func ingestData(t *testing.T, name string) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		if filepath.Dir(dir) == dir {
+			t.Fatal("no go.mod above the test directory")
+		}
+		dir = filepath.Dir(dir)
+	}
+	p := filepath.Join(dir, "..", "shared", "data", "events", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("test data missing: %v", err)
+	}
+	return p
+}
+
+func TestIngest(t *testing.T) {
+	ctx := t.Context()
+	src := ingestData(t, "sigma_regression.jsonl")
+	dir := filepath.Join(t.TempDir(), "store")
+
+	// a gzip copy with a malformed line in the middle
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(raw, []byte("\n"))
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(bytes.Join(lines[:100], nil))
+	zw.Write([]byte("{not json\n"))
+	zw.Write(bytes.Join(lines[100:], nil))
+	zw.Close()
+	gzPath := filepath.Join(t.TempDir(), "events.jsonl.gz")
+	if err := os.WriteFile(gzPath, gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	var out, errOut strings.Builder
+	if err := runIngest(ctx, []string{"--store", dir, "--batch", "50", gzPath}, &out, &errOut); err != nil {
+		t.Fatalf("ingest: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "ingested 237 events") || !strings.Contains(out.String(), "237 stored") ||
+		!strings.Contains(out.String(), "1 malformed lines skipped") {
+		t.Errorf("summary: %s", out.String())
+	}
+	if !strings.Contains(errOut.String(), ":101:") {
+		t.Errorf("the malformed line is not reported with its number: %s", errOut.String())
+	}
+
+	// again, from the plain file: every event is a duplicate
+	out.Reset()
+	if err := runIngest(ctx, []string{"--store", dir, "--sync", src}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "0 stored, 237 duplicates") {
+		t.Errorf("re-ingest summary: %s", out.String())
+	}
+
+	// progress lines on stderr
+	errOut.Reset()
+	if err := runIngest(ctx, []string{"--store", dir, "--batch", "10", "--progress", "1ns", src}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(errOut.String(), "events/s"); n < 10 {
+		t.Errorf("%d progress lines, want one per batch:\n%s", n, errOut.String())
+	}
+
+	// --on-error stop names the line
+	err = runIngest(ctx, []string{"--store", dir, "--on-error", "stop", gzPath}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), ":101:") {
+		t.Errorf("--on-error stop: %v", err)
+	}
+
+	s, err := badger.Open(badger.DefaultConfig(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n, err := s.CountEvents(ctx, time.Time{}, time.Time{}); err != nil || n != 237 {
+		t.Errorf("store holds %d events (%v), want 237", n, err)
+	}
+	first := true
+	for e, err := range s.ScanEvents(ctx, store.EventQuery{Limit: 1}) {
+		if err != nil || e.Origin().Source != gzPath || !first {
+			t.Errorf("first event: %v, %v", e.Origin(), err)
+		}
+		first = false
+	}
+}
+
+func TestIngestUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"--store", t.TempDir(), "--batch", "0"},
+		{"--store", t.TempDir(), "--on-error", "maybe"},
+		{"--store", t.TempDir(), "--progress", "-1s"},
+		{"--no-such-flag"},
+	} {
+		var out, errOut strings.Builder
+		if err := runIngest(t.Context(), args, &out, &errOut); !errors.Is(err, errUsage) {
+			t.Errorf("runIngest(%q) = %v, want errUsage", args, err)
+		}
+	}
+	var out, errOut strings.Builder
+	if err := runIngest(t.Context(), []string{"--store", t.TempDir(), filepath.Join(t.TempDir(), "missing.jsonl")}, &out, &errOut); err == nil || errors.Is(err, errUsage) {
+		t.Errorf("missing input file: %v", err)
+	}
+}
