@@ -156,7 +156,7 @@ func (m *modifiers) validate() (string, error) {
 			return bad, fmt.Errorf("%q cannot be combined with exists", bad)
 		}
 	case m.re:
-		if bad, ok := others("re", "i", "m", "s", "all", "neq"); !ok {
+		if bad, ok := others("re", "i", "m", "s", "all", "neq", "cased"); !ok {
 			return bad, fmt.Errorf("%q cannot be combined with re", bad)
 		}
 	case m.cidr:
