@@ -35,6 +35,8 @@
 // modifier or a combination without meaning (re|contains, a numeric
 // modifier on text, a wildcard under base64, ...) is a load error naming
 // the file, line, rule id, field and modifier — never a silent no-match.
+// (The all modifier on a single value, which the specification discourages,
+// is accepted: it means the same as the value alone.)
 //
 // The condition is built as a boolean tree and simplified before it is
 // rendered, so a rule that can never match is rejected at load time.
@@ -55,14 +57,31 @@
 // detect.Pipeline for detect.WithPipeline), maps Sigma field names to the
 // names events carry, and supplies placeholder values. A Sigma field may
 // map to several event fields; the compiled condition then tries each
-// (any may match; null means absent from all), so one rule runs over
-// Sysmon, Windows Security, Winlogbeat/ECS and OCSF events. WindowsPipeline
-// is the built-in one: every windows logsource of the SigmaHQ corpus that
-// Windows event logs can serve (process_creation from Sysmon 1 and Security
-// 4688 with Image → NewProcessName, ParentImage → ParentProcessName and
-// User → SubjectUserName; every Sysmon category; PowerShell; Defender for
-// antivirus; every service channel). Users write their own pipelines in
-// YAML (see ParsePipeline), optionally extending the built-in one.
+// (any may match; null means absent from all).
+//
+// WindowsPipeline is the built-in one. It routes every windows logsource of
+// the SigmaHQ corpus that Windows event logs can serve (process_creation
+// from Sysmon 1 and Security 4688; every Sysmon category; PowerShell;
+// Defender for antivirus; every service channel; Winlogbeat exports by
+// winlog.channel and winlog.event_id) and compares channels
+// case-insensitively (exports write "security"). Its field mapping lets
+// process_creation rules run over Security 4688 (Image → NewProcessName,
+// ParentImage → ParentProcessName, User → SubjectUserName, LogonId →
+// SubjectLogonId) and antivirus rules over Defender (Signature →
+// ThreatName, Filename → Path). It also routes the corpus's other products
+// (linux, macos, cloud, network, application logs) and product-less
+// categories (webserver, proxy, dns, firewall, database) to their own
+// events (ECS event.module/event.category, OCSF class_uid, Linux channels
+// and audit record types), so that such rules never meet Windows events.
+// CommonSchemaPipeline adds the ECS and OCSF names of the mapped fields
+// (Image → process.executable, process.file.path, ...), so one rule runs
+// over Sysmon, Windows Security, ECS-shaped and OCSF-shaped events; it is
+// a separate pipeline because every extra name costs a field lookup and a
+// prefilter literal per rule.
+//
+// Users write their own pipelines in YAML, optionally extending a built-in
+// one (see ParsePipeline for the format); mdr scan takes one with
+// --pipeline FILE.
 //
 // # Correlations and filters
 //
