@@ -1,12 +1,14 @@
 package sigma
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/mdrkit/mdr"
 	"github.com/mdrkit/mdr/detect"
 )
 
@@ -152,6 +154,45 @@ func TestWindowsPipelineCoversCorpus(t *testing.T) {
 		}
 		if !routed && ls != (detect.Logsource{Product: "windows"}) {
 			t.Errorf("logsource %+v (%d rules) has no mapping", ls, n)
+		}
+	}
+}
+
+// TestForeignRulesStayOffWindowsEvents: a Zeek rule whose condition is a
+// negation matches Zeek events (ECS event.module) but never Windows ones.
+func TestForeignRulesStayOffWindowsEvents(t *testing.T) {
+	p := WindowsPipeline()
+	c, _ := New(WithPipeline(p))
+	rules, err := c.Compile(Source{Name: "z.yml", Data: []byte(`title: Public RDP
+id: z
+logsource: {product: zeek, service: rdp}
+detection:
+    private:
+        id.orig_h|cidr: ['10.0.0.0/8']
+    condition: not private
+`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := detect.Compile(rules, detect.WithPipeline(p.Routing()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pr := range []struct {
+		e    *mdr.Event
+		want bool
+	}{
+		{ev("event.module", "zeek", "id.orig_h", "8.8.8.8"), true},
+		{ev("event.module", "zeek", "id.orig_h", "10.1.1.1"), false},
+		{ev("Channel", "Security", "EventID", 4624), false},
+		{ev("Channel", "Microsoft-Windows-Sysmon/Operational", "EventID", 3, "id.orig_h", "8.8.8.8"), false},
+	} {
+		ms, err := rs.Match(context.Background(), pr.e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(ms) == 1; got != pr.want {
+			t.Errorf("%v: matched %v, want %v", pr.e.Len(), got, pr.want)
 		}
 	}
 }
