@@ -27,7 +27,7 @@ type Compiler struct {
 	strictPlaceholders bool
 }
 
-// Option configures a Compiler.
+// Option configures a Compiler. Options are applied once, by New.
 type Option func(*Compiler) error
 
 // WithPipeline sets the processing pipeline (field mapping and
@@ -85,6 +85,8 @@ func New(opts ...Option) (*Compiler, error) {
 }
 
 // Source is one Sigma YAML text and the name (file path) errors give it.
+// It is a plain value; the compiler only reads it, so one Source may be
+// compiled by several goroutines at once.
 type Source struct {
 	Name string
 	Data []byte

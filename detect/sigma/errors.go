@@ -33,6 +33,7 @@ var (
 )
 
 // Problem is one rejected rule (or pipeline entry): where it is and why.
+// It is a plain value, safe to share.
 type Problem struct {
 	File     string // source name (file path)
 	Line     int    // 1-based line of the offending node, 0 when unknown
@@ -71,8 +72,9 @@ func (p Problem) Unwrap() []error {
 	return []error{p.Err, mdr.ErrInvalid}
 }
 
-// LoadError lists every rule that could not be compiled. The rules returned
-// beside it are all the rules that did compile.
+// LoadError lists every rule that could not be compiled, sorted by file and
+// line. The rules returned beside it are all the rules that did compile. It
+// is not modified after it is returned and is safe for concurrent reads.
 type LoadError struct {
 	Problems []Problem
 }

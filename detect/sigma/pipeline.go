@@ -34,6 +34,7 @@ type Pipeline struct {
 // rule. Each Sigma field maps to one or more event fields; a value matches
 // when it matches in any of them (for null, when it is absent from all).
 // List the Sigma name itself among the targets to keep matching it.
+// Like Pipeline, it is a plain value, safe for concurrent reads.
 type FieldMapping struct {
 	Logsource detect.Logsource
 	Fields    map[string][]string
