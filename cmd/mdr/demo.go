@@ -12,19 +12,25 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mdrkit/mdr"
+	"github.com/mdrkit/mdr/detect"
 	"github.com/mdrkit/mdr/internal/scenario"
 	"github.com/mdrkit/mdr/reader"
 	"github.com/mdrkit/mdr/schema"
+	"github.com/mdrkit/mdr/store/badger"
 )
 
 // demo is one run of `mdr demo`, as steps that each fill in the next part:
-// generate → write → read → mapEvents → report. Later steps (detection,
-// triage) hang off the same value.
+// generate → write → read → detect → store → mapEvents → report. Later
+// steps (triage) hang off the same value.
 type demo struct {
-	seed int64
-	out  string // where the NDJSON goes ("" = a temporary file, removed)
+	seed                int64
+	out                 string // where the NDJSON goes ("" = a temporary file, removed)
+	sigmaDir            string // Sigma rules to run besides the native ones ("" = none)
+	sigmaDefaultMissing bool   // --sigma was not given and the default directory is missing
+	storeDir            string // badger store directory ("" = a temporary one, removed)
 
 	sc      *scenario.Scenario
 	path    string
@@ -36,17 +42,24 @@ type demo struct {
 	entities  map[string]*mdr.Entity
 	relations []mdr.Relation
 	mapErrs   []error
+
+	det        detection
+	correlator *detect.Correlator
+	db         *badger.Store
+	st         stored
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: mdr demo [--seed N] [--out FILE]\n\nGenerates a small attack on a Windows network as events, reads them back,\nmaps them to entities and relations, and prints what it found.\n\nflags:")
+		fmt.Fprintln(stderr, "usage: mdr demo [--seed N] [--out FILE] [--sigma DIR] [--store DIR]\n\nGenerates a small attack on a Windows network as events, reads them back,\nruns detection rules (the embedded native CEL rules and, when available, the\nSigmaHQ Windows rules) with correlation, stores events, alerts and relations\nin an embedded badger store, maps the events to entities and relations, and\nprints what it found.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	seed := fs.Int64("seed", 1, "seed of the generated scenario (same seed, same events)")
 	out := fs.String("out", "", "write the generated events as NDJSON to `FILE` and keep it")
+	sigmaDir := fs.String("sigma", defaultSigmaDir, "run the Sigma rules under `DIR` too (built-in Windows pipeline); '' to run the native rules only")
+	storeDir := fs.String("store", "", "keep the badger store in `DIR` (default: a temporary directory, removed)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -56,7 +69,19 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
-	d := &demo{seed: *seed, out: *out}
+	d := &demo{seed: *seed, out: *out, sigmaDir: *sigmaDir, storeDir: *storeDir}
+	sigmaSet := false
+	fs.Visit(func(f *flag.Flag) { sigmaSet = sigmaSet || f.Name == "sigma" })
+	if !sigmaSet {
+		if st, err := os.Stat(d.sigmaDir); err != nil || !st.IsDir() {
+			d.sigmaDir, d.sigmaDefaultMissing = "", true
+		}
+	}
+	return d.run(ctx, stdout)
+}
+
+// run performs the steps and prints the report.
+func (d *demo) run(ctx context.Context, stdout io.Writer) error {
 	d.generate()
 	if err := d.write(); err != nil {
 		return err
@@ -67,9 +92,34 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := d.read(ctx); err != nil {
 		return err
 	}
-	d.mapEvents()
+	if err := d.detect(ctx); err != nil {
+		return err
+	}
+	if err := d.openStore(); err != nil {
+		return err
+	}
+	err := d.storeAndMap(ctx)
+	if cerr := d.closeStore(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
 	d.report(stdout)
 	return nil
+}
+
+// storeAndMap writes the events and alerts to the store, maps the events
+// to entities and relations and stores those, then reads the alerts back.
+func (d *demo) storeAndMap(ctx context.Context) error {
+	if err := d.storeEvents(ctx); err != nil {
+		return err
+	}
+	d.mapEvents()
+	if err := d.storeRelations(ctx); err != nil {
+		return err
+	}
+	return d.readAlerts(ctx)
 }
 
 // generate builds the scenario.
@@ -195,6 +245,8 @@ func (d *demo) report(w io.Writer) {
 		parts = append(parts, fmt.Sprintf("%d %s", kinds[k], strings.ReplaceAll(k.String(), "_", " ")))
 	}
 	fmt.Fprintf(w, "entities: %s\n", strings.Join(parts, ", "))
+	p.detectSummary()
+	p.detections()
 	p.hosts()
 	p.users()
 	p.trees()
@@ -203,16 +255,17 @@ func (d *demo) report(w io.Writer) {
 }
 
 type printer struct {
-	w        io.Writer
-	d        *demo
-	facts    []mdr.Relation      // relations with the same fact reported twice (Sysmon and Security) folded
-	sidName  map[string]string   // "sid:S-1-..." → the user's name when an event gave both
-	hostOf   map[string]string   // process id → host id
-	userOf   map[string]string   // process id → user id
-	children map[string][]string // process id → child ids
-	parent   map[string]string
-	first    map[string]time.Time // entity id → first seen
-	executed map[string][]string  // file id → processes that ran it
+	w          io.Writer
+	d          *demo
+	facts      []mdr.Relation      // relations with the same fact reported twice (Sysmon and Security) folded
+	sidName    map[string]string   // "sid:S-1-..." → the user's name when an event gave both
+	hostOf     map[string]string   // process id → host id
+	userOf     map[string]string   // process id → user id
+	children   map[string][]string // process id → child ids
+	parent     map[string]string
+	first      map[string]time.Time // entity id → first seen
+	executed   map[string][]string  // file id → processes that ran it
+	eventIndex map[string]int       // event id → position in the file
 }
 
 // foldWindow is how close in time two reports of one fact must be to be
@@ -221,6 +274,10 @@ type printer struct {
 const foldWindow = 5 * time.Second
 
 func (p *printer) index() {
+	p.eventIndex = make(map[string]int, len(p.d.events))
+	for i, ev := range p.d.events {
+		p.eventIndex[ev.ID()] = i
+	}
 	p.sidName = map[string]string{}
 	sidUser := map[string]string{} // "sid:S-1-..." → the user's id
 	for _, e := range p.d.entities {
@@ -513,10 +570,15 @@ func (p *printer) tree(id, indent string, last bool, seen map[string]bool) {
 	}
 }
 
+// clip folds runs of white space and shortens s to at most n bytes (on a
+// character boundary), marking a cut with an ellipsis.
 func clip(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }
