@@ -57,10 +57,19 @@ type leaf struct {
 	m    *matcher
 	unit string // lTimePart
 	str  string // lStdEq
+
+	opText, argText string // set by Compile: describe() precomputed
 }
 
 // describe returns the operator and argument as an analyst reads them.
 func (l *leaf) describe() (op, arg string) {
+	if l.opText != "" {
+		return l.opText, l.argText
+	}
+	return l.describeSlow()
+}
+
+func (l *leaf) describeSlow() (op, arg string) {
 	switch l.kind {
 	case lIsNull:
 		return "isNull", ""

@@ -182,6 +182,11 @@ func compileRule(env *cel.Env, optimizer *cel.StaticOptimizer, cache *matcherCac
 	}
 	cr := &compiledRule{rule: *r, prg: prg, root: root}
 	cr.native = cfg.native && root.native()
+	if cr.native {
+		// The program is not needed: dropping it keeps the ruleset's heap
+		// (which every GC cycle marks) small.
+		cr.prg = nil
+	}
 	cr.lits, cr.hasLit = root.literals()
 	return cr, ""
 }

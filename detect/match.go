@@ -45,7 +45,8 @@ type scratch struct {
 	slotField []int32
 	foldGen   []uint32 // per event field index
 	folded    []string
-	buf       []byte // folded texts of this event
+	scanGen   []uint32 // per event field index: scanned with keyword literals
+	buf       []byte   // folded texts of this event
 	tmp       []byte
 	keyBuf    []byte
 	hits      []int32
@@ -60,7 +61,7 @@ func (rs *Ruleset) newScratch() any {
 	n := len(rs.paths)
 	return &scratch{
 		slotGen: make([]uint32, n), slotField: make([]int32, n),
-		foldGen: make([]uint32, 64), folded: make([]string, 64),
+		foldGen: make([]uint32, 64), folded: make([]string, 64), scanGen: make([]uint32, 64),
 		buf: make([]byte, 0, 4096), tmp: make([]byte, 0, 256), keyBuf: make([]byte, 0, 128),
 		hits: make([]int32, 0, 64), present: make([]int32, 0, 64),
 		cand:    make([]uint64, (len(rs.rules)+63)/64),
@@ -87,6 +88,7 @@ func (rs *Ruleset) build() {
 			if l.kind != lKeyword {
 				l.slot = rs.slot(l.path)
 			}
+			l.opText, l.argText = l.describeSlow()
 		})
 		if cr.rule.Hidden {
 			st.Hidden++
@@ -147,6 +149,13 @@ func (rs *Ruleset) build() {
 	}
 	rs.pre.bySlot = make([]*acSet, len(rs.paths))
 	for s, m := range perSlot {
+		// Each field's matcher also holds the keyword literals, so that a
+		// field scanned for its own literals need not be scanned again for
+		// keywords (the keyword rules it hits are still checked for their
+		// route before evaluation).
+		for lit, rules := range kw {
+			m[lit] = append(append([]int32(nil), m[lit]...), rules...)
+		}
 		rs.pre.bySlot[s] = rs.buildACSet(m)
 	}
 	if len(kw) > 0 {
@@ -235,11 +244,13 @@ func (rs *Ruleset) AppendMatches(ctx context.Context, dst []Match, ev *mdr.Event
 	if sc.gen == 0 { // wrapped: forget every stamp
 		clear(sc.slotGen)
 		clear(sc.foldGen)
+		clear(sc.scanGen)
 		sc.gen = 1
 	}
 	if len(sc.foldGen) < ev.Len() { // grown once per larger event shape
 		sc.foldGen = make([]uint32, ev.Len())
 		sc.folded = make([]string, ev.Len())
+		sc.scanGen = make([]uint32, ev.Len())
 	}
 	sc.buf = sc.buf[:0]
 	sc.present = sc.present[:0]
@@ -308,9 +319,13 @@ func (rs *Ruleset) candidates(ev *mdr.Event, sc *scratch) {
 			continue
 		}
 		rs.scanValue(set, fi, ev.Field(fi).Value, sc, true)
+		sc.scanGen[fi] = sc.gen // keyword literals included
 	}
 	if kw := rs.pre.keyword; kw != nil && sc.anyOpen(kw.classes) {
 		for i := 0; i < ev.Len(); i++ {
+			if sc.scanGen[i] == sc.gen {
+				continue
+			}
 			v := ev.Field(i).Value
 			if str, ok := v.Str(); ok {
 				sc.hits = markHits(kw, kw.m.Scan(sc.hits[:0], sc.foldedField(i, str)), sc)

@@ -38,7 +38,7 @@ func (p *printer) detectSummary() {
 	if st.alertsOld > 0 {
 		fmt.Fprintf(w, " (%d already stored)", st.alertsOld)
 	}
-	fmt.Fprintf(w, ", %d relations, correlation state saved (%d bytes); %d alerts read back\n", st.edges, st.stateBytes, len(st.alerts))
+	fmt.Fprintf(w, ", %d relations, correlation state saved; %d alerts read back\n", st.edges, len(st.alerts))
 }
 
 // detections prints the alerts read back from the store, most severe first,

@@ -1,19 +1,7 @@
-// Package ahocorasick finds every occurrence of a fixed set of byte-string
-// patterns in a text in one pass (Aho–Corasick, 1975), as the literal
-// prefilter of package detect needs.
-//
-// New builds the automaton once: a trie of the patterns, failure links by
-// breadth-first search, and from them a complete deterministic transition
-// table over byte classes (bytes that occur in no pattern share one class),
-// so scanning costs one table lookup per byte and never backtracks. Each
-// state carries the list of patterns that end there, including through
-// failure links. A Matcher is immutable and safe for concurrent use; Scan
-// does not allocate when dst has room.
 package ahocorasick
 
-// Matcher is a compiled pattern set. It is immutable and safe for
-// concurrent use.
-type Matcher struct {
+// automaton is an Aho–Corasick automaton (see the package doc).
+type automaton struct {
 	classes [256]uint8
 	nclass  int
 	// delta[row+class] is the next state's row (state*nclass), with outFlag
@@ -24,10 +12,9 @@ type Matcher struct {
 	npat     int
 }
 
-// New compiles patterns. The empty pattern never matches (it is ignored);
-// duplicate patterns each report their own index.
-func New(patterns []string) *Matcher {
-	m := &Matcher{npat: len(patterns)}
+// newAutomaton compiles patterns; the empty pattern is ignored.
+func newAutomaton(patterns []string) *automaton {
+	m := &automaton{npat: len(patterns)}
 	// byte classes: each byte used by a pattern gets its own class; class 0
 	// is every other byte.
 	used := [256]bool{}
@@ -128,16 +115,8 @@ func New(patterns []string) *Matcher {
 	return m
 }
 
-// Len returns the number of patterns the matcher was built from.
-func (m *Matcher) Len() int { return m.npat }
-
-// States returns the number of automaton states (a measure of its size).
-func (m *Matcher) States() int { return len(m.outStart) - 1 }
-
-// Scan appends to dst the index of every pattern occurring in text, once
-// per occurrence end (a pattern found twice is appended twice), and returns
-// the extended slice.
-func (m *Matcher) Scan(dst []int32, text string) []int32 {
+// scan appends the index of every pattern occurrence in text.
+func (m *automaton) scan(dst []int32, text string) []int32 {
 	nc := uint32(m.nclass)
 	delta, classes := m.delta, &m.classes
 	row := uint32(0)
@@ -154,8 +133,8 @@ func (m *Matcher) Scan(dst []int32, text string) []int32 {
 
 const outFlag = 1 << 31
 
-// Contains reports whether any pattern occurs in text.
-func (m *Matcher) Contains(text string) bool {
+// contains reports whether any pattern occurs in text.
+func (m *automaton) contains(text string) bool {
 	row := uint32(0)
 	for i := 0; i < len(text); i++ {
 		v := m.delta[row+uint32(m.classes[text[i]])]

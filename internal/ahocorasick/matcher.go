@@ -1,0 +1,230 @@
+// Package ahocorasick finds every occurrence of a fixed set of byte-string
+// patterns in a text in one pass, as the literal prefilter of package detect
+// needs. Every occurrence is reported: no pattern occurrence is ever missed.
+//
+// A Matcher combines two exact methods:
+//
+//   - Patterns of at least four bytes are found through a 4-gram filter:
+//     each such pattern is keyed by its last four bytes; the scan hashes the
+//     four bytes at every text position and tests one bit of a bitmap sized
+//     to the pattern count. The positions are independent of each other, so
+//     the loop runs at the CPU's throughput instead of a chain of dependent
+//     table loads; only on a bitmap hit does it look the 4-gram up in an
+//     open-addressing table and compare the patterns that end with it.
+//   - Shorter patterns go to an Aho–Corasick automaton (Aho and Corasick,
+//     1975): a trie with failure links computed breadth first and turned
+//     into a complete transition table over byte classes (bytes used by no
+//     pattern share one class), one table load per byte, no backtracking.
+//
+// A Matcher is immutable and safe for concurrent use; Scan does not
+// allocate when dst has room.
+package ahocorasick
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"unsafe"
+)
+
+const gramLen = 4
+
+// Scan reads grams with native loads: the build needs a little-endian target
+// (gram_le.go).
+var _ = littleEndian
+
+// Matcher is a compiled pattern set. It is immutable and safe for
+// concurrent use.
+type Matcher struct {
+	patterns []string
+	short    *automaton // patterns shorter than gramLen; nil when none
+
+	// 4-gram filter over the other patterns
+	shift uint32   // bitmap index = hash >> shift
+	bits  []uint64 // bitmap of gram hashes
+	mask  uint32   // table index mask
+	keys  []uint32 // gram of each table slot
+	used  []bool
+	start []int32 // entries[start[i]:start[i+1]]... per slot: first entry
+	count []int32
+	ents  []gramEntry
+	long  int // patterns in the filter
+}
+
+type gramEntry struct {
+	pat int32 // pattern index
+	off int32 // offset of the gram in the pattern
+}
+
+func gramHash(g uint32) uint32 { return g * 0x9E3779B1 }
+
+// commonGrams are 4-grams frequent in (lower-cased) Windows event text:
+// paths, executables, registry roots, URLs. A pattern is keyed by one of
+// them only when it has no other.
+var commonGrams = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range []string{`c:\windows\system32\`, `\syswow64\`, `c:\program files (x86)\`, `\microsoft\`, `\appdata\local\`,
+		`\appdata\roaming\`, `c:\users\`, `.exe`, `.dll`, `hklm\software\`, `hkcu\software\`, `\currentversion\`, `https://`,
+		`http://`, `\temp\`, `windows`, `powershell`, `system`, `\\?\`, `0x0000`, `0000`, `    `, `ffff`} {
+		for i := 0; i+gramLen <= len(w); i++ {
+			m[w[i:i+gramLen]] = true
+		}
+	}
+	return m
+}()
+
+// New compiles patterns. The empty pattern never matches (it is ignored);
+// duplicate patterns each report their own index.
+func New(patterns []string) *Matcher {
+	m := &Matcher{patterns: patterns}
+	var shortPats []string
+	hasShort := false
+	byGram := map[uint32][]gramEntry{}
+	var order []uint32
+	for i, p := range patterns {
+		switch {
+		case p == "":
+			shortPats = append(shortPats, "")
+		case len(p) < gramLen:
+			shortPats = append(shortPats, p)
+			hasShort = true
+		default:
+			shortPats = append(shortPats, "")
+			// Key the pattern by its least shared 4-gram so far, avoiding
+			// grams common in any text: every text position holding the
+			// key costs a comparison with each pattern keyed by it.
+			best, bestCost := 0, -1
+			for off := len(p) - gramLen; off >= 0; off-- {
+				g := binary.LittleEndian.Uint32([]byte(p[off : off+gramLen]))
+				cost := len(byGram[g])
+				if commonGrams[p[off:off+gramLen]] {
+					cost += 1 << 20
+				}
+				if bestCost < 0 || cost < bestCost {
+					best, bestCost = off, cost
+				}
+			}
+			g := binary.LittleEndian.Uint32([]byte(p[best : best+gramLen]))
+			if _, ok := byGram[g]; !ok {
+				order = append(order, g)
+			}
+			byGram[g] = append(byGram[g], gramEntry{pat: int32(i), off: int32(best)})
+			m.long++
+		}
+	}
+	if hasShort {
+		m.short = newAutomaton(shortPats)
+	}
+	if m.long == 0 {
+		return m
+	}
+	// bitmap with about 64 bits per distinct gram (a false hit rate near
+	// 1/64 per position at most), at least 4096 bits
+	nbits := uint32(4096)
+	for nbits < uint32(64*len(order)) && nbits < 1<<26 {
+		nbits <<= 1
+	}
+	m.shift = 32 - uint32(bits.TrailingZeros32(nbits))
+	m.bits = make([]uint64, nbits/64)
+	size := uint32(16)
+	for size < uint32(2*len(order)) {
+		size <<= 1
+	}
+	m.mask = size - 1
+	m.keys = make([]uint32, size)
+	m.used = make([]bool, size)
+	m.start = make([]int32, size)
+	m.count = make([]int32, size)
+	for _, g := range order {
+		h := gramHash(g)
+		b := h >> m.shift
+		m.bits[b>>6] |= 1 << (b & 63)
+		i := h & m.mask
+		for m.used[i] {
+			i = (i + 1) & m.mask
+		}
+		m.used[i] = true
+		m.keys[i] = g
+		m.start[i] = int32(len(m.ents))
+		m.count[i] = int32(len(byGram[g]))
+		m.ents = append(m.ents, byGram[g]...)
+	}
+	return m
+}
+
+// Len returns the number of patterns the matcher was built from.
+func (m *Matcher) Len() int { return len(m.patterns) }
+
+// States returns the number of states of the automaton of short patterns
+// plus the number of 4-gram table slots (a measure of the matcher's size).
+func (m *Matcher) States() int {
+	n := len(m.keys)
+	if m.short != nil {
+		n += len(m.short.outStart) - 1
+	}
+	return n
+}
+
+// Scan appends to dst the index of every pattern occurring in text, once
+// per occurrence (a pattern found twice is appended twice), and returns the
+// extended slice. The order of the indexes is unspecified.
+func (m *Matcher) Scan(dst []int32, text string) []int32 {
+	if m.short != nil {
+		dst = m.short.scan(dst, text)
+	}
+	if m.long == 0 || len(text) < gramLen {
+		return dst
+	}
+	bitmap, shift := m.bits, m.shift
+	// i+4 <= len(text) holds in the loop: the 4-byte loads stay inside text,
+	// and b>>6 < len(bitmap) by construction of shift.
+	p := unsafe.Pointer(unsafe.StringData(text))
+	bm := unsafe.Pointer(unsafe.SliceData(bitmap))
+	for i := 0; i <= len(text)-gramLen; i++ {
+		g := *(*uint32)(unsafe.Add(p, i)) // little-endian targets only (see gram_le.go)
+		b := gramHash(g) >> shift
+		if *(*uint64)(unsafe.Add(bm, (b>>6)*8))&(1<<(b&63)) == 0 {
+			continue
+		}
+		dst = m.verify(dst, text, i, g)
+	}
+	return dst
+}
+
+// verify looks up the gram at text[i:i+4] and appends the patterns ending
+// there.
+func (m *Matcher) verify(dst []int32, text string, i int, g uint32) []int32 {
+	j := gramHash(g) & m.mask
+	for m.used[j] {
+		if m.keys[j] == g {
+			for _, e := range m.ents[m.start[j] : m.start[j]+m.count[j]] {
+				p := m.patterns[e.pat]
+				s := i - int(e.off)
+				if s >= 0 && s+len(p) <= len(text) && text[s:s+len(p)] == p {
+					dst = append(dst, e.pat)
+				}
+			}
+			return dst
+		}
+		j = (j + 1) & m.mask
+	}
+	return dst
+}
+
+// Contains reports whether any pattern occurs in text.
+func (m *Matcher) Contains(text string) bool {
+	if m.short != nil && m.short.contains(text) {
+		return true
+	}
+	var buf [1]int32
+	if m.long == 0 {
+		return false
+	}
+	for i := 0; i+gramLen <= len(text); i++ {
+		g := binary.LittleEndian.Uint32([]byte(text[i : i+gramLen]))
+		b := gramHash(g) >> m.shift
+		if m.bits[b>>6]&(1<<(b&63)) != 0 && len(m.verify(buf[:0], text, i, g)) > 0 {
+			return true
+		}
+	}
+	return false
+}
