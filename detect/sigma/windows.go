@@ -197,7 +197,9 @@ var foreignLogsources = []detect.LogsourceMapping{
 }
 
 // Field maps: Sigma (Sysmon) field → the same field in Windows Security,
-// ECS and OCSF events. The Sigma name is always tried first.
+// ECS and OCSF events. The Sigma name is always tried first. Process ids
+// are not mapped for 4688: its ProcessId is the parent's, which would
+// collide with Sysmon's ProcessId of the new process.
 var (
 	processFields = map[string][]string{
 		"Image":             {"Image", "NewProcessName", "process.executable", "process.file.path"},
@@ -210,7 +212,7 @@ var (
 		"ParentProcessId":   {"ParentProcessId", "process.parent.pid", "process.parent_process.pid"},
 		"CurrentDirectory":  {"CurrentDirectory", "process.working_directory"},
 		"OriginalFileName":  {"OriginalFileName", "process.pe.original_file_name"},
-		"IntegrityLevel":    {"IntegrityLevel", "winlog.event_data.IntegrityLevel"},
+		"IntegrityLevel":    {"IntegrityLevel", "MandatoryLabel", "winlog.event_data.IntegrityLevel"},
 		"Computer":          {"Computer", "host.name", "device.hostname"},
 	}
 	actorFields = map[string][]string{
@@ -272,7 +274,8 @@ func idStrings(ids []int) []string {
 // winlog.event_id) and ECS- or OCSF-shaped events for the main categories;
 // field mappings so that process_creation rules also run over Security 4688
 // (Image → NewProcessName, ParentImage → ParentProcessName, User →
-// SubjectUserName, LogonId → SubjectLogonId) and antivirus rules over
+// SubjectUserName, LogonId → SubjectLogonId, IntegrityLevel →
+// MandatoryLabel) and antivirus rules over
 // Defender events (Signature → ThreatName, Filename → Path); and routing of
 // the corpus's other products and product-less categories to their own
 // events, so that they never meet Windows events.
