@@ -67,7 +67,8 @@
 // case-insensitively (exports write "security"). Its field mapping lets
 // process_creation rules run over Security 4688 (Image → NewProcessName,
 // ParentImage → ParentProcessName, User → SubjectUserName, LogonId →
-// SubjectLogonId) and antivirus rules over Defender (Signature →
+// SubjectLogonId, IntegrityLevel → MandatoryLabel) and antivirus rules over
+// Defender (Signature →
 // ThreatName, Filename → Path). It also routes the corpus's other products
 // (linux, macos, cloud, network, application logs) and product-less
 // categories (webserver, proxy, dns, firewall, database) to their own
