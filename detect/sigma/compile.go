@@ -213,30 +213,22 @@ func (c *Compiler) Compile(srcs ...Source) ([]detect.Rule, error) {
 	}
 
 	var out []detect.Rule
-	hidden := map[string]bool{}
-	idOf := map[*document]string{}
-	for _, d := range docs {
-		idOf[d] = d.id
-	}
-	// Correlations: resolve references; base rules default to hidden.
+	// Correlations: resolve references; their base rules are hidden unless
+	// the correlation says generate: true (decided once the correlation is
+	// known to be accepted).
 	var corrRules []detect.Rule
+	generate := map[string]bool{}
 	for _, d := range docs {
 		if d.root.get("correlation") == nil {
 			continue
 		}
-		r, refs, p := c.compileCorrelation(d, byRef)
+		r, _, p := c.compileCorrelation(d, byRef)
 		if p != nil {
 			probs = append(probs, *p)
 			continue
 		}
-		gen := false
 		if g := d.root.get("generate"); g != nil && g.kind == nBool {
-			gen = g.b
-		}
-		if !gen {
-			for _, ref := range refs {
-				hidden[ref.id] = true
-			}
+			generate[r.ID] = g.b
 		}
 		corrRules = append(corrRules, r)
 	}
@@ -260,18 +252,61 @@ func (c *Compiler) Compile(srcs ...Source) ([]detect.Rule, error) {
 		case res.prob != nil:
 			probs = append(probs, *res.prob)
 		default:
-			if hidden[res.rule.ID] {
-				res.rule.Hidden = true
-			}
 			out = append(out, res.rule)
 		}
 	}
-	for i := range corrRules {
-		if hidden[corrRules[i].ID] {
-			corrRules[i].Hidden = true
+	// A correlation over a rule that was rejected is rejected too (and so
+	// on up a chain), naming the missing rule.
+	accepted := map[string]bool{}
+	for _, r := range out {
+		accepted[r.ID] = true
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, r := range corrRules {
+			if accepted[r.ID] {
+				continue
+			}
+			ok := true
+			for _, id := range r.Correlation.Rules {
+				if !accepted[id] {
+					ok = false
+				}
+			}
+			if ok {
+				accepted[r.ID] = true
+				changed = true
+			}
 		}
 	}
-	out = append(out, corrRules...)
+	hidden := map[string]bool{}
+	for _, r := range corrRules {
+		if accepted[r.ID] && !generate[r.ID] {
+			for _, id := range r.Correlation.Rules {
+				hidden[id] = true
+			}
+		}
+	}
+	for i := range out {
+		if hidden[out[i].ID] {
+			out[i].Hidden = true
+		}
+	}
+	for _, r := range corrRules {
+		if accepted[r.ID] {
+			r.Hidden = hidden[r.ID]
+			out = append(out, r)
+			continue
+		}
+		var missing []string
+		for _, id := range r.Correlation.Rules {
+			if !accepted[id] {
+				missing = append(missing, id)
+			}
+		}
+		probs = append(probs, Problem{File: r.Source.Source, Line: int(r.Source.Line), RuleID: r.ID,
+			Reason: fmt.Sprintf("correlation over rules that were rejected or form a cycle: %s", strings.Join(missing, ", ")), Err: ErrReference})
+	}
 	if len(probs) > 0 {
 		sortProblems(probs)
 		return out, &LoadError{Problems: probs}

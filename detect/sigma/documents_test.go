@@ -346,3 +346,18 @@ func TestAliasBombRejected(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestCorrelationOverRejectedRule(t *testing.T) {
+	src := strings.Replace(correlationSrc, "        EventID:\n            - 529\n", "        EventID|bogus:\n            - 529\n", 1)
+	rules, err := compileSrc(t, src)
+	var le *LoadError
+	if !errors.As(err, &le) || len(le.Problems) != 3 {
+		t.Fatalf("want the base rule and both correlations of the chain rejected, got %v", err)
+	}
+	if !errors.Is(err, ErrReference) || !errors.Is(err, ErrModifier) {
+		t.Errorf("got %v", err)
+	}
+	if len(rules) != 1 || rules[0].ID != "4d0a2c83-c62c-4ed4-b475-c7e23a9269b8" || rules[0].Hidden {
+		t.Errorf("want the successful-login rule accepted and visible (its correlation is gone): %+v", rules)
+	}
+}
