@@ -72,3 +72,35 @@ func BenchmarkMatchWindowsCorpus(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkScanEndToEnd reads benchmark.jsonl.gz (gzip, decoding included)
+// and matches every event against the Windows part of the corpus, as mdr
+// scan does on one core; ns/op is per event.
+func BenchmarkScanEndToEnd(b *testing.B) {
+	rs := windowsRuleset(b, WindowsPipeline())
+	path := filepath.Join(dataDir(b), "events", "benchmark.jsonl.gz")
+	ctx := context.Background()
+	var dst []detect.Match
+	r, err := reader.Open(path, reader.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { r.Close() }()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if !r.Next() {
+			if err := r.Err(); err != nil {
+				b.Fatal(err)
+			}
+			r.Close()
+			if r, err = reader.Open(path, reader.Options{}); err != nil {
+				b.Fatal(err)
+			}
+			continue
+		}
+		if dst, err = rs.AppendMatches(ctx, dst[:0], r.Event()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
