@@ -62,6 +62,14 @@ func (s *Store) AppendAudit(ctx context.Context, r store.AuditRecord) (store.Aud
 		return txn.Set(k, b)
 	})
 	if err != nil {
+		// the commit may have succeeded and only the sync failed: continue
+		// the chain from what is stored
+		if errors.Is(err, mdr.ErrClosed) {
+			return store.AuditRecord{}, err
+		}
+		if terr := s.loadAuditTail(); terr != nil {
+			return store.AuditRecord{}, errors.Join(err, terr)
+		}
 		return store.AuditRecord{}, err
 	}
 	s.auditLast = r

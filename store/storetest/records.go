@@ -211,6 +211,10 @@ func runRecords[T any](t *testing.T, open func(t *testing.T) recordOps[T]) {
 			{store.ListQuery{Status: store.StatusOpen, Order: store.ByScore}, []string{"b", "c"}},
 			{store.ListQuery{MinScore: 50, Order: store.ByTimeDesc, Limit: 2}, []string{"e", "c"}},
 			{store.ListQuery{Status: "no-such"}, nil},
+			{store.ListQuery{Status: store.StatusNew, Order: store.ByTimeDesc}, []string{"e", "b2", "a"}},
+			{store.ListQuery{Status: store.StatusOpen, From: base.Add(3 * time.Second)}, []string{"c"}},
+			{store.ListQuery{Status: store.StatusNew, To: base.Add(5 * time.Second), Order: store.ByTimeDesc}, []string{"b2", "a"}},
+			{store.ListQuery{Status: store.StatusNew, MinScore: 10}, []string{"a", "e"}},
 		}
 		for i, c := range cases {
 			if got := list(c.q); !slices.Equal(got, c.want) {
