@@ -47,3 +47,19 @@ func FuzzCondition(f *testing.F) {
 		parseCondition(s)
 	})
 }
+
+// FuzzParsePipeline feeds arbitrary YAML to the pipeline parser: it must
+// never panic, and an accepted pipeline must be accepted by detect.
+func FuzzParsePipeline(f *testing.F) {
+	f.Add([]byte(userPipeline))
+	f.Add([]byte("name: x\nlogsources:\n  - logsource: {product: p}\n    conditions: [{a: [1, 2]}]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := ParsePipeline("fuzz.yml", data)
+		if err != nil {
+			return
+		}
+		if _, err := detect.Compile(nil, detect.WithPipeline(p.Routing())); err != nil {
+			t.Fatalf("detect rejected a parsed pipeline: %v", err)
+		}
+	})
+}
