@@ -8,9 +8,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mdrkit/mdr"
 	"github.com/mdrkit/mdr/detect"
@@ -294,14 +298,90 @@ const maxExplainedValue = 100
 
 // explainText renders an explanation one condition a line, as
 // detect.Condition.String does, with each value on one line (runs of
-// white space folded) and long values shortened, so that a task's XML or a
-// script block does not take a screen.
+// white space folded) and long values shortened around what matched, so
+// that a task's XML or a script block does not take a screen. When more
+// than maxNegated conditions held by being false (a Sigma rule's filters),
+// they are summed up in one line naming their fields.
 func explainText(x detect.Explanation) string {
-	lines := make([]string, len(x.Conditions))
-	for i, c := range x.Conditions {
-		c.Value = clip(c.Value, maxExplainedValue)
+	var lines, negFields []string
+	neg := 0
+	for _, c := range x.Conditions {
+		if c.Negated {
+			neg++
+		}
+	}
+	for _, c := range x.Conditions {
+		if c.Negated && neg > maxNegated {
+			if !slices.Contains(negFields, c.Field) {
+				negFields = append(negFields, c.Field)
+			}
+			continue
+		}
+		c.Value = clipAround(c.Value, c.Operator, c.Argument, maxExplainedValue)
 		c.Argument = clip(c.Argument, maxExplainedValue+20)
-		lines[i] = c.String()
+		lines = append(lines, c.String())
+	}
+	if neg > maxNegated {
+		lines = append(lines, fmt.Sprintf("and none of %d exclusions held (on %s)", neg, strings.Join(negFields, ", ")))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// maxNegated is how many negated conditions an explanation lists one by one.
+const maxNegated = 3
+
+// quotedRe finds the quoted strings of a rendered argument.
+var quotedRe = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// clipAround shortens a long value so that the part the operator matched
+// stays visible: the end for endsWith, the first literal found for
+// contains and keyword searches, the start otherwise.
+func clipAround(value, op, arg string, n int) string {
+	value = strings.Join(strings.Fields(value), " ")
+	if len(value) <= n {
+		return value
+	}
+	lop := strings.ToLower(op)
+	if strings.HasPrefix(lop, "endswith") {
+		i := len(value) - n
+		for i < len(value) && !utf8.RuneStart(value[i]) {
+			i++
+		}
+		return "…" + value[i:]
+	}
+	if strings.HasPrefix(lop, "contains") || strings.HasPrefix(lop, "keyword") {
+		low := strings.ToLower(value)
+		for _, q := range quotedRe.FindAllString(arg, -1) {
+			lit, err := strconv.Unquote(q)
+			if err != nil {
+				continue
+			}
+			lit = strings.ToLower(strings.Trim(lit, "*"))
+			if lit == "" {
+				continue
+			}
+			at := strings.Index(low, lit)
+			if at < 0 || at+len(lit) <= n {
+				continue
+			}
+			start := at - (n-len(lit))/2
+			start = max(0, min(start, len(value)-n))
+			for start > 0 && !utf8.RuneStart(value[start]) {
+				start--
+			}
+			end := min(len(value), start+n)
+			for end < len(value) && !utf8.RuneStart(value[end]) {
+				end++
+			}
+			s := value[start:end]
+			if start > 0 {
+				s = "…" + s
+			}
+			if end < len(value) {
+				s += "…"
+			}
+			return s
+		}
+	}
+	return clip(value, n)
 }
