@@ -268,3 +268,22 @@ func TestRegexLiterals(t *testing.T) {
 		}
 	}
 }
+
+func TestRegexRequired(t *testing.T) {
+	cases := map[string]string{
+		`(?i)set.*&&\s?set.*(environment|invoke)`: "set|&&|set|environment,invoke",
+		`abc`:         "abc",
+		`a(bx|cy)d`:   "a|bx,cy|d",
+		`x*`:          "",
+		`(?i)ABC\d+`: "abc",
+	}
+	for re, want := range cases {
+		var parts []string
+		for _, g := range regexRequired(re) {
+			parts = append(parts, strings.Join(g, ","))
+		}
+		if got := strings.Join(parts, "|"); got != want {
+			t.Errorf("%s: %q, want %q", re, got, want)
+		}
+	}
+}

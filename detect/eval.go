@@ -91,7 +91,7 @@ func (rs *Ruleset) textLeaf(l *leaf, fi int, v mdr.Value, sc *scratch, top bool)
 	switch v.Kind() {
 	case mdr.KindString:
 		s, _ := v.Str()
-		if !l.op.folds() {
+		if !l.m.needFolded() {
 			return l.m.test(s, "")
 		}
 		if top {

@@ -77,6 +77,8 @@ type matcher struct {
 	strs     []string // folded for Fold operators
 	globs    []*glob
 	res      []*regexp.Regexp
+	reqs     [][][]string // per regex: literal groups every match contains (folded)
+	anyReq   bool
 	prefixes []netip.Prefix
 	nums     []number
 }
@@ -103,6 +105,9 @@ func newMatcher(op opKind, args []string) (*matcher, error) {
 				return nil, fmt.Errorf("%s: %w", op, err)
 			}
 			m.res = append(m.res, re)
+			req := regexRequired(a)
+			m.reqs = append(m.reqs, req)
+			m.anyReq = m.anyReq || len(req) > 0
 		}
 	case opInCIDR:
 		for _, a := range args {
@@ -136,7 +141,7 @@ func newMatcher(op opKind, args []string) (*matcher, error) {
 }
 
 // test reports whether the text s satisfies the operator for any argument.
-// folded must be fold(s) when op.folds(); it is ignored otherwise.
+// folded must be fold(s) when needFolded(); it is ignored otherwise.
 func (m *matcher) test(s, folded string) bool {
 	switch m.op {
 	case opEqualsFold:
@@ -200,7 +205,15 @@ func (m *matcher) test(s, folded string) bool {
 			}
 		}
 	case opRegex, opKeywordRegex:
-		for _, re := range m.res {
+	regexes:
+		for i, re := range m.res {
+			if m.anyReq {
+				for _, group := range m.reqs[i] {
+					if !containsAny(folded, group) {
+						continue regexes // a required literal is missing
+					}
+				}
+			}
 			if re.MatchString(s) {
 				return true
 			}
@@ -253,9 +266,21 @@ func (m *matcher) testNumber(x number) bool {
 	return false
 }
 
+// needFolded reports whether test needs the folded text.
+func (m *matcher) needFolded() bool { return m.op.folds() || m.anyReq }
+
+func containsAny(s string, subs []string) bool {
+	for _, x := range subs {
+		if strings.Contains(s, x) {
+			return true
+		}
+	}
+	return false
+}
+
 // testRaw is test for callers that hold only the raw text.
 func (m *matcher) testRaw(s string) bool {
-	if m.op.folds() {
+	if m.needFolded() {
 		return m.test(s, fold(s))
 	}
 	return m.test(s, "")

@@ -106,3 +106,56 @@ func dedupe(s []string) []string {
 	}
 	return out
 }
+
+// regexRequired returns groups of folded literals such that every text the
+// expression matches contains, after folding, at least one literal of each
+// group. The matcher checks them (a few substring searches) before running
+// the regular expression itself, which is far slower.
+func regexRequired(pattern string) [][]string {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	return reqGroups(re.Simplify())
+}
+
+func reqGroups(re *syntax.Regexp) [][]string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if len(re.Rune) == 0 {
+			return nil
+		}
+		return [][]string{{fold(string(re.Rune))}}
+	case syntax.OpCapture, syntax.OpPlus:
+		return reqGroups(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return reqGroups(re.Sub[0])
+		}
+		return nil
+	case syntax.OpConcat:
+		var out [][]string
+		var run []rune
+		flush := func() {
+			if len(run) > 0 {
+				out = append(out, []string{fold(string(run))})
+				run = run[:0]
+			}
+		}
+		for _, sub := range re.Sub {
+			if sub.Op == syntax.OpLiteral {
+				run = append(run, sub.Rune...)
+				continue
+			}
+			flush()
+			out = append(out, reqGroups(sub)...)
+		}
+		flush()
+		return out
+	case syntax.OpAlternate:
+		if s, ok := reqLits(re); ok {
+			return [][]string{s}
+		}
+	}
+	return nil
+}
