@@ -272,9 +272,9 @@ func TestRegexLiterals(t *testing.T) {
 func TestRegexRequired(t *testing.T) {
 	cases := map[string]string{
 		`(?i)set.*&&\s?set.*(environment|invoke)`: "set|&&|set|environment,invoke",
-		`abc`:         "abc",
-		`a(bx|cy)d`:   "a|bx,cy|d",
-		`x*`:          "",
+		`abc`:        "abc",
+		`a(bx|cy)d`:  "a|bx,cy|d",
+		`x*`:         "",
 		`(?i)ABC\d+`: "abc",
 	}
 	for re, want := range cases {
