@@ -93,12 +93,21 @@ type Source struct {
 }
 
 // IsSigma reports whether data looks like Sigma YAML: a top-level
-// detection, correlation or filter key in any of its documents.
+// detection or filter key in any of its documents, or a top-level
+// correlation key in a file without the keys only detect's native format
+// has (a CEL condition, severity or hidden at the top level).
 func IsSigma(data []byte) bool {
-	return sigmaKeyRE.Match(data)
+	if sigmaKeyRE.Match(data) {
+		return true
+	}
+	return sigmaCorrRE.Match(data) && !nativeKeyRE.Match(data)
 }
 
-var sigmaKeyRE = regexp.MustCompile(`(?m)^(detection|correlation|filter):`)
+var (
+	sigmaKeyRE  = regexp.MustCompile(`(?m)^(detection|filter):`)
+	sigmaCorrRE = regexp.MustCompile(`(?m)^correlation:`)
+	nativeKeyRE = regexp.MustCompile(`(?m)^(condition|severity|hidden):`)
+)
 
 // CompileFiles reads files and directories (recursively, *.yml and *.yaml)
 // and compiles them together (see Compile).

@@ -361,3 +361,21 @@ func TestCorrelationOverRejectedRule(t *testing.T) {
 		t.Errorf("want the successful-login rule accepted and visible (its correlation is gone): %+v", rules)
 	}
 }
+
+func TestIsSigma(t *testing.T) {
+	cases := map[string]bool{
+		"title: x\ndetection:\n    s: {A: 1}\n    condition: s\n": true,
+		correlationSrc:                                                                 true,
+		"title: f\nfilter:\n    rules: [x]\n":                                          true,
+		"title: c\ncorrelation:\n    type: event_count\n":                              true,
+		"id: n\nseverity: high\ncondition: e.A == 1\n":                                 false,
+		"id: n\nseverity: high\ncorrelation:\n    type: event_count\n    rules: [a]\n": false,
+		"- id: n\n  condition: e.A == 1\n":                                             false,
+		"title: THOR\nlogsources:\n    a: {}\n":                                        false,
+	}
+	for src, want := range cases {
+		if got := IsSigma([]byte(src)); got != want {
+			t.Errorf("IsSigma(%q) = %v, want %v", src[:min(40, len(src))], got, want)
+		}
+	}
+}
