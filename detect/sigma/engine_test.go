@@ -236,3 +236,24 @@ func BenchmarkSigmaCompile(b *testing.B) {
 		c.Compile(srcs...)
 	}
 }
+
+// TestCorpusCommonSchema compiles the corpus with the ECS/OCSF field names
+// too: detect must accept every rule.
+func TestCorpusCommonSchema(t *testing.T) {
+	p := CommonSchemaPipeline()
+	c, err := New(WithPipeline(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, _ := c.CompileFiles(corpusPaths(t)...)
+	rs, err := detect.Compile(rules, detect.WithPipeline(p.Routing()))
+	if err != nil {
+		for _, r := range detect.Rejections(err) {
+			t.Errorf("detect rejected: %v", r)
+		}
+	}
+	if rs == nil || rs.Len() != len(rules) {
+		t.Fatalf("detect accepted %v of %d rules", rs, len(rules))
+	}
+	t.Logf("common-schema pipeline: %d rules, %+v", rs.Len(), rs.Stats())
+}
