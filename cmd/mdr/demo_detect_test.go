@@ -440,3 +440,42 @@ var allowedOnBaseline = map[string]int{
 	// Temp folder by a pytest run.
 	"demo-service-unusual-path": 1,
 }
+
+// BenchmarkDemoNativeMatch measures the embedded native rules over the
+// generated scenario's events (attack and benign mixed), per event.
+func BenchmarkDemoNativeMatch(b *testing.B) {
+	rules, err := nativeRules()
+	if err != nil {
+		b.Fatal(err)
+	}
+	rs, err := detect.Compile(rules, detect.WithPipeline(sigma.WindowsPipeline().Routing()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := scenario.Generate(scenario.Config{Seed: 1}).WriteNDJSON(&buf); err != nil {
+		b.Fatal(err)
+	}
+	r, err := reader.New(&buf, "scenario", reader.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var evs []*mdr.Event
+	for r.Next() {
+		evs = append(evs, r.Event())
+	}
+	if err := r.Err(); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	var ms []detect.Match
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ev := evs[i%len(evs)]
+		if ms, err = rs.AppendMatches(ctx, ms[:0], ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
