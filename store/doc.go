@@ -46,6 +46,14 @@
 // store/storetest is the conformance suite that every implementation in this
 // module passes, and that a host runs against its own with storetest.Run.
 //
+// # Writing an implementation
+//
+// The helpers TimeKey and InRange (time ordering and half-open ranges),
+// MetaOfAlert, MetaOfIncident and ListQuery.Keep (what listings index and
+// filter on), CheckEdge, CheckAppend and Seal (edge validation and the audit
+// hash chain) are exported so that every implementation orders, filters and
+// chains exactly as Memory does; storetest checks the result.
+//
 // # Errors
 //
 // Implementations wrap the sentinels of package mdr: mdr.ErrNotFound for a
