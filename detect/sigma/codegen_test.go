@@ -169,8 +169,16 @@ func TestCodegen(t *testing.T) {
     sel:
         H|expand: '%Servers%'
         U|contains|expand: 'x%Admins%'
+        V|expand: '\%plain%Servers%'
     condition: sel
-`, `e.H.startsWithFold("srv") && e.U.containsFold(["xadm1", "xadm2"])`},
+`, `e.H.startsWithFold("srv") && e.U.containsFold(["xadm1", "xadm2"]) && e.V.startsWithFold("%plainsrv")`},
+		{"backslash escapes", `
+    sel:
+        A: 'a\\\\b'
+        B: 'a\\\*'
+        C: 'a\\\'
+    condition: sel
+`, `e.A.equalsFold("a\\\\b") && e.B.equalsFold("a\\*") && e.C.equalsFold("a\\\\")`},
 	}
 	ph := WithPlaceholders(map[string][]string{"Servers": {"srv*"}, "Admins": {"adm1", "adm2"}})
 	for _, tc := range cases {
