@@ -19,6 +19,7 @@ import (
 	"github.com/mdrkit/mdr"
 	"github.com/mdrkit/mdr/detect"
 	"github.com/mdrkit/mdr/detect/sigma"
+	"github.com/mdrkit/mdr/schema"
 )
 
 // demoRulesYAML holds the native rules of the demo: CEL conditions for the
@@ -229,6 +230,7 @@ func (d *demo) alerts() []mdr.Alert {
 			Time:        ev.Time(),
 			EventIDs:    []string{ev.ID()},
 			Host:        hostOfEvent(ev),
+			Entities:    entitiesOf(ev),
 			Explanation: explainText(h.m.Explanation),
 		}
 		for _, f := range r.Fields {
@@ -254,7 +256,7 @@ func (d *demo) alerts() []mdr.Alert {
 			grp = append(grp, g.Field+"="+g.Value)
 		}
 		a := mdr.Alert{
-			ID:          fmt.Sprintf("correlation:%s:%s:%s", cm.Rule.ID, strings.Join(grp, ","), cm.Start.UTC().Format(time.RFC3339Nano)),
+			ID:          fmt.Sprintf("correlation:%s:%s:%s", cm.Rule.ID, strings.Join(grp, ","), firstOf(cm.EventIDs)),
 			RuleID:      cm.Rule.ID,
 			RuleTitle:   cm.Rule.Title,
 			Severity:    cm.Rule.Severity,
@@ -274,9 +276,40 @@ func (d *demo) alerts() []mdr.Alert {
 		if a.Host == "" && len(cm.EventIDs) > 0 {
 			a.Host = hostOfEvent(byID[cm.EventIDs[len(cm.EventIDs)-1]])
 		}
+		seen := map[string]bool{}
+		for _, id := range cm.EventIDs {
+			for _, e := range entitiesOf(byID[id]) {
+				if !seen[e.ID] {
+					seen[e.ID] = true
+					a.Entities = append(a.Entities, e)
+				}
+			}
+		}
 		out = append(out, a)
 	}
 	return out
+}
+
+// firstOf returns the first id, or "" for none.
+func firstOf(ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	return ids[0]
+}
+
+// entitiesOf returns the entities an event names (host, user, processes,
+// files, …) for an alert, through schema's stateless mapping. An event the
+// mapper does not know yields none.
+func entitiesOf(ev *mdr.Event) []mdr.Entity {
+	if ev == nil {
+		return nil
+	}
+	res, err := schema.Extract(ev)
+	if err != nil {
+		return nil
+	}
+	return res.Entities
 }
 
 // sortAlerts orders alerts by severity (highest first), then event time,

@@ -23,6 +23,7 @@ type stored struct {
 	edges      int
 	stateBytes int // size of the saved correlation state
 	alerts     []mdr.Alert
+	raised     map[string]bool // ids of the alerts this run raised
 }
 
 // openStore opens the badger store in --store DIR, or in a new temporary
@@ -73,7 +74,9 @@ func (d *demo) storeEvents(ctx context.Context) error {
 		return fmt.Errorf("demo: storing events: %w", err)
 	}
 	d.st.events = res
+	d.st.raised = map[string]bool{}
 	for _, a := range d.alerts() {
+		d.st.raised[a.ID] = true
 		if _, err := d.db.PutAlert(ctx, store.AlertRecord{Alert: a, Status: store.StatusNew, Updated: a.Time}); err != nil {
 			if errors.Is(err, mdr.ErrConflict) {
 				d.st.alertsOld++
@@ -86,9 +89,11 @@ func (d *demo) storeEvents(ctx context.Context) error {
 	if err := d.correlator.SaveState(ctx, d.db); err != nil {
 		return fmt.Errorf("demo: saving correlation state: %w", err)
 	}
-	if b, err := d.db.GetState(ctx, detect.DefaultCorrelatorConfig().StateKey); err == nil {
-		d.st.stateBytes = len(b)
+	b, err := d.db.GetState(ctx, detect.DefaultCorrelatorConfig().StateKey)
+	if err != nil {
+		return fmt.Errorf("demo: reading the correlation state back: %w", err)
 	}
+	d.st.stateBytes = len(b)
 	return nil
 }
 
@@ -101,8 +106,10 @@ func (d *demo) storeRelations(ctx context.Context) error {
 	return nil
 }
 
-// readAlerts reads back from the store the alerts of this run's time range
-// (the report prints what the store holds, not what was computed).
+// readAlerts reads back from the store the alerts this run raised: it lists
+// the alerts of the run's time range and keeps those with this run's ids (a
+// kept store may hold other runs' alerts of the same time). The report
+// prints what the store holds, not what was computed.
 func (d *demo) readAlerts(ctx context.Context) error {
 	var from, to time.Time
 	for _, ev := range d.events {
@@ -119,7 +126,9 @@ func (d *demo) readAlerts(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("demo: reading alerts back: %w", err)
 		}
-		d.st.alerts = append(d.st.alerts, rec.Alert)
+		if d.st.raised[rec.Alert.ID] {
+			d.st.alerts = append(d.st.alerts, rec.Alert)
+		}
 	}
 	sortAlerts(d.st.alerts)
 	return nil
