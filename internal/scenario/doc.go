@@ -17,6 +17,10 @@
 // timings and the amount of noise — comes from Config.Seed, so one seed
 // always gives the same bytes.
 //
+// Scenario.StepOf gives each event's attack step (Steps, in story order) or
+// NoStep for benign activity: the per-event ground truth that detection
+// tests check rules against.
+//
 // Generate is a pure function; a Scenario is immutable after Generate and
 // safe for concurrent reads.
 package scenario
