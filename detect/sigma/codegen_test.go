@@ -49,6 +49,13 @@ func TestCodegen(t *testing.T) {
         I: 'C:\\\*'
     condition: sel
 `, `e.A.equalsFold("abc") && e.B.wildcardFold("a*c") && e.C.endsWithFold("abc") && e.D.startsWithFold("abc") && e.E.containsFold("abc") && e.F.wildcardFold("a?c") && e.G.equalsFold("a*c") && e.H.equalsFold("C:\\Windows*") && e.H2.startsWithFold("C:\\Windows\\") && e.I.equalsFold("C:\\*")`},
+		{"any value", `
+    sel:
+        A: '*'
+        B|startswith: ''
+        C|contains: ''
+    condition: sel
+`, `e.A.wildcardFold("*") && e.B.wildcardFold("*") && e.C.wildcardFold("*")`},
 		{"null and empty", `
     sel:
         A: null

@@ -516,11 +516,10 @@ func (dc *detectionCompiler) value(field string, m *modifiers, v *node) ([]call,
 		switch {
 		case !ok:
 			fn, body = "wildcard", s.glob()
+		case body == "" && (lead || trail):
+			fn, body = "wildcard", "*" // any present value
 		case lead && trail:
 			fn = "contains"
-			if body == "" {
-				fn, body = "wildcard", "*"
-			}
 		case lead:
 			fn = "endsWith"
 		case trail:
