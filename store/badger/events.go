@@ -60,6 +60,9 @@ func (s *Store) AppendEvents(ctx context.Context, batch []*mdr.Event) (store.App
 	conflicts := 0
 	var scratch []byte
 	for start := 0; start < len(batch); {
+		if err := ctx.Err(); err != nil {
+			return res, fmt.Errorf("badger store: append events stopped at batch[%d]: %w", start, err)
+		}
 		n, r, err := s.appendChunk(batch[start:], maxBytes, maxCount, &scratch)
 		switch {
 		case errors.Is(err, errShrink) && maxBytes > 1<<16:

@@ -34,6 +34,9 @@ func (s *Store) AppendEdges(ctx context.Context, edges []mdr.Relation) error {
 	defer s.mu.RUnlock()
 	maxBytes, maxCount := s.txnBudget()
 	for start := 0; start < len(edges); {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("badger store: append edges stopped at batch[%d]: %w", start, err)
+		}
 		n, err := s.appendEdgeChunk(edges[start:], maxBytes, maxCount)
 		if errors.Is(err, errShrink) && maxBytes > 1<<16 {
 			maxBytes /= 2
