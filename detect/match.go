@@ -40,21 +40,25 @@ func (a *activation) Parent() interpreter.Activation { return nil }
 // scratch is the per-Match working state, pooled per Ruleset so that the
 // no-match path allocates nothing.
 type scratch struct {
-	gen       uint32
-	slotGen   []uint32
-	slotField []int32
-	foldGen   []uint32 // per event field index
-	folded    []string
-	scanGen   []uint32 // per event field index: scanned with keyword literals
-	buf       []byte   // folded texts of this event
-	tmp       []byte
-	keyBuf    []byte
-	hits      []int32
-	present   []int32 // slots present in this event, in field order
-	cand      []uint64
-	classOK   []bool
-	mapOK     []bool
-	act       activation
+	gen        uint32
+	slotGen    []uint32
+	slotField  []int32
+	foldGen    []uint32 // per event field index
+	folded     []string
+	scanGen    []uint32 // per event field index: scanned with keyword literals
+	buf        []byte   // folded texts of this event
+	tmp        []byte
+	keyBuf     []byte
+	hits       []int32
+	present    []int32 // slots present in this event, in field order
+	routeSpans []int32 // per route group: key span in keyBuf, or -1
+	lastRoute  []byte  // routing keys of the last event routed with this scratch
+	lastSpans  []int32
+	routeValid bool
+	cand       []uint64
+	classOK    []bool
+	mapOK      []bool
+	act        activation
 }
 
 func (rs *Ruleset) newScratch() any {

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -134,16 +135,19 @@ func (rs *Ruleset) buildRouter() {
 	}
 }
 
-// open computes which route classes ev belongs to, in sc.classOK.
+// open computes which route classes ev belongs to, in sc.classOK. The
+// routing keys of consecutive events are often the same (logs come in runs
+// of one channel and event id): then the previous result is kept.
 func (rt *router) open(ev *mdr.Event, sc *scratch) {
 	sc.classOK[0] = true
 	if len(rt.classes) == 1 {
 		return
 	}
-	clear(sc.mapOK)
+	keys := sc.keyBuf[:0]
+	spans := sc.routeSpans[:0]
 	for gi := range rt.groups {
 		g := &rt.groups[gi]
-		key := sc.keyBuf[:0]
+		start := len(keys)
 		ok := true
 		for k, slot := range g.slots {
 			fi := sc.field(slot)
@@ -152,18 +156,33 @@ func (rt *router) open(ev *mdr.Event, sc *scratch) {
 				break
 			}
 			if k > 0 {
-				key = append(key, 0)
+				keys = append(keys, 0)
 			}
-			key, ok = normRouteValue(key, ev.Field(fi).Value)
-			if !ok {
+			if keys, ok = normRouteValue(keys, ev.Field(fi).Value); !ok {
 				break
 			}
 		}
-		sc.keyBuf = key
 		if !ok {
+			keys = keys[:start]
+			spans = append(spans, -1, -1) // this group cannot hold
 			continue
 		}
-		for _, mi := range g.index[string(key)] {
+		spans = append(spans, int32(start), int32(len(keys)))
+	}
+	sc.keyBuf, sc.routeSpans = keys, spans
+	if sc.routeValid && string(keys) == string(sc.lastRoute) && slices.Equal(spans, sc.lastSpans) {
+		return
+	}
+	sc.lastRoute = append(sc.lastRoute[:0], keys...)
+	sc.lastSpans = append(sc.lastSpans[:0], spans...)
+	sc.routeValid = true
+	clear(sc.mapOK)
+	for gi := range rt.groups {
+		a, b := spans[2*gi], spans[2*gi+1]
+		if a < 0 {
+			continue
+		}
+		for _, mi := range rt.groups[gi].index[string(keys[a:b])] {
 			sc.mapOK[mi] = true
 		}
 	}
