@@ -38,6 +38,10 @@ type Pipeline struct {
 type FieldMapping struct {
 	Logsource detect.Logsource
 	Fields    map[string][]string
+	// Prefixes are tried in front of every field name (the Sigma name and
+	// its Fields targets), e.g. "winlog.event_data." for Winlogbeat
+	// exports that keep the event data under that object.
+	Prefixes []string
 }
 
 // Routing returns the logsource routing part of the pipeline in detect's
@@ -62,27 +66,43 @@ func (p *Pipeline) fieldsFor(ls detect.Logsource) func(string) []string {
 		return nil
 	}
 	var maps []map[string][]string
+	var prefixes []string
 	for _, fm := range p.Fields {
 		if applies(fm.Logsource, ls) {
-			maps = append(maps, fm.Fields)
+			if len(fm.Fields) > 0 {
+				maps = append(maps, fm.Fields)
+			}
+			prefixes = append(prefixes, fm.Prefixes...)
 		}
 	}
-	if len(maps) == 0 {
+	if len(maps) == 0 && len(prefixes) == 0 {
 		return nil
 	}
 	return func(f string) []string {
 		var out []string
+		add := func(t string) {
+			for _, o := range out {
+				if o == t {
+					return
+				}
+			}
+			out = append(out, t)
+		}
 		for _, m := range maps {
 			for _, t := range m[f] {
-				dup := false
-				for _, o := range out {
-					if o == t {
-						dup = true
-						break
+				add(t)
+			}
+		}
+		if len(prefixes) > 0 {
+			if len(out) == 0 {
+				out = append(out, f)
+			}
+			base := append([]string(nil), out...)
+			for _, pre := range prefixes {
+				for _, t := range base {
+					if !strings.HasPrefix(t, pre) {
+						add(pre + t)
 					}
-				}
-				if !dup {
-					out = append(out, t)
 				}
 			}
 		}
@@ -115,7 +135,7 @@ func (p *Pipeline) Extend(o *Pipeline) *Pipeline {
 	}
 	out.Logsources = append(out.Logsources, o.Logsources...)
 	for _, fm := range p.Fields {
-		c := FieldMapping{Logsource: fm.Logsource, Fields: map[string][]string{}}
+		c := FieldMapping{Logsource: fm.Logsource, Fields: map[string][]string{}, Prefixes: fm.Prefixes}
 		for k, v := range fm.Fields {
 			c.Fields[k] = v
 		}
@@ -161,6 +181,8 @@ func LoadPipeline(path string) (*Pipeline, error) {
 //	    map:
 //	      Image: [Image, process.executable]
 //	      CommandLine: process.command_line
+//	  - logsource: {product: windows}
+//	    prefixes: [winlog.event_data.]   # also try every field under this object
 //	placeholders:               # values of %name% for the expand modifier
 //	  Workstations: ['WKS-*', 'LAPTOP-*']
 //
@@ -235,10 +257,24 @@ func ParsePipeline(name string, data []byte) (*Pipeline, error) {
 					return nil, bad(e, "%v", err)
 				}
 				mn := e.get("map")
-				if mn == nil || mn.kind != nMap {
-					return nil, bad(e, "a field mapping needs a map of Sigma field: event field(s)")
+				pn := e.get("prefixes")
+				if (mn == nil || mn.kind != nMap) && pn == nil {
+					return nil, bad(e, "a field mapping needs a map of Sigma field: event field(s), or prefixes")
 				}
 				fm := FieldMapping{Logsource: ls, Fields: map[string][]string{}}
+				if pn != nil {
+					pre, ok := pn.strings()
+					if !ok || len(pre) == 0 {
+						return nil, bad(pn, "prefixes must be a string or a list of strings")
+					}
+					fm.Prefixes = pre
+				}
+				if mn == nil {
+					mn = &node{kind: nMap}
+				}
+				if mn.kind != nMap {
+					return nil, bad(mn, "map must be a map of Sigma field: event field(s)")
+				}
 				for j, f := range mn.keys {
 					t, ok := mn.vals[j].strings()
 					if !ok || len(t) == 0 {

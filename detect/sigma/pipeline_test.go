@@ -26,6 +26,8 @@ fields:
       map:
           Image: [proc.path, proc.image]
           CommandLine: proc.cmd
+    - logsource: {product: acme}
+      prefixes: [raw.]
 placeholders:
     Workstations: ['WKS-*']
 `
@@ -63,10 +65,13 @@ func TestParsePipeline(t *testing.T) {
 	}
 	// Field mapping applies to acme rules only.
 	f := p.fieldsFor(detect.Logsource{Product: "acme", Service: "edr"})
-	if got := f("Image"); strings.Join(got, ",") != "proc.path,proc.image" {
+	if got := f("Image"); strings.Join(got, ",") != "proc.path,proc.image,raw.proc.path,raw.proc.image" {
 		t.Errorf("Image → %v", got)
 	}
-	if got := f("CommandLine"); strings.Join(got, ",") != "proc.cmd" {
+	if got := f("User"); strings.Join(got, ",") != "User,raw.User" {
+		t.Errorf("User → %v", got)
+	}
+	if got := f("CommandLine"); strings.Join(got, ",") != "proc.cmd,raw.proc.cmd" {
 		t.Errorf("CommandLine → %v", got)
 	}
 
@@ -86,7 +91,7 @@ detection:
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `(e["proc.path"].endsWithFold("\\x.exe") || e["proc.image"].endsWithFold("\\x.exe")) && e.Computer.startsWithFold("WKS-")`
+	want := `(e["proc.path"].endsWithFold("\\x.exe") || e["proc.image"].endsWithFold("\\x.exe") || e["raw.proc.path"].endsWithFold("\\x.exe") || e["raw.proc.image"].endsWithFold("\\x.exe")) && (e.Computer.startsWithFold("WKS-") || e["raw.Computer"].startsWithFold("WKS-"))`
 	if rules[0].Condition != want {
 		t.Errorf("got  %s\nwant %s", rules[0].Condition, want)
 	}

@@ -248,6 +248,7 @@ detection:
 			{"security 4688 lower-case channel", ev("Channel", "security", "EventID", "4688", "NewProcessName", `C:\Windows\System32\whoami.exe`, "CommandLine", "whoami /priv"), true},
 			{"ecs", ev("event.category", "process", "event.type", "start", "process.executable", `C:\Windows\System32\whoami.exe`, "process.command_line", "whoami /priv"), common},
 			{"ocsf", ev("class_uid", 1007, "activity_id", 1, "process.file.path", `C:\Windows\System32\whoami.exe`, "process.cmd_line", "whoami /priv"), common},
+			{"winlogbeat", ev("winlog.channel", "Microsoft-Windows-Sysmon/Operational", "winlog.event_id", "1", "winlog.event_data.Image", `C:\Windows\System32\whoami.exe`, "winlog.event_data.CommandLine", "whoami /priv"), common},
 			{"sysmon wrong event id", ev("Channel", "Microsoft-Windows-Sysmon/Operational", "EventID", 3, "Image", `C:\Windows\System32\whoami.exe`, "CommandLine", "whoami /priv"), false},
 			{"system channel", ev("Channel", "System", "EventID", 1, "Image", `C:\Windows\System32\whoami.exe`, "CommandLine", "whoami /priv"), false},
 		}

@@ -290,8 +290,10 @@ func WindowsPipeline() *Pipeline { return builtinPipeline(false) }
 // CommonSchemaPipeline returns WindowsPipeline with every mapped Sigma field
 // also tried under its ECS and OCSF names (Image → process.executable,
 // process.file.path; CommandLine → process.command_line,
-// process.cmd_line; ...), so one rule runs over Sysmon, Windows Security,
-// ECS-shaped and OCSF-shaped events. Each call returns a new value.
+// process.cmd_line; ...) and every field of a windows rule also under
+// winlog.event_data (Winlogbeat exports), so one rule runs over Sysmon,
+// Windows Security, Winlogbeat/ECS-shaped and OCSF-shaped events. Each call
+// returns a new value.
 func CommonSchemaPipeline() *Pipeline { return builtinPipeline(true) }
 
 func builtinPipeline(common bool) *Pipeline {
@@ -398,5 +400,10 @@ func builtinPipeline(common bool) *Pipeline {
 		cat(c, actorFields, registryFields)
 	}
 	p.Fields = append(p.Fields, FieldMapping{Logsource: detect.Logsource{Category: "antivirus"}, Fields: antivirusFields})
+	if common {
+		// Winlogbeat keeps the event data of every Windows event under
+		// winlog.event_data.
+		p.Fields = append(p.Fields, FieldMapping{Logsource: detect.Logsource{Product: "windows"}, Prefixes: []string{"winlog.event_data."}})
+	}
 	return p
 }
