@@ -31,8 +31,9 @@ func (s *syncBuffer) String() string {
 }
 
 // TestLifecycle checks that badger's log lines reach the caller's logger,
-// that value-log GC runs on its ticker against a store with garbage in the
-// value log, and that Close stops every goroutine the store started.
+// that value-log GC runs on its ticker (over a store whose value log holds
+// overwritten snapshots) and stops on Close, and that Close stops every
+// goroutine the store started.
 func TestLifecycle(t *testing.T) {
 	before := runtime.NumGoroutine()
 	var logs syncBuffer
@@ -51,12 +52,22 @@ func TestLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(100 * time.Millisecond) // a few GC ticks
+	for deadline := time.Now().Add(5 * time.Second); badger.GCRuns(s) < 2 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := badger.GCRuns(s); n < 2 {
+		t.Errorf("value-log GC ran %d times in 5 s with a 20 ms interval", n)
+	}
 	if got, err := s.GetState(t.Context(), "detect/corr"); err != nil || got[0] != 39 {
 		t.Fatalf("state after GC ticks: %v", err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
+	}
+	runs := badger.GCRuns(s)
+	time.Sleep(60 * time.Millisecond)
+	if badger.GCRuns(s) != runs {
+		t.Error("value-log GC still runs after Close")
 	}
 	if !strings.Contains(logs.String(), "component=badger") {
 		t.Errorf("no badger log line reached the logger:\n%s", logs.String())

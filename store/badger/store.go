@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bdg "github.com/dgraph-io/badger/v4"
@@ -39,6 +40,7 @@ type Store struct {
 
 	stopGC context.CancelFunc
 	gcDone chan struct{}
+	gcRuns atomic.Int64 // value-log GC passes run, for tests
 }
 
 var (
@@ -187,6 +189,7 @@ func (s *Store) runGC(ctx context.Context) {
 		}
 		err := s.db.RunValueLogGC(s.cfg.GCDiscardRatio)
 		s.mu.RUnlock()
+		s.gcRuns.Add(1)
 		if err != nil {
 			if !errors.Is(err, bdg.ErrNoRewrite) && !errors.Is(err, bdg.ErrRejected) {
 				s.log.Warn("badger store: value-log GC", "dir", s.cfg.Dir, "err", err)
