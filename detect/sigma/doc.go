@@ -75,8 +75,9 @@
 // events (ECS event.module/event.category, OCSF class_uid, Linux channels
 // and audit record types), so that such rules never meet Windows events.
 // CommonSchemaPipeline adds the ECS and OCSF names of the mapped fields
-// (Image → process.executable, process.file.path, ...), so one rule runs
-// over Sysmon, Windows Security, ECS-shaped and OCSF-shaped events; it is
+// (Image → process.executable, process.file.path, ...) and Winlogbeat's
+// winlog.event_data object, so one rule runs over Sysmon, Windows
+// Security, ECS-shaped and OCSF-shaped events; it is
 // a separate pipeline because every extra name costs a field lookup and a
 // prefilter literal per rule.
 //
