@@ -133,6 +133,7 @@
 //     check both agree); other conditions run their CEL program. Before a
 //     regular expression runs, the literals it requires are looked up in the
 //     folded value.
+//
 // Each Match carries its Explanation: for each predicate that held, the
 // field, its value, the operator and the argument, as text and as JSON.
 //
