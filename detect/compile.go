@@ -46,7 +46,8 @@ type Ruleset struct {
 	stats Stats
 }
 
-// Stats describes a compiled Ruleset.
+// Stats describes a compiled Ruleset. It is a plain value, safe for
+// concurrent use.
 type Stats struct {
 	Rules        int // stateless rules (including hidden ones)
 	Hidden       int // rules that raise no alert of their own

@@ -17,7 +17,8 @@ var ErrRule = fmt.Errorf("detect: invalid rule: %w", mdr.ErrInvalid)
 var ErrCost = fmt.Errorf("detect: rule cost limit exceeded: %w", mdr.ErrLimit)
 
 // RuleError is one rejected rule: where it was read (file and 1-based line,
-// zero when unknown), its id (empty when it has none) and why.
+// zero when unknown), its id (empty when it has none) and why. It is a plain
+// value, safe for concurrent use.
 type RuleError struct {
 	File   string
 	Line   int64
@@ -51,7 +52,8 @@ func ruleErr(r *Rule, format string, args ...any) RuleError {
 
 // CompileError is returned by Compile (and ParseRules, LoadFile) when some
 // rules were rejected. It lists every rejection, in input order; the rules
-// that were accepted are still returned alongside it.
+// that were accepted are still returned alongside it. It is not modified
+// after it is returned and is safe for concurrent reads.
 type CompileError struct {
 	Rejected []RuleError
 }
@@ -87,7 +89,8 @@ func Rejections(err error) []RuleError {
 }
 
 // EvalError reports a rule whose evaluation failed for a reason other than
-// the event's data (a cost limit or an interruption).
+// the event's data (a cost limit or an interruption). It is safe for
+// concurrent reads.
 type EvalError struct {
 	RuleID string
 	Err    error

@@ -8,7 +8,8 @@ import (
 
 // Explanation says why a rule matched: each predicate of its condition that
 // held on the event. It is computed only for matches, by evaluating the
-// leaf predicates of the matched rule's condition again.
+// leaf predicates of the matched rule's condition again. It is a plain
+// value, safe for concurrent reads.
 type Explanation struct {
 	Conditions []Condition `json:"conditions"`
 }
@@ -17,7 +18,8 @@ type Explanation struct {
 // operator and its argument. Negated is set for a predicate that held by
 // being false under a "not". Field is empty for keyword searches (Value is
 // then the value that matched) and for parts of a condition that are plain
-// CEL (Operator "cel", Argument the expression).
+// CEL (Operator "cel", Argument the expression). It is a plain value, safe
+// for concurrent use.
 type Condition struct {
 	Field    string `json:"field,omitempty"`
 	Value    string `json:"value,omitempty"`

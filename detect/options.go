@@ -22,7 +22,8 @@ func defaultConfig() config {
 }
 
 // Option configures Compile. Options that receive invalid values make
-// Compile fail.
+// Compile fail. An Option is a function value with no state of its own;
+// it may be reused and shared between goroutines.
 type Option func(*config) error
 
 // WithPipeline routes rules to events by logsource through p (see Pipeline
