@@ -7,7 +7,8 @@ import (
 )
 
 // Logsource says which kind of events a rule is written for, in Sigma's
-// terms. Empty parts match anything.
+// terms. Empty parts match anything. Like every type of this file it is a
+// plain value: safe for concurrent reads, not for concurrent writes.
 type Logsource struct {
 	Product  string `yaml:"product,omitempty" json:"product,omitempty"`
 	Category string `yaml:"category,omitempty" json:"category,omitempty"`
