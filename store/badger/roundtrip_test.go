@@ -205,3 +205,37 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestRetentionBuckets checks that DropEventsBefore drops whole buckets that
+// end before t and keeps the bucket holding t.
+func TestRetentionBuckets(t *testing.T) {
+	cfg := badger.DefaultConfig(t.TempDir())
+	cfg.BucketWidth = time.Hour
+	s, err := badger.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	day := time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)
+	at := map[string]time.Duration{"a": 10 * time.Minute, "b": 50 * time.Minute, "c": 70 * time.Minute, "d": 150 * time.Minute}
+	var evs []*mdr.Event
+	for id, off := range at {
+		evs = append(evs, storetest.Event(id, day.Add(off)))
+	}
+	if _, err := s.AppendEvents(t.Context(), evs); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.DropEventsBefore(t.Context(), day.Add(90*time.Minute))
+	if err != nil || n != 2 {
+		t.Fatalf("DropEventsBefore = %d, %v; want 2 (bucket 00:00-01:00)", n, err)
+	}
+	for id, want := range map[string]bool{"a": false, "b": false, "c": true, "d": true} {
+		_, err := s.GetEvent(t.Context(), id)
+		if got := err == nil; got != want {
+			t.Errorf("event %s present = %v, want %v (%v)", id, got, want, err)
+		}
+	}
+	if n, _ := s.DropEventsBefore(t.Context(), day.Add(90*time.Minute)); n != 0 {
+		t.Errorf("second drop removed %d events", n)
+	}
+}
