@@ -20,7 +20,8 @@ type Logsource struct {
 // compiled into Rules by detect/sigma. Condition is a CEL expression over
 // the event, which is bound to the variable e (see the package doc for the
 // detection functions). A correlation rule has Correlation set and no
-// Condition.
+// Condition. Compile copies the rules it accepts; a Rule is safe for
+// concurrent reads.
 type Rule struct {
 	ID             string       `yaml:"id" json:"id"`
 	Title          string       `yaml:"title" json:"title"`
