@@ -231,7 +231,7 @@ func (c *Compiler) Compile(srcs ...Source) ([]detect.Rule, error) {
 		if d.root.get("correlation") == nil {
 			continue
 		}
-		r, _, p := c.compileCorrelation(d, byRef)
+		r, p := c.compileCorrelation(d, byRef)
 		if p != nil {
 			probs = append(probs, *p)
 			continue
@@ -591,24 +591,19 @@ func parseTimespan(s string) (time.Duration, error) {
 	return time.Duration(n) * unit, nil
 }
 
-type resolved struct {
-	id   string
-	name string
-}
-
 // compileCorrelation compiles a correlation document.
-func (c *Compiler) compileCorrelation(d *document, byRef map[string]*document) (detect.Rule, []resolved, *Problem) {
+func (c *Compiler) compileCorrelation(d *document, byRef map[string]*document) (detect.Rule, *Problem) {
 	r, p := metadata(d)
 	if p != nil {
-		return r, nil, p
+		return r, p
 	}
 	cn := d.root.get("correlation")
-	bad := func(n *node, err error, format string, args ...any) (detect.Rule, []resolved, *Problem) {
+	bad := func(n *node, err error, format string, args ...any) (detect.Rule, *Problem) {
 		line := cn.line
 		if n != nil {
 			line = n.line
 		}
-		return r, nil, &Problem{File: d.src, Line: line, RuleID: d.id, Reason: fmt.Sprintf(format, args...), Err: err}
+		return r, &Problem{File: d.src, Line: line, RuleID: d.id, Reason: fmt.Sprintf(format, args...), Err: err}
 	}
 	if cn.kind != nMap {
 		return bad(cn, ErrSyntax, "correlation must be a map")
@@ -627,7 +622,6 @@ func (c *Compiler) compileCorrelation(d *document, byRef map[string]*document) (
 	if !ok || len(names) == 0 {
 		return bad(rn, ErrSyntax, "correlation needs a list of rules")
 	}
-	var refs []resolved
 	nameToID := map[string]string{}
 	for _, n := range names {
 		target, ok := byRef[n]
@@ -638,7 +632,6 @@ func (c *Compiler) compileCorrelation(d *document, byRef map[string]*document) (
 			return bad(rn, ErrReference, "correlation refers to itself")
 		}
 		corr.Rules = append(corr.Rules, target.id)
-		refs = append(refs, resolved{target.id, target.name})
 		nameToID[n] = target.id
 		if target.name != "" {
 			nameToID[target.name] = target.id
@@ -757,7 +750,7 @@ func (c *Compiler) compileCorrelation(d *document, byRef map[string]*document) (
 	}
 	r.Correlation = corr
 	r.Logsource = detect.Logsource{}
-	return r, refs, nil
+	return r, nil
 }
 
 // sortProblems orders problems by file and line.
