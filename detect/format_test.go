@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -105,5 +106,31 @@ func FuzzParseRules(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rules, _ := ParseRules(data, "fuzz")
 		_, _ = Compile(rules)
+	})
+}
+
+func FuzzCompileCondition(f *testing.F) {
+	for _, c := range conditionCases {
+		f.Add(c.cond)
+	}
+	other := ev("Image", "x", "EventID", "0x10", "Hashes", []string{"A", "b"}, "proc.name", nil)
+	f.Fuzz(func(t *testing.T, cond string) {
+		// differential: direct evaluation with the prefilter must agree with
+		// the CEL program evaluated on every event
+		fast, err := Compile([]Rule{{ID: "f", Condition: cond}}, WithCostLimit(10000))
+		if fast == nil {
+			t.Fatalf("nil ruleset: %v", err)
+		}
+		slow, _ := Compile([]Rule{{ID: "f", Condition: cond}}, WithCostLimit(10000), WithNativeEvaluation(false), WithPrefilter(false))
+		for _, e := range []*mdr.Event{sample, other} {
+			a, errA := fast.Match(context.Background(), e)
+			b, errB := slow.Match(context.Background(), e)
+			if errA != nil || errB != nil {
+				continue // cost limit: both stop
+			}
+			if len(a) != len(b) {
+				t.Fatalf("%q: %d matches directly, %d through CEL", cond, len(a), len(b))
+			}
+		}
 	})
 }
