@@ -8,7 +8,9 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/mdrkit/mdr"
@@ -32,6 +34,8 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	onError := fset.String("on-error", "skip", "malformed input lines: skip (reported on stderr and counted) or stop")
 	every := fset.Duration("progress", 2*time.Second, "interval of progress lines on stderr (0: none)")
 	verbose := fset.Bool("v", false, "log the store engine's messages on stderr")
+	cpuProfile := fset.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	memProfile := fset.String("memprofile", "", "write a heap profile to this file at the end of the run (before the store closes)")
 	fset.Usage = func() {
 		fmt.Fprintln(stderr, "usage: mdr ingest --store DIR [--batch N] [--sync] [--on-error skip|stop] [--progress D] [FILE…]\n\nStores events from NDJSON, JSON arrays or gzip of either (standard input without FILE)\nin the embedded badger store. Events already stored (same id) are counted as duplicates.")
 		fset.PrintDefaults()
@@ -68,8 +72,26 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			st.Close()
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			st.Close()
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	stats, ingestErr := ingest(ctx, st, files, *batchSize, *onError == "skip", *every, stderr)
+	if *memProfile != "" {
+		if err := writeHeapProfile(*memProfile); err != nil && ingestErr == nil {
+			ingestErr = err
+		}
+	}
 	if err := st.Sync(); err != nil && ingestErr == nil {
 		ingestErr = err
 	}
@@ -189,6 +211,20 @@ func ingest(ctx context.Context, st *badger.Store, files []string, batchSize int
 		return stats, readErr
 	}
 	return stats, ctx.Err()
+}
+
+// writeHeapProfile writes the heap profile (allocations since the start and
+// what is live now) to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // dirSize returns the bytes of the regular files under dir.

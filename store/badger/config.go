@@ -61,11 +61,11 @@ func DefaultConfig(dir string) Config {
 		GCDiscardRatio: 0.5,
 		MemTableSize:   16 << 20,
 		NumMemtables:   2,
-		BlockCacheSize: 32 << 20,
-		IndexCacheSize: 16 << 20,
+		BlockCacheSize: 0,
+		IndexCacheSize: 0,
 		NumCompactors:  2,
-		Compression:    "zstd",
-		ValueThreshold: 32 << 10,
+		Compression:    "none",
+		ValueThreshold: 256,
 	}
 }
 
@@ -93,8 +93,10 @@ func (c *Config) Validate() error {
 		return bad("NumCompactors", "%d is less than 2 (badger needs two)", c.NumCompactors)
 	case c.Compression != "zstd" && c.Compression != "snappy" && c.Compression != "none":
 		return bad("Compression", "%q is not zstd, snappy or none", c.Compression)
-	case c.ValueThreshold < 1<<10 || c.ValueThreshold > 1<<20 || c.ValueThreshold > c.MemTableSize/10:
-		return bad("ValueThreshold", "%d is not between 1 KiB and min(1 MiB, MemTableSize/10)", c.ValueThreshold)
+	case c.Compression != "none" && c.BlockCacheSize == 0:
+		return bad("BlockCacheSize", "0 with %s compression (badger needs a block cache to decompress into)", c.Compression)
+	case c.ValueThreshold < 64 || c.ValueThreshold > 1<<20 || c.ValueThreshold > c.MemTableSize/10:
+		return bad("ValueThreshold", "%d is not between 64 bytes and min(1 MiB, MemTableSize/10)", c.ValueThreshold)
 	}
 	return nil
 }

@@ -25,6 +25,16 @@ func (s *Store) txnBudget() (bytes, count int64) {
 	return maxBytes * 8 / 10, maxBytes / int64(skl.MaxNodeSize) * 8 / 10
 }
 
+// entrySize is what badger counts against a transaction's limit for one
+// entry: the key, the value or (from ValueThreshold on) a value-log pointer,
+// two meta bytes and 10 more for the version.
+func (s *Store) entrySize(key, val int) int64 {
+	if int64(val) >= s.cfg.ValueThreshold {
+		val = 12
+	}
+	return int64(key+val) + 2 + 10
+}
+
 // MaxAtomicBatchBytes is the encoded size up to which AppendEvents and
 // AppendEdges commit a batch in one transaction; a larger batch is split
 // into several transactions, each atomic.
@@ -95,7 +105,7 @@ func (s *Store) appendChunk(batch []*mdr.Event, maxBytes, maxCount int64, scratc
 		val := *scratch
 		id := e.ID()
 		need := len(val) + eventKeyLen + 1 + len(id) + eventKeyLen
-		entrySize := int64(need) + 2*(2+10)
+		entrySize := s.entrySize(eventKeyLen, len(val)) + s.entrySize(1+len(id), eventKeyLen-1)
 		if n > 0 && (size+entrySize > maxBytes || count+2 > maxCount) {
 			break
 		}

@@ -65,7 +65,7 @@ func (s *Store) appendEdgeChunk(edges []mdr.Relation, maxBytes, maxCount int64) 
 		tk := orderedInt(store.TimeKey(r.Time))
 		out := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(adjPrefix(gOut, r.From), tk), seq)
 		in := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(adjPrefix(gIn, r.To), tk), seq)
-		entry := int64(2*len(val)+len(out)+len(in)) + 2*12
+		entry := s.entrySize(len(out), len(val)) + s.entrySize(len(in), len(val))
 		if n > 0 && (size+entry > maxBytes || count+2 > maxCount) {
 			break
 		}

@@ -67,7 +67,7 @@ func Open(cfg Config) (*Store, error) {
 		WithMemTableSize(cfg.MemTableSize).
 		WithNumMemtables(cfg.NumMemtables).
 		WithNumLevelZeroTables(l0Tables).
-		WithNumLevelZeroTablesStall(max(cfg.NumMemtables, 2) * 3).
+		WithNumLevelZeroTablesStall(l0Stall).
 		WithBlockCacheSize(cfg.BlockCacheSize).
 		WithIndexCacheSize(cfg.IndexCacheSize).
 		WithNumCompactors(cfg.NumCompactors).
@@ -257,10 +257,11 @@ func (s *Store) syncCritical() error {
 // eight or more run at once during compaction, so small tables at every
 // level (TableSizeMultiplier 1) bound that memory.
 const (
-	baseTableSize = 2 << 20
+	baseTableSize = 4 << 20
 	blockSize     = 16 << 10
-	tableMult     = 1
-	l0Tables      = 2
+	tableMult     = 2
+	l0Tables      = 4
+	l0Stall       = 12
 )
 
 // slogLogger routes badger's log lines into a *slog.Logger.
