@@ -12,7 +12,7 @@ import (
 // safe for concurrent use; after Finish it may be reused for the next event.
 type Builder struct {
 	fields []Field
-	seen   uint64 // one bit per key-hash bucket, for cheap duplicate detection
+	seen   [4]uint64 // one bit per key-hash bucket, for cheap duplicate detection
 	dup    bool
 }
 
@@ -22,23 +22,28 @@ func NewBuilder(n int) *Builder { return &Builder{fields: make([]Field, 0, n)} }
 // Reset clears the builder for a new event.
 func (b *Builder) Reset() {
 	b.fields = b.fields[:0]
-	b.seen = 0
+	b.seen = [4]uint64{}
 	b.dup = false
 }
 
-func keyBucket(k string) uint64 {
-	if k == "" {
-		return 1
+// keyBucket hashes a key into one of 256 buckets from its length and a few
+// of its bytes: cheap, and enough to make false collisions rare.
+func keyBucket(k string) uint8 {
+	n := len(k)
+	if n == 0 {
+		return 0
 	}
-	h := uint(len(k))*31 + uint(k[0])*7 + uint(k[len(k)-1]) + uint(k[len(k)/2])*13
-	return 1 << (h & 63)
+	h := uint32(n)*0x9E3779B1 ^ uint32(k[0])<<8 ^ uint32(k[n-1])<<16 ^ uint32(k[n/2])<<24 ^ uint32(k[(n-1)/3])
+	h *= 0x85EBCA6B
+	return uint8(h >> 24)
 }
 
 // Add sets key to v. A key that was already added is replaced in place (the
 // last occurrence wins) and the event is flagged as having duplicate keys.
 func (b *Builder) Add(key string, v Value) {
-	bit := keyBucket(key)
-	if b.seen&bit != 0 {
+	bk := keyBucket(key)
+	word, bit := bk>>6, uint64(1)<<(bk&63)
+	if b.seen[word]&bit != 0 {
 		for i := range b.fields {
 			if b.fields[i].Key == key {
 				b.fields[i].Value = v
@@ -47,7 +52,7 @@ func (b *Builder) Add(key string, v Value) {
 			}
 		}
 	}
-	b.seen |= bit
+	b.seen[word] |= bit
 	b.fields = append(b.fields, Field{Key: key, Value: v})
 }
 
@@ -59,9 +64,7 @@ func (b *Builder) Len() int { return len(b.fields) }
 // content hash of raw (or of the fields when raw is nil). The builder keeps
 // no reference to the returned event's fields.
 func (b *Builder) Finish(origin Origin, raw []byte) *Event {
-	fs := make([]Field, len(b.fields))
-	copy(fs, b.fields)
-	e := &Event{fields: fs, origin: origin, dup: b.dup}
+	e := &Event{fields: b.take(), origin: origin, dup: b.dup}
 	e.time = eventTime(e)
 	e.id = eventID(e, raw)
 	b.Reset()
@@ -72,9 +75,7 @@ func (b *Builder) Finish(origin Origin, raw []byte) *Event {
 // derived from its fields: for stores and codecs that rebuild an event they
 // already identified once.
 func (b *Builder) FinishAs(origin Origin, id string, t time.Time) *Event {
-	fs := make([]Field, len(b.fields))
-	copy(fs, b.fields)
-	e := &Event{fields: fs, origin: origin, dup: b.dup, id: id, time: t}
+	e := &Event{fields: b.take(), origin: origin, dup: b.dup, id: id, time: t}
 	b.Reset()
 	return e
 }
@@ -82,6 +83,14 @@ func (b *Builder) FinishAs(origin Origin, id string, t time.Time) *Event {
 // SetDuplicateKeys marks the event being built as having had duplicate keys
 // (for codecs that rebuild an event flagged before).
 func (b *Builder) SetDuplicateKeys() { b.dup = true }
+
+// take hands the built fields to an event and starts a fresh slice sized
+// for an event like this one (no copy of the fields).
+func (b *Builder) take() []Field {
+	fs := b.fields[:len(b.fields):len(b.fields)]
+	b.fields = make([]Field, 0, len(fs)+len(fs)/4+4)
+	return fs
+}
 
 // NewEvent builds an event from fields in order (a convenience for tests,
 // generators and host products). Later duplicates replace earlier ones.

@@ -23,6 +23,10 @@ func Decode(line []byte, origin mdr.Origin, b *mdr.Builder) (*mdr.Event, error) 
 		b = mdr.NewBuilder(32)
 	}
 	b.Reset()
+	if flatPath && decodeFlat(line, b) {
+		return b.Finish(origin, line), nil
+	}
+	b.Reset()
 	s := string(line) // one copy: every string of the event points into it
 	v := visitor{b: b}
 	if err := walk(s, &v); err != nil {
@@ -35,6 +39,10 @@ func Decode(line []byte, origin mdr.Origin, b *mdr.Builder) (*mdr.Event, error) 
 	}
 	return b.Finish(origin, line), nil
 }
+
+// flatPath enables the fast path for flat objects (tests turn it off to
+// compare the paths).
+var flatPath = true
 
 // container is one open object or array below the top-level object.
 type container struct {

@@ -11,29 +11,14 @@ import (
 	"github.com/mdrkit/mdr/internal/shareddata"
 )
 
-func decodeWith(t testing.TB, walker func(string, *visitor) error, line []byte) (*mdr.Event, error) {
-	b := mdr.NewBuilder(16)
-	v := visitor{b: b}
-	if err := walker(string(line), &v); err != nil {
-		return nil, err
+// walkFlatOrSonic is what Decode does: the flat fast path, else sonic.
+func walkFlatOrSonic(s string, v *visitor) error {
+	if decodeFlat([]byte(s), v.b) {
+		v.done = true
+		return nil
 	}
-	if !v.done {
-		return nil, ErrNotObject
-	}
-	return b.Finish(mdr.Origin{Source: "x", Line: 1}, line), nil
-}
-
-func sameEvent(a, b *mdr.Event) bool {
-	if a.Len() != b.Len() || a.ID() != b.ID() || !a.Time().Equal(b.Time()) || a.DuplicateKeys() != b.DuplicateKeys() {
-		return false
-	}
-	for i := 0; i < a.Len(); i++ {
-		fa, fb := a.Field(i), b.Field(i)
-		if fa.Key != fb.Key || !fa.Value.Equal(fb.Value) {
-			return false
-		}
-	}
-	return true
+	v.b.Reset()
+	return walkSonic(s, v)
 }
 
 // TestSonicMatchesStdlib decodes every line of the real logs with both
@@ -53,10 +38,11 @@ func TestSonicMatchesStdlib(t *testing.T) {
 			line := sc.Bytes()
 			a, errA := decodeWith(t, walkSonic, line)
 			b, errB := decodeWith(t, walkStd, line)
-			if (errA == nil) != (errB == nil) {
-				t.Fatalf("%s:%d: sonic err %v, std err %v", name, n, errA, errB)
+			c, errC := decodeWith(t, walkFlatOrSonic, line)
+			if (errA == nil) != (errB == nil) || (errA == nil) != (errC == nil) {
+				t.Fatalf("%s:%d: sonic err %v, std err %v, flat err %v", name, n, errA, errB, errC)
 			}
-			if errA == nil && !sameEvent(a, b) {
+			if errA == nil && (!sameEvent(a, b) || !sameEvent(a, c)) {
 				t.Fatalf("%s:%d: events differ", name, n)
 			}
 		}
@@ -69,7 +55,7 @@ func TestSonicMatchesStdlib(t *testing.T) {
 		}
 		total += n
 	}
-	t.Logf("%d events decoded identically by sonic and encoding/json", total)
+	t.Logf("%d events decoded identically by sonic, encoding/json and the flat fast path", total)
 }
 
 func TestEdgeCasesAgree(t *testing.T) {
@@ -85,11 +71,12 @@ func TestEdgeCasesAgree(t *testing.T) {
 	for _, c := range cases {
 		a, errA := decodeWith(t, walkSonic, []byte(c))
 		b, errB := decodeWith(t, walkStd, []byte(c))
-		if (errA == nil) != (errB == nil) {
-			t.Errorf("%q: sonic err %v, std err %v", c, errA, errB)
+		f, errF := decodeWith(t, walkFlatOrSonic, []byte(c))
+		if (errA == nil) != (errB == nil) || (errA == nil) != (errF == nil) {
+			t.Errorf("%q: sonic err %v, std err %v, flat err %v", c, errA, errB, errF)
 			continue
 		}
-		if errA == nil && !sameEvent(a, b) {
+		if errA == nil && (!sameEvent(a, b) || !sameEvent(a, f)) {
 			t.Errorf("%q: events differ", c)
 		}
 	}
