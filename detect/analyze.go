@@ -100,6 +100,7 @@ func argText(args []string) string {
 // analyzer builds the node tree of one condition.
 type analyzer struct {
 	cache *matcherCache
+	keys  []string // cache keys of the matchers of this condition
 	errs  []string
 	unp   func(ast.Expr) string
 }
@@ -305,11 +306,12 @@ func (a *analyzer) build(x ast.Expr) *node {
 		}
 		return a.opaque(x)
 	}
-	m, err := a.cache.get(op, strs)
+	m, key, err := a.cache.getKey(op, strs)
 	if err != nil {
 		a.fail("%v", err)
 		return a.opaque(x)
 	}
+	a.keys = append(a.keys, key)
 	if op.keyword() {
 		if isEventIdent(recv) {
 			return &node{kind: nLeaf, leaf: &leaf{kind: lKeyword, op: op, m: m}}
@@ -354,9 +356,11 @@ func (a *analyzer) checkConstants(x ast.Expr) {
 			}
 			switch {
 			case isConst:
-				if _, err := a.cache.get(op, strs); err != nil {
+				_, key, err := a.cache.getKey(op, strs)
+				if err != nil {
 					a.fail("%v", err)
 				}
+				a.keys = append(a.keys, key)
 			case op == opRegex || op == opKeywordRegex:
 				a.fail("%s: the pattern must be a constant string or list of strings", op)
 			}

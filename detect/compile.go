@@ -16,13 +16,14 @@ import (
 
 // compiledRule is one accepted stateless rule.
 type compiledRule struct {
-	rule   Rule
-	prg    cel.Program
-	root   *node
-	native bool // evaluate root directly
-	lits   []fieldLit
-	hasLit bool // lits is a usable prefilter set
-	class  int32
+	rule      Rule
+	prg       cel.Program
+	root      *node
+	native    bool       // evaluate root directly
+	lits      []fieldLit // dropped once the prefilter is built
+	hasLit    bool       // lits is a usable prefilter set
+	class     int32
+	cacheKeys []string // matchers the CEL program looks up (not directly evaluated rules)
 }
 
 // Ruleset is a compiled, immutable set of rules. It is safe for concurrent
@@ -141,6 +142,14 @@ func Compile(rules []Rule, opts ...Option) (*Ruleset, error) {
 		}
 	}
 	rs.build()
+	keys := map[string]bool{}
+	for _, cr := range rs.rules {
+		for _, k := range cr.cacheKeys {
+			keys[k] = true
+		}
+		cr.cacheKeys, cr.lits = nil, nil
+	}
+	cache.keep(keys)
 	rs.pool.New = func() any { return rs.newScratch() }
 	if len(rejected) > 0 {
 		return rs, &CompileError{Rejected: rejected}
@@ -187,6 +196,8 @@ func compileRule(env *cel.Env, optimizer *cel.StaticOptimizer, cache *matcherCac
 		// The program is not needed: dropping it keeps the ruleset's heap
 		// (which every GC cycle marks) small.
 		cr.prg = nil
+	} else {
+		cr.cacheKeys = an.keys
 	}
 	cr.lits, cr.hasLit = root.literals()
 	return cr, ""

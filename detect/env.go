@@ -21,16 +21,32 @@ func matcherKey(op opKind, args []string) string {
 }
 
 func (c *matcherCache) get(op opKind, args []string) (*matcher, error) {
+	m, _, err := c.getKey(op, args)
+	return m, err
+}
+
+func (c *matcherCache) getKey(op opKind, args []string) (*matcher, string, error) {
 	k := matcherKey(op, args)
 	if m, ok := c.m.Load(k); ok {
-		return m.(*matcher), nil
+		return m.(*matcher), k, nil
 	}
 	m, err := newMatcher(op, args)
 	if err != nil {
-		return nil, err
+		return nil, k, err
 	}
 	c.m.Store(k, m)
-	return m, nil
+	return m, k, nil
+}
+
+// keep empties the cache except for keys, the matchers that CEL programs
+// still look up (directly evaluated rules hold their matchers themselves).
+func (c *matcherCache) keep(keys map[string]bool) {
+	c.m.Range(func(k, _ any) bool {
+		if !keys[k.(string)] {
+			c.m.Delete(k)
+		}
+		return true
+	})
 }
 
 func (c *matcherCache) fromVal(op opKind, arg ref.Val) (*matcher, error) {
