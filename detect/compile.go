@@ -33,7 +33,7 @@ type Ruleset struct {
 	rules []*compiledRule
 	byID  map[string]*Rule
 	corr  []Rule
-	all   []Rule // every accepted rule in input order
+	all   []*Rule // every accepted rule in input order (pointing into rules and corr)
 
 	// field table: every path a leaf, literal or route reads
 	paths  []string
@@ -138,7 +138,7 @@ func Compile(rules []Rule, opts ...Option) (*Ruleset, error) {
 	}
 	for i := range rules {
 		if p, ok := rs.byID[rules[i].ID]; ok && p.Source == rules[i].Source {
-			rs.all = append(rs.all, *p)
+			rs.all = append(rs.all, p)
 		}
 	}
 	rs.build()
@@ -283,7 +283,13 @@ func checkCorrelation(r *Rule, ids map[string]bool) string {
 func (rs *Ruleset) Len() int { return len(rs.all) }
 
 // Rules returns the accepted rules in input order. The slice is a copy.
-func (rs *Ruleset) Rules() []Rule { return append([]Rule(nil), rs.all...) }
+func (rs *Ruleset) Rules() []Rule {
+	out := make([]Rule, len(rs.all))
+	for i, r := range rs.all {
+		out[i] = *r
+	}
+	return out
+}
 
 // Correlations returns the accepted correlation rules in input order. The
 // slice is a copy.
