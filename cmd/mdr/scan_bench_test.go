@@ -44,11 +44,13 @@ func BenchmarkSigmaCorpusMatch(b *testing.B) {
 			var ms []detect.Match
 			b.ReportAllocs()
 			i, n := 0, 0
+			c0 := processCPU()
 			for b.Loop() {
 				ms, _ = rs.AppendMatches(ctx, ms[:0], events[i%len(events)])
 				n += len(ms)
 				i++
 			}
+			b.ReportMetric(float64(processCPU()-c0)/float64(i), "cpu-ns/op")
 			b.ReportMetric(float64(n)/float64(i), "matches/event")
 		})
 	}
