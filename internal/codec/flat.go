@@ -3,6 +3,7 @@ package codec
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -97,109 +98,105 @@ func (p *flatParser) view(from, to int) string {
 	return unsafe.String(&p.buf[from], to-from)
 }
 
+// special returns the index of the first byte of b that a JSON string scan
+// must look at — a quote, a backslash, a control character or a non-ASCII
+// byte — or len(b). It tests eight bytes at a time; the lowest flagged byte
+// of a word is exact because borrows only propagate upwards.
+func special(b []byte) int {
+	const (
+		ones  = 0x0101010101010101
+		hi    = 0x8080808080808080
+		quote = 0x2222222222222222
+		bslsh = 0x5C5C5C5C5C5C5C5C
+		ctl   = 0x2020202020202020
+	)
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q, s := x^quote, x^bslsh
+		m := (q-ones)&^q | (s-ones)&^s | (x-ctl)&^x | x
+		if m &= hi; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
+			return i
+		}
+	}
+	return len(b)
+}
+
+// str reads a JSON string at the cursor, unescaping it in place: the write
+// index w never passes the read index r.
 func (p *flatParser) str() (string, bool) {
 	if !p.eat('"') {
 		return "", false
 	}
 	start := p.i
-	rest := p.buf[start:]
-	q := bytes.IndexByte(rest, '"')
-	if q < 0 {
-		return "", false
-	}
-	bs := bytes.IndexByte(rest[:q], '\\')
-	if bs < 0 {
-		if !plain(rest[:q]) {
-			return "", false
-		}
-		p.i = start + q + 1
-		return p.view(start, start+q), true
-	}
-	// unescape in place: the write index never passes the read index
-	w := start + bs
-	r := start + bs
-	if !plain(p.buf[start:w]) {
-		return "", false
-	}
+	w, r := start, start
 	for {
-		// r is at a backslash
-		if r+1 >= len(p.buf) {
+		k := special(p.buf[r:])
+		if w != r {
+			copy(p.buf[w:], p.buf[r:r+k])
+		}
+		w += k
+		r += k
+		if r >= len(p.buf) {
 			return "", false
 		}
-		e := p.buf[r+1]
-		r += 2
-		switch e {
-		case '"', '\\', '/':
-			p.buf[w] = e
-		case 'b':
-			p.buf[w] = '\b'
-		case 'f':
-			p.buf[w] = '\f'
-		case 'n':
-			p.buf[w] = '\n'
-		case 'r':
-			p.buf[w] = '\r'
-		case 't':
-			p.buf[w] = '\t'
-		case 'u':
-			if r+4 > len(p.buf) {
-				return "", false
-			}
-			cp, ok := hex4(p.buf[r : r+4])
-			if !ok || utf16.IsSurrogate(rune(cp)) {
-				return "", false // surrogates: leave to the general walker
-			}
-			r += 4
-			w += utf8.EncodeRune(p.buf[w:], rune(cp)) - 1
-		default:
-			return "", false
-		}
-		w++
-		// copy the plain run up to the next backslash or quote
-		rest := p.buf[r:]
-		q := bytes.IndexByte(rest, '"')
-		if q < 0 {
-			return "", false
-		}
-		next := bytes.IndexByte(rest[:q], '\\')
-		run := q
-		if next >= 0 {
-			run = next
-		}
-		if !plain(rest[:run]) {
-			return "", false
-		}
-		w += copy(p.buf[w:], rest[:run])
-		r += run
-		if next < 0 {
+		c := p.buf[r]
+		switch {
+		case c == '"':
 			p.i = r + 1
 			return p.view(start, w), true
+		case c >= utf8.RuneSelf:
+			rn, n := utf8.DecodeRune(p.buf[r:])
+			if rn == utf8.RuneError && n <= 1 {
+				return "", false // invalid UTF-8: the general walker decides
+			}
+			if w != r {
+				copy(p.buf[w:], p.buf[r:r+n])
+			}
+			w += n
+			r += n
+		case c == '\\':
+			if r+1 >= len(p.buf) {
+				return "", false
+			}
+			e := p.buf[r+1]
+			r += 2
+			switch e {
+			case '"', '\\', '/':
+				p.buf[w] = e
+			case 'b':
+				p.buf[w] = '\b'
+			case 'f':
+				p.buf[w] = '\f'
+			case 'n':
+				p.buf[w] = '\n'
+			case 'r':
+				p.buf[w] = '\r'
+			case 't':
+				p.buf[w] = '\t'
+			case 'u':
+				if r+4 > len(p.buf) {
+					return "", false
+				}
+				cp, ok := hex4(p.buf[r : r+4])
+				if !ok || utf16.IsSurrogate(rune(cp)) {
+					return "", false // surrogates: leave to the general walker
+				}
+				r += 4
+				w += utf8.EncodeRune(p.buf[w:], rune(cp)) - 1
+			default:
+				return "", false
+			}
+			w++
+		default:
+			return "", false // control character
 		}
 	}
-}
-
-// plain reports whether s has no control characters and is valid UTF-8.
-func plain(s []byte) bool {
-	// eight bytes at a time: any byte < 0x20 or >= 0x80 sends the word to
-	// the byte loop below
-	const lo, hi = 0x2020202020202020, 0x8080808080808080
-	for len(s) >= 8 {
-		x := binary.LittleEndian.Uint64(s)
-		if ((x-lo)|x)&hi != 0 {
-			break
-		}
-		s = s[8:]
-	}
-	ascii := true
-	for _, c := range s {
-		if c < 0x20 {
-			return false
-		}
-		if c >= utf8.RuneSelf {
-			ascii = false
-		}
-	}
-	return ascii || utf8.Valid(s)
 }
 
 func hex4(b []byte) (uint16, bool) {
