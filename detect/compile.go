@@ -80,7 +80,7 @@ func Compile(rules []Rule, opts ...Option) (*Ruleset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}
-	optimizer, err := cel.NewStaticOptimizer(folder)
+	optimizer, err := cel.NewStaticOptimizer(pathFlattener{}, folder)
 	if err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}

@@ -287,3 +287,34 @@ func TestRegexRequired(t *testing.T) {
 		}
 	}
 }
+
+func TestDottedPathNextToFlatKey(t *testing.T) {
+	e := ev("a", "x", "a.b", "y", "c.d.e", "z")
+	conds := map[string]bool{
+		`e.a.b == "y"`:                         true,
+		`e.a.b.equalsCase("y")`:                true,
+		`e["a"].b.equalsCase("y")`:             true,
+		`e.a == "x"`:                           true,
+		`has(e.a.b)`:                           true,
+		`has(e.c.d)`:                           true,
+		`has(e.c.x)`:                           false,
+		`e.c.d.e.endsWith("z")`:                true,
+		`e.c.d.isNull()`:                       false,
+		`e.a.b.size() == 1 && e.a.size() == 1`: true,
+	}
+	for _, native := range []bool{true, false} {
+		for cond, want := range conds {
+			rs, err := Compile([]Rule{{ID: "r", Condition: cond}}, WithNativeEvaluation(native))
+			if err != nil {
+				t.Fatalf("%s: %v", cond, err)
+			}
+			ms, err := rs.Match(context.Background(), e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (len(ms) == 1) != want {
+				t.Errorf("native=%v: %s = %v, want %v", native, cond, len(ms) == 1, want)
+			}
+		}
+	}
+}

@@ -156,6 +156,9 @@ func (g gen) event() *mdr.Event {
 		}
 		fs = append(fs, mdr.Field{Key: f, Value: v})
 	}
+	if g.r.IntN(4) == 0 { // a flat key that is also the prefix of a dotted one
+		fs = append(fs, mdr.Field{Key: "proc", Value: mdr.String(g.word())})
+	}
 	return mdr.NewEvent(mdr.Origin{}, fs...)
 }
 
