@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -12,6 +13,8 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/mdrkit/mdr"
 	"github.com/mdrkit/mdr/reader"
@@ -158,7 +161,7 @@ func ingest(ctx context.Context, st *badger.Store, files []string, batchSize int
 				reported++
 			}
 		}
-		r, err := reader.Open(name, opts)
+		r, ahead, err := openAhead(name, opts)
 		if err != nil {
 			readErr = err
 			break
@@ -194,6 +197,7 @@ func ingest(ctx context.Context, st *badger.Store, files []string, batchSize int
 			readErr = err
 		}
 		r.Close()
+		ahead.Close()
 		if readErr != nil || ctx.Err() != nil {
 			break
 		}
@@ -211,6 +215,128 @@ func ingest(ctx context.Context, st *badger.Store, files []string, batchSize int
 		return stats, readErr
 	}
 	return stats, ctx.Err()
+}
+
+// openAhead opens a file ("-": standard input) for reading events, with the
+// file read and, when it is gzip, decompressed on another goroutine so that
+// decompression overlaps with JSON decoding and storing. The caller closes
+// the reader, then the returned Closer, which stops that goroutine.
+func openAhead(name string, opts reader.Options) (*reader.Reader, io.Closer, error) {
+	var src io.ReadCloser = os.Stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		src = f
+	}
+	br := bufio.NewReaderSize(src, 256<<10)
+	var in io.Reader = br
+	var zr *gzip.Reader
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		var err error
+		if zr, err = gzip.NewReader(br); err != nil {
+			src.Close()
+			return nil, nil, fmt.Errorf("%s: gzip: %w", name, err)
+		}
+		in = zr
+	}
+	ra := newReadAhead(in, func() {
+		if zr != nil {
+			zr.Close()
+		}
+		if name != "-" {
+			src.Close()
+		}
+	})
+	r, err := reader.New(ra, name, opts)
+	if err != nil {
+		ra.Close()
+		return nil, nil, err
+	}
+	return r, ra, nil
+}
+
+// readAhead reads its source in 1 MiB blocks on its own goroutine, up to
+// four blocks ahead of the consumer, and calls release when that goroutine
+// ends. It is not safe for concurrent use (one consumer).
+type readAhead struct {
+	blocks chan []byte
+	free   chan []byte
+	stop   chan struct{}
+	err    error  // set by the goroutine before it closes blocks
+	block  []byte // the block being consumed
+	off    int    // how much of block is consumed
+	closed bool
+}
+
+func newReadAhead(src io.Reader, release func()) *readAhead {
+	ra := &readAhead{
+		blocks: make(chan []byte, 4), free: make(chan []byte, 6),
+		stop: make(chan struct{}),
+	}
+	go func() {
+		defer release()
+		defer close(ra.blocks)
+		for {
+			var b []byte
+			select {
+			case b = <-ra.free:
+			default:
+				b = make([]byte, 1<<20)
+			}
+			n, err := io.ReadFull(src, b[:cap(b)])
+			if n > 0 {
+				select {
+				case ra.blocks <- b[:n]:
+				case <-ra.stop:
+					return
+				}
+			}
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return
+			}
+			if err != nil {
+				ra.err = err
+				return
+			}
+		}
+	}()
+	return ra
+}
+
+// Read implements io.Reader.
+func (ra *readAhead) Read(p []byte) (int, error) {
+	for ra.off == len(ra.block) {
+		if ra.block != nil {
+			select {
+			case ra.free <- ra.block:
+			default:
+			}
+			ra.block = nil
+		}
+		b, ok := <-ra.blocks
+		if !ok {
+			if ra.err != nil {
+				return 0, ra.err
+			}
+			return 0, io.EOF
+		}
+		ra.block, ra.off = b, 0
+	}
+	n := copy(p, ra.block[ra.off:])
+	ra.off += n
+	return n, nil
+}
+
+// Close tells the read-ahead goroutine to stop; it releases the source
+// when its read in progress returns.
+func (ra *readAhead) Close() error {
+	if !ra.closed {
+		ra.closed = true
+		close(ra.stop)
+	}
+	return nil
 }
 
 // writeHeapProfile writes the heap profile (allocations since the start and
