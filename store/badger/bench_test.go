@@ -29,6 +29,16 @@ func realEvents(b *testing.B) ([]*mdr.Event, int64) {
 	return benchEvents, benchBytes
 }
 
+// reportCPU reports the process CPU time used since cpu0 per operation
+// ("cpu-ns/op", all goroutines) and the events per CPU-second, next to the
+// wall-clock figures that a shared machine inflates.
+func reportCPU(b *testing.B, cpu0 time.Duration, events int) {
+	if cpu := processCPU() - cpu0; cpu > 0 && cpu0 > 0 {
+		b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(events)/cpu.Seconds(), "events/cpu-s")
+	}
+}
+
 func benchStore(b *testing.B, sync bool) *badger.Store {
 	cfg := badger.DefaultConfig(b.TempDir())
 	cfg.SyncEvents = sync
@@ -56,6 +66,7 @@ func BenchmarkAppendEvents(b *testing.B) {
 				b.SetBytes(per)
 				b.ReportAllocs()
 				b.ResetTimer()
+				cpu0 := processCPU()
 				for i := 0; i < b.N; i += size {
 					// copies of real events under fresh ids, built outside the timing
 					b.StopTimer()
@@ -74,6 +85,7 @@ func BenchmarkAppendEvents(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+				reportCPU(b, cpu0, b.N)
 			})
 		}
 	}
@@ -97,6 +109,7 @@ func BenchmarkScanEvents(b *testing.B) {
 	n, _ := s.CountEvents(b.Context(), time.Time{}, time.Time{})
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := processCPU()
 	got := 0
 	for got < b.N {
 		for _, err := range s.ScanEvents(b.Context(), store.EventQuery{Limit: b.N - got}) {
@@ -107,6 +120,7 @@ func BenchmarkScanEvents(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(got)/b.Elapsed().Seconds(), "events/s")
+	reportCPU(b, cpu0, got)
 	_ = evs
 	_ = n
 }
@@ -116,6 +130,7 @@ func BenchmarkCountEvents(b *testing.B) {
 	s, evs := loadedStore(b)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := processCPU()
 	counted := int64(0)
 	for counted < int64(b.N) {
 		n, err := s.CountEvents(b.Context(), time.Time{}, time.Time{})
@@ -125,6 +140,7 @@ func BenchmarkCountEvents(b *testing.B) {
 		counted += n
 	}
 	b.ReportMetric(float64(counted)/b.Elapsed().Seconds(), "events/s")
+	reportCPU(b, cpu0, int(counted))
 }
 
 // BenchmarkGetEvent looks events up by id.
@@ -132,6 +148,8 @@ func BenchmarkGetEvent(b *testing.B) {
 	s, evs := loadedStore(b)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := processCPU()
+	defer func() { reportCPU(b, cpu0, b.N) }()
 	for i := 0; i < b.N; i++ {
 		if _, err := s.GetEvent(b.Context(), evs[(i*7919)%len(evs)].ID()); err != nil {
 			b.Fatal(err)

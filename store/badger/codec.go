@@ -132,6 +132,15 @@ func (d *decoder) fail(err error) {
 }
 
 func (d *decoder) uvarint() uint64 {
+	if d.pos < len(d.s) && d.s[d.pos] < 0x80 && d.err == nil {
+		c := d.s[d.pos] // one byte: most lengths and counts
+		d.pos++
+		return uint64(c)
+	}
+	return d.uvarintSlow()
+}
+
+func (d *decoder) uvarintSlow() uint64 {
 	if d.err != nil {
 		return 0
 	}
@@ -180,6 +189,13 @@ func (d *decoder) byte1() byte {
 }
 
 func (d *decoder) str() string {
+	if p := d.pos; p < len(d.s) && d.s[p] < 0x80 && d.err == nil {
+		// one-byte length
+		if n := int(d.s[p]); n <= len(d.s)-p-1 {
+			d.pos = p + 1 + n
+			return d.s[p+1 : p+1+n]
+		}
+	}
 	n := d.uvarint()
 	if d.err != nil {
 		return ""

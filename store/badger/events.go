@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"sync"
 	"time"
 
 	bdg "github.com/dgraph-io/badger/v4"
@@ -172,28 +173,36 @@ func (s *Store) GetEvent(ctx context.Context, id string) (*mdr.Event, error) {
 	}
 	defer s.mu.RUnlock()
 	var ev *mdr.Event
-	err := s.db.View(func(txn *bdg.Txn) error {
-		item, err := txn.Get(idKey(id))
-		if err != nil {
-			return err
-		}
-		suffix := make([]byte, 1, eventKeyLen)
-		suffix[0] = pEvent
-		if err := item.Value(func(v []byte) error { suffix = append(suffix, v...); return nil }); err != nil {
-			return err
-		}
-		item, err = txn.Get(suffix)
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error {
-			ev, err = decodeEvent(v, mdr.NewBuilder(32))
-			if err != nil {
-				return corrupt(suffix, err.Error())
+	txn := s.db.NewTransaction(false)
+	defer txn.Discard()
+	// one buffer for both keys: the id key, then the event key
+	keys := make([]byte, 0, 1+len(id)+eventKeyLen)
+	keys = append(append(keys, pEventID), id...)
+	item, err := txn.Get(keys)
+	if err == nil {
+		ek := append(keys[len(keys):], pEvent)
+		err = item.Value(func(v []byte) error {
+			if len(v) != eventKeyLen-1 {
+				return corrupt(keys, "event key of the wrong length")
 			}
+			ek = append(ek, v...)
 			return nil
 		})
-	})
+		if err == nil {
+			item, err = txn.Get(ek)
+		}
+		if err == nil {
+			b := builders.Get().(*mdr.Builder)
+			err = item.Value(func(v []byte) error {
+				var derr error
+				if ev, derr = decodeEvent(v, b); derr != nil {
+					return corrupt(ek, derr.Error())
+				}
+				return nil
+			})
+			builders.Put(b)
+		}
+	}
 	if errors.Is(err, bdg.ErrKeyNotFound) {
 		return nil, fmt.Errorf("badger store: event %q: %w", id, mdr.ErrNotFound)
 	}
@@ -202,6 +211,9 @@ func (s *Store) GetEvent(ctx context.Context, id string) (*mdr.Event, error) {
 	}
 	return ev, nil
 }
+
+// builders holds reusable event builders for GetEvent.
+var builders = sync.Pool{New: func() any { return mdr.NewBuilder(64) }}
 
 // iteration is a badger iterator used by an iter.Seq: it holds the store's
 // shared lock only while it touches badger, never while the caller's loop
@@ -264,33 +276,8 @@ func (s *Store) ScanEvents(ctx context.Context, q store.EventQuery) iter.Seq2[*m
 					return
 				}
 			}
-			var ev *mdr.Event
-			done := false
-			err := r.step("scan events", func() error {
-				if first {
-					r.it.Seek(s.eventBound(q.From))
-					first = false
-				} else {
-					r.it.Next()
-				}
-				if !r.it.Valid() {
-					done = true
-					return nil
-				}
-				item := r.it.Item()
-				k := item.Key()
-				if hi != nil && string(k) >= string(hi) {
-					done = true
-					return nil
-				}
-				return item.Value(func(v []byte) error {
-					var err error
-					if ev, err = decodeEvent(v, b); err != nil {
-						return corrupt(k, err.Error())
-					}
-					return nil
-				})
-			})
+			ev, done, err := r.nextEvent(s, first, q.From, hi, b)
+			first = false
 			if err != nil {
 				yield(nil, err)
 				return
@@ -310,6 +297,37 @@ func (s *Store) ScanEvents(ctx context.Context, q store.EventQuery) iter.Seq2[*m
 			}
 		}
 	}
+}
+
+// nextEvent moves the scan to its next event (the first at or after from
+// when first) and decodes it, under the store's shared lock; done reports
+// the end of the range.
+func (r *iteration) nextEvent(s *Store, first bool, from time.Time, hi []byte, b *mdr.Builder) (ev *mdr.Event, done bool, err error) {
+	if err := s.enter("scan events"); err != nil {
+		return nil, false, err
+	}
+	defer s.mu.RUnlock()
+	if first {
+		r.it.Seek(s.eventBound(from))
+	} else {
+		r.it.Next()
+	}
+	if !r.it.Valid() {
+		return nil, true, nil
+	}
+	item := r.it.Item()
+	k := item.Key()
+	if hi != nil && string(k) >= string(hi) {
+		return nil, true, nil
+	}
+	err = item.Value(func(v []byte) error {
+		var derr error
+		if ev, derr = decodeEvent(v, b); derr != nil {
+			return corrupt(k, derr.Error())
+		}
+		return nil
+	})
+	return ev, false, err
 }
 
 // CountEvents implements store.Events. It walks the keys of the range
