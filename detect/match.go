@@ -418,7 +418,7 @@ func (sc *scratch) anyOpen(classes []int32) bool {
 
 func markHits(set *acSet, hits []int32, sc *scratch) []int32 {
 	for _, h := range hits {
-		for _, r := range set.rules[h] {
+		for _, r := range set.ruleIDs[set.ruleAt[h]:set.ruleAt[h+1]] {
 			sc.cand[r>>6] |= 1 << (r & 63)
 		}
 	}

@@ -190,8 +190,11 @@ func dedupeLits(s []fieldLit) []fieldLit {
 // acSet is the automaton of one field (or of the keyword scope) with, for
 // each pattern, the rules whose literal it is.
 type acSet struct {
-	m       *ahocorasick.Matcher
-	rules   [][]int32
+	m *ahocorasick.Matcher
+	// rules of pattern i: ruleIDs[ruleAt[i]:ruleAt[i+1]] (flat: nothing for
+	// the GC to follow)
+	ruleAt  []int32
+	ruleIDs []int32
 	classes []int32 // route classes of those rules: the field is scanned only when one is open
 }
 
@@ -236,19 +239,17 @@ func (rs *Ruleset) buildACSet(lits map[string][]int32) *acSet {
 		pats = append(pats, p)
 	}
 	sortStrings(pats)
-	s := &acSet{rules: make([][]int32, len(pats))}
+	s := &acSet{ruleAt: make([]int32, len(pats)+1)}
 	for i, p := range pats {
-		s.rules[i] = lits[p]
+		s.ruleIDs = append(s.ruleIDs, lits[p]...)
+		s.ruleAt[i+1] = int32(len(s.ruleIDs))
 	}
 	s.m = ahocorasick.New(pats)
 	seen := map[int32]bool{}
-	for _, rl := range s.rules {
-		for _, r := range rl {
-			c := rs.rules[r].class
-			if !seen[c] {
-				seen[c] = true
-				s.classes = append(s.classes, c)
-			}
+	for _, r := range s.ruleIDs {
+		if c := rs.rules[r].class; !seen[c] {
+			seen[c] = true
+			s.classes = append(s.classes, c)
 		}
 	}
 	sort.Slice(s.classes, func(i, j int) bool { return s.classes[i] < s.classes[j] })

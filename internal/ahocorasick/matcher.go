@@ -35,8 +35,11 @@ var _ = littleEndian
 // Matcher is a compiled pattern set. It is immutable and safe for
 // concurrent use.
 type Matcher struct {
-	patterns []string
-	short    *automaton // patterns shorter than gramLen; nil when none
+	// the patterns, concatenated (no pointers for the GC to follow):
+	// pattern i is data[off[i]:off[i+1]]
+	data  string
+	off   []int32
+	short *automaton // patterns shorter than gramLen; nil when none
 
 	// 4-gram filter over the other patterns
 	shift uint32   // bitmap index = hash >> shift
@@ -75,7 +78,13 @@ var commonGrams = func() map[string]bool {
 // New compiles patterns. The empty pattern never matches (it is ignored);
 // duplicate patterns each report their own index.
 func New(patterns []string) *Matcher {
-	m := &Matcher{patterns: patterns}
+	m := &Matcher{off: make([]int32, len(patterns)+1)}
+	var all []byte
+	for i, p := range patterns {
+		all = append(all, p...)
+		m.off[i+1] = int32(len(all))
+	}
+	m.data = string(all)
 	var shortPats []string
 	hasShort := false
 	byGram := map[uint32][]gramEntry{}
@@ -152,7 +161,7 @@ func New(patterns []string) *Matcher {
 }
 
 // Len returns the number of patterns the matcher was built from.
-func (m *Matcher) Len() int { return len(m.patterns) }
+func (m *Matcher) Len() int { return len(m.off) - 1 }
 
 // States returns the number of states of the automaton of short patterns
 // plus the number of 4-gram table slots (a measure of the matcher's size).
@@ -197,7 +206,7 @@ func (m *Matcher) verify(dst []int32, text string, i int, g uint32) []int32 {
 	for m.used[j] {
 		if m.keys[j] == g {
 			for _, e := range m.ents[m.start[j] : m.start[j]+m.count[j]] {
-				p := m.patterns[e.pat]
+				p := m.data[m.off[e.pat]:m.off[e.pat+1]]
 				s := i - int(e.off)
 				if s >= 0 && s+len(p) <= len(text) && text[s:s+len(p)] == p {
 					dst = append(dst, e.pat)
