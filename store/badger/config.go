@@ -34,24 +34,30 @@ type Config struct {
 	// The largest atomic batch is 12% of MemTableSize (MaxAtomicBatchBytes).
 	MemTableSize int64 `json:"memtable_size"`
 	NumMemtables int   `json:"num_memtables"`
-	// BlockCacheSize and IndexCacheSize bound badger's caches.
+	// BlockCacheSize and IndexCacheSize bound badger's caches. 0 means no
+	// block cache (blocks are read from the memory-mapped tables; only
+	// possible without Compression) and table indexes kept in the mapped
+	// tables rather than a cache.
 	BlockCacheSize int64 `json:"block_cache_size"`
 	IndexCacheSize int64 `json:"index_cache_size"`
 	// NumCompactors is the number of compaction goroutines (at least 2).
 	NumCompactors int `json:"num_compactors"`
-	// Compression of table blocks: "zstd", "snappy" or "none".
+	// Compression of LSM table blocks: "none", "snappy" or "zstd" (the
+	// last two need a BlockCacheSize). It does not apply to the value log.
 	Compression string `json:"compression"`
-	// ValueThreshold is the value size from which values go to the value
-	// log instead of the LSM tree.
+	// ValueThreshold is the value size (64 bytes to 1 MiB) from which
+	// values go to the value log instead of the LSM tree. The default, 256,
+	// puts events there and keeps the LSM tree to keys, pointers and small
+	// records, so that compaction does not rewrite events.
 	ValueThreshold int64 `json:"value_threshold"`
 	// Logger receives badger's own log lines (nil discards them).
 	Logger *slog.Logger `json:"-"`
 }
 
-// DefaultConfig returns the configuration tuned for embedding: small
-// memtables and caches (peak RSS measured in the package doc), zstd block
-// compression, synced event writes, day buckets, value-log GC every five
-// minutes.
+// DefaultConfig returns the configuration tuned for embedding (see the
+// package doc for what was measured): events in the value log, small
+// memtables, no caches and no table compression, synced event writes, day
+// buckets, value-log GC every five minutes.
 func DefaultConfig(dir string) Config {
 	return Config{
 		Dir:            dir,

@@ -62,7 +62,10 @@ func crashBatch(r, b int) []*mdr.Event {
 func crashChild(dir string, round int) error {
 	cfg := badger.DefaultConfig(dir)
 	cfg.SyncEvents = round%2 == 0 // both modes must survive a process crash
-	cfg.MemTableSize = 16 << 20   // the default: flushes and compactions happen during the run
+	// the smallest memtables: with events in the value log a memtable holds
+	// keys and pointers only, and 1 MiB makes memtable flushes and level-0
+	// compactions happen during the run (a batch still fits one transaction)
+	cfg.MemTableSize = 1 << 20
 	s, err := badger.Open(cfg)
 	if err != nil {
 		return err

@@ -51,8 +51,11 @@
 // AppendEvents checks each event's id against the 'i' index in the same
 // transaction (ids already stored count as duplicates, so a batch re-sent
 // after a crash is stored once) and writes event and index entry together.
-// A batch is one badger transaction up to MaxAtomicBatchBytes (12% of
-// MemTableSize: 1.9 MiB by default, some 1,300 real Windows events); larger
+// A batch is one badger transaction up to badger's transaction limit
+// (MaxAtomicBatchBytes, 12% of MemTableSize in badger's own accounting, in
+// which an event in the value log counts as its key and a 12-byte pointer;
+// badger also bounds the number of entries, which with the default 16 MiB
+// memtables is what limits a transaction: about 10,000 events); larger
 // batches are split into several transactions before badger would answer
 // ErrTxnTooBig, and a transaction that still gets ErrTxnTooBig is retried
 // in smaller parts. AppendEdges works the same way.
@@ -76,11 +79,14 @@
 //
 // DropEventsBefore(t) drops whole time buckets older than the bucket
 // holding t: it deletes the buckets' 'i' entries, then removes each bucket
-// with one badger DropPrefix — no per-key TTL, no tombstone per event. Value
-// log GC (RunValueLogGC with Config.GCDiscardRatio) runs on a ticker every
-// Config.GCInterval and stops on Close; with the default ValueThreshold of
-// 32 KiB only large values (state snapshots, very large events) live in the
-// value log, everything else in the compressed LSM tables.
+// with one badger DropPrefix — no per-key TTL, no tombstone per event.
+// Events (values of ValueThreshold bytes or more: 256 by default, so every
+// real event) live in badger's value log and the LSM tree holds only keys,
+// value pointers, the id index and small records; the compaction that
+// DropPrefix runs records how much of each value-log file it dropped, and
+// value-log GC (RunValueLogGC with Config.GCDiscardRatio), on a ticker
+// every Config.GCInterval that stops on Close, rewrites the files that are
+// mostly garbage.
 //
 // # Logging
 //
@@ -90,29 +96,42 @@
 //
 // # Tuning and measured figures
 //
-// DefaultConfig is tuned for embedding in another program: 16 MiB memtables
-// (two), 32 MiB block cache, 16 MiB index cache, two compactors, zstd level
-// 1 on 16 KiB blocks, and 2 MiB tables at every level. Badger's table
-// builders reserve about twice the target table size in the Go heap and
-// several run at once during compaction, which is what dominates memory
-// while ingesting; small tables at every level bound it.
+// DefaultConfig is tuned for an embedded, append-mostly event store.
+// Events go to the value log (ValueThreshold 256 bytes), which is written
+// once and never compacted, so the LSM tree stays small (91 bytes per
+// event in the run below) and its compactions cheap; tables are not
+// compressed and badger keeps no block or index cache (blocks and indexes
+// are read from the memory-mapped tables). Two 16 MiB memtables, 4 MiB base tables
+// doubling per level, four level-0 tables before compaction (twelve before
+// writes stall), two compactors. The first settings kept events in
+// zstd-compressed LSM tables: small on disk, but compaction rewrote every
+// event several times, which took most of the CPU and, through badger's
+// table builders, gigabytes of Go heap.
 //
-// Measured on a shared 2-core VM with `mdr ingest` (batches of 1,000,
-// SyncEvents off, one Sync at the end) on the 1,072,021 real events of
-// benchmark.jsonl.gz (1,656 MB of JSON, gzip) with /usr/bin/time -v:
+// Measured on a shared 2-core VM (other jobs running) with
 //
-//   - peak RSS 1.93 GB with these defaults (5.05 GB with the first
-//     settings: 32 MiB memtables, 8 MiB base tables doubling per level).
-//     Most of it is badger's compaction buffers and memtable arenas in the
-//     Go heap (about 0.5–0.7 GB live after 300,000 events), doubled by the
-//     garbage collector's default GOGC=100. A host that needs less sets a
-//     soft memory limit: `mdr ingest` of the first 300,000 events peaks at
-//     1.37 GB RSS by default and at 0.91 GB with GOMEMLIMIT=800MiB, for the
-//     same CPU time (18.4 s against 17.6 s); a limit below the live heap
-//     (GOMEMLIMIT=300MiB: 0.64 GB) costs about 2.5 times the time.
-//   - 283 MB on disk after the run: 264 bytes per event, 0.17 of the JSON.
-//   - 71 s of CPU (62.7 s user, 8.5 s system) including gzip and JSON
-//     decoding: about 15,000 events per CPU-second.
+//	/usr/bin/time -v mdr ingest --store DIR ../shared/data/events/benchmark.jsonl.gz
+//
+// (batches of 1,000, SyncEvents off, one Sync at the end) on its 1,072,021
+// real Windows events (1,656 MB of JSON, gzip):
+//
+//   - 16.2 s wall, 66,000 events/s, at 98% of one core (11.6 s user,
+//     4.5 s system) including gzip and JSON decoding, which run on their
+//     own goroutines. The first settings took 3 min 20 s (5,400 events/s)
+//     and 71 s of CPU.
+//   - peak RSS 2.0 GB, of which 0.27 GB anonymous memory (Go heap:
+//     memtables, batches in flight, the reader) and 1.7 GB file pages: badger
+//     memory-maps the value log and its tables, and every page written
+//     stays mapped (clean after a sync, so the kernel can reclaim it under
+//     memory pressure, but it counts in RSS). The file part grows with the
+//     data written by the process. The first settings peaked at 1.93 GB,
+//     mostly Go heap.
+//   - 1,763 MB on disk after the run: 1,644 bytes per event, 1.06 times the
+//     JSON (uncompressed binary events in the value log). The first settings
+//     needed 264 bytes per event (zstd); compressing each event with s2 and
+//     a 64 KiB dictionary of earlier events measured 0.52 of the binary
+//     size (2.3 µs to encode, 0.4 µs to decode), zstd with a dictionary 0.44
+//     (18 µs to encode) — neither is done here.
 //
 // See the benchmarks in this package for ingest at batch sizes 1, 100 and
 // 1,000, scans, counts and lookups by id.

@@ -36,15 +36,18 @@ func (s *Store) entrySize(key, val int) int64 {
 	return int64(key+val) + 2 + 10
 }
 
-// MaxAtomicBatchBytes is the encoded size up to which AppendEvents and
-// AppendEdges commit a batch in one transaction; a larger batch is split
-// into several transactions, each atomic.
+// MaxAtomicBatchBytes is the size, counted as badger counts it (key plus
+// value, or plus a 12-byte pointer for values of ValueThreshold bytes or
+// more, plus 12 per entry), up to which AppendEvents and AppendEdges commit
+// a batch in one transaction; a larger batch, or one with more entries than
+// badger allows in a transaction, is split into several transactions, each
+// atomic.
 func (s *Store) MaxAtomicBatchBytes() int64 { b, _ := s.txnBudget(); return b }
 
-// AppendEvents implements store.Events. A batch whose encoding fits in one
-// transaction (MaxAtomicBatchBytes: 1.9 MiB with the default MemTableSize,
-// some 1,300 real Windows events at 1.4 KiB each) is stored atomically. A larger batch is
-// committed in parts; if the process dies in between, the parts committed
+// AppendEvents implements store.Events. A batch that fits in one
+// transaction (see MaxAtomicBatchBytes; about 10,000 events with the
+// default MemTableSize, where badger's limit on entries per transaction
+// binds first) is stored atomically. A larger batch is committed in parts; if the process dies in between, the parts committed
 // are kept, and re-sending the batch stores the rest (ids already stored
 // count as duplicates).
 func (s *Store) AppendEvents(ctx context.Context, batch []*mdr.Event) (store.AppendResult, error) {

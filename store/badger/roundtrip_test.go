@@ -2,6 +2,7 @@ package badger_test
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -197,12 +198,66 @@ func TestConfigValidate(t *testing.T) {
 		"compression": func(c *badger.Config) { c.Compression = "lz4" },
 		"compactors":  func(c *badger.Config) { c.NumCompactors = 1 },
 		"threshold":   func(c *badger.Config) { c.ValueThreshold = 8 << 20 },
+		"small value": func(c *badger.Config) { c.ValueThreshold = 32 },
+		"zstd, no block cache": func(c *badger.Config) {
+			c.Compression = "zstd"
+			c.BlockCacheSize = 0
+		},
 	} {
 		cfg := badger.DefaultConfig(filepath.Join(t.TempDir(), "x"))
 		mod(&cfg)
 		if _, err := badger.Open(cfg); !errors.Is(err, mdr.ErrInvalid) {
 			t.Errorf("%s: Open = %v, want ErrInvalid", name, err)
 		}
+	}
+}
+
+// TestEventsInValueLog checks the tuning the package doc describes: real
+// events go to the value log, and the LSM tree holds a small part of the
+// store.
+func TestEventsInValueLog(t *testing.T) {
+	dir := t.TempDir()
+	cfg := badger.DefaultConfig(dir)
+	cfg.SyncEvents = false
+	s, err := badger.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := readEvents(t, "evtx_attack_samples.jsonl", 0)
+	if _, err := s.AppendEvents(t.Context(), evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var lsm, vlog int64
+	files, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		info, err := f.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch filepath.Ext(f.Name()) {
+		case ".sst":
+			lsm += info.Size()
+		case ".vlog":
+			vlog += info.Size()
+		}
+	}
+	t.Logf("%d events: LSM tables %d bytes (%d per event), value log %d bytes (%d per event)", len(evs), lsm, lsm/int64(len(evs)), vlog, vlog/int64(len(evs)))
+	if lsm == 0 || vlog < 4*lsm {
+		t.Errorf("value log %d bytes, LSM tables %d: events are not in the value log", vlog, lsm)
+	}
+	if s, err = badger.Open(cfg); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.GetEvent(t.Context(), evs[len(evs)/2].ID())
+	if err != nil || got.Len() != evs[len(evs)/2].Len() {
+		t.Fatalf("GetEvent after reopen: %v", err)
 	}
 }
 

@@ -251,11 +251,10 @@ func (s *Store) syncCritical() error {
 	return s.db.Sync()
 }
 
-// Fixed LSM tuning for embedding, chosen by measuring peak RSS while
-// ingesting 300,000 real events (see the package doc). Badger's table
-// builders allocate about twice the target table size up front, and up to
-// eight or more run at once during compaction, so small tables at every
-// level (TableSizeMultiplier 1) bound that memory.
+// Fixed LSM tuning for embedding (see the package doc). With events in the
+// value log the tree holds keys and pointers only, so modest tables
+// doubling per level keep both the number of files and the memory of
+// badger's table builders (about twice the table size each) small.
 const (
 	baseTableSize = 4 << 20
 	blockSize     = 16 << 10
