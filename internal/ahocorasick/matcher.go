@@ -5,12 +5,13 @@
 // A Matcher combines two exact methods:
 //
 //   - Patterns of at least four bytes are found through a 4-gram filter:
-//     each such pattern is keyed by its last four bytes; the scan hashes the
-//     four bytes at every text position and tests one bit of a bitmap sized
-//     to the pattern count. The positions are independent of each other, so
+//     each such pattern is keyed by one of its 4-grams (the one least shared
+//     with other patterns and not common in Windows text); the scan hashes
+//     the four bytes at every text position and tests one bit of a bitmap
+//     sized to the number of grams. The positions are independent of each other, so
 //     the loop runs at the CPU's throughput instead of a chain of dependent
 //     table loads; only on a bitmap hit does it look the 4-gram up in an
-//     open-addressing table and compare the patterns that end with it.
+//     open-addressing table and compare the patterns keyed by it.
 //   - Shorter patterns go to an Aho–Corasick automaton (Aho and Corasick,
 //     1975): a trie with failure links computed breadth first and turned
 //     into a complete transition table over byte classes (bytes used by no
