@@ -80,9 +80,9 @@
 // DropEventsBefore(t) drops whole time buckets older than the bucket
 // holding t: it deletes the buckets' 'i' entries, then removes each bucket
 // with one badger DropPrefix — no per-key TTL, no tombstone per event.
-// Events (values of ValueThreshold bytes or more: 256 by default, so every
-// real event) live in badger's value log and the LSM tree holds only keys,
-// value pointers, the id index and small records; the compaction that
+// Events (values of ValueThreshold bytes or more: 512 by default, which is
+// 99% of the bytes of real Windows events) live in badger's value log and
+// the LSM tree holds keys, value pointers, the id index and small values; the compaction that
 // DropPrefix runs records how much of each value-log file it dropped, and
 // value-log GC (RunValueLogGC with Config.GCDiscardRatio), on a ticker
 // every Config.GCInterval that stops on Close, rewrites the files that are
@@ -97,7 +97,7 @@
 // # Tuning and measured figures
 //
 // DefaultConfig is tuned for an embedded, append-mostly event store.
-// Events go to the value log (ValueThreshold 256 bytes), which is written
+// Events go to the value log (ValueThreshold 512 bytes), which is written
 // once and never compacted, so the LSM tree stays small (91 bytes per
 // event in the run below) and its compactions cheap; tables are not
 // compressed and badger keeps no block or index cache (blocks and indexes
