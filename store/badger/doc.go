@@ -98,12 +98,12 @@
 //
 // DefaultConfig is tuned for an embedded, append-mostly event store.
 // Events go to the value log (ValueThreshold 512 bytes), which is written
-// once and never compacted, so the LSM tree stays small (91 bytes per
+// once and never compacted, so the LSM tree stays small (97 bytes per
 // event in the run below) and its compactions cheap; tables are not
 // compressed and badger keeps no block or index cache (blocks and indexes
-// are read from the memory-mapped tables). Two 16 MiB memtables, 4 MiB base tables
-// doubling per level, four level-0 tables before compaction (twelve before
-// writes stall), two compactors. The first settings kept events in
+// are read from the memory-mapped tables). Two 16 MiB memtables, 4 MiB
+// base tables doubling per level, four level-0 tables before compaction
+// (twelve before writes stall), two compactors. The first settings kept events in
 // zstd-compressed LSM tables: small on disk, but compaction rewrote every
 // event several times, which took most of the CPU and, through badger's
 // table builders, gigabytes of Go heap.
@@ -115,23 +115,26 @@
 // (batches of 1,000, SyncEvents off, one Sync at the end) on its 1,072,021
 // real Windows events (1,656 MB of JSON, gzip):
 //
-//   - 16.2 s wall, 66,000 events/s, at 98% of one core (11.6 s user,
-//     4.5 s system) including gzip and JSON decoding, which run on their
-//     own goroutines. The first settings took 3 min 20 s (5,400 events/s)
-//     and 71 s of CPU.
-//   - peak RSS 2.0 GB, of which 0.27 GB anonymous memory (Go heap:
-//     memtables, batches in flight, the reader) and 1.7 GB file pages: badger
-//     memory-maps the value log and its tables, and every page written
-//     stays mapped (clean after a sync, so the kernel can reclaim it under
-//     memory pressure, but it counts in RSS). The file part grows with the
-//     data written by the process. The first settings peaked at 1.93 GB,
-//     mostly Go heap.
-//   - 1,763 MB on disk after the run: 1,644 bytes per event, 1.06 times the
-//     JSON (uncompressed binary events in the value log). The first settings
-//     needed 264 bytes per event (zstd); compressing each event with s2 and
-//     a 64 KiB dictionary of earlier events measured 0.52 of the binary
-//     size (2.3 µs to encode, 0.4 µs to decode), zstd with a dictionary 0.44
-//     (18 µs to encode) — neither is done here.
+//   - 14.6 s wall, 73,700 events/s (116% CPU: 12.0 s user, 5.0 s system),
+//     gzip and JSON decoding included, which run on goroutines of their
+//     own. An earlier run of the same settings with ValueThreshold 256
+//     took 16.2 s (66,000 events/s). The first settings took 3 min 20 s
+//     (5,400 events/s) and 71 s of CPU.
+//   - peak RSS 2.08 GB; sampling /proc/PID/status every 0.5 s gave peaks
+//     of 0.34 GB anonymous memory (Go heap:
+//     memtables, batches in flight, the reader) and 1.74 GB file pages:
+//     badger memory-maps the value log and its tables, and every page
+//     written stays mapped (clean after a sync, so the kernel can reclaim
+//     it under memory pressure, but it counts in RSS). The file part grows
+//     with the data the process writes. The first settings peaked at
+//     1.93 GB, mostly Go heap.
+//   - 1,762 MB on disk after the run: 1,643 bytes per event (LSM tables 97,
+//     value log 1,545), 1.06 times the JSON: events are stored as
+//     uncompressed binary. The first settings needed 264 bytes per event
+//     (zstd in the LSM tables). Compressing each event with s2 and a 64 KiB
+//     dictionary of earlier events measured 0.52 of the binary size
+//     (2.3 µs to encode, 0.4 µs to decode), zstd with a dictionary 0.44
+//     (18 µs to encode); neither is done here.
 //
 // See the benchmarks in this package for ingest at batch sizes 1, 100 and
 // 1,000, scans, counts and lookups by id.
