@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,5 +129,77 @@ func TestIngestUsage(t *testing.T) {
 	var out, errOut strings.Builder
 	if err := runIngest(t.Context(), []string{"--store", t.TempDir(), filepath.Join(t.TempDir(), "missing.jsonl")}, &out, &errOut); err == nil || errors.Is(err, errUsage) {
 		t.Errorf("missing input file: %v", err)
+	}
+}
+
+// failAfter is a source that yields n bytes, then fails.
+type failAfter struct {
+	n   int
+	err error
+}
+
+func (f *failAfter) Read(p []byte) (int, error) {
+	if f.n == 0 {
+		return 0, f.err
+	}
+	k := min(len(p), f.n)
+	for i := range p[:k] {
+		p[i] = byte(f.n - i)
+	}
+	f.n -= k
+	return k, nil
+}
+
+func TestReadAhead(t *testing.T) {
+	// the bytes come through in order across block boundaries
+	want := make([]byte, 3<<20+12345)
+	for i := range want {
+		want[i] = byte(i*7 + i>>11)
+	}
+	released := make(chan struct{})
+	ra := newReadAhead(bytes.NewReader(want), func() { close(released) })
+	got, err := io.ReadAll(ra)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("read %d bytes (%v), want the %d bytes of the source", len(got), err, len(want))
+	}
+	ra.Close()
+	<-released
+
+	// a source error reaches the reader after the bytes before it
+	boom := errors.New("disk on fire")
+	ra = newReadAhead(&failAfter{n: 5 << 20, err: boom}, func() {})
+	got, err = io.ReadAll(ra)
+	if !errors.Is(err, boom) || len(got) != 5<<20 {
+		t.Errorf("read %d bytes, error %v; want 5 MiB then %v", len(got), err, boom)
+	}
+	ra.Close()
+
+	// Close while the goroutine is blocked on a full queue releases the source
+	released = make(chan struct{})
+	ra = newReadAhead(&failAfter{n: 64 << 20, err: io.EOF}, func() { close(released) })
+	var p [10]byte
+	if _, err := ra.Read(p[:]); err != nil {
+		t.Fatal(err)
+	}
+	ra.Close()
+	select {
+	case <-released:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the source was not released after Close")
+	}
+}
+
+func TestIngestProfiles(t *testing.T) {
+	src := ingestData(t, "sigma_regression.jsonl")
+	tmp := t.TempDir()
+	cpu, mem := filepath.Join(tmp, "cpu.prof"), filepath.Join(tmp, "mem.prof")
+	var out, errOut strings.Builder
+	if err := runIngest(t.Context(), []string{"--store", filepath.Join(tmp, "store"), "--cpuprofile", cpu, "--memprofile", mem, src}, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	for _, p := range []string{cpu, mem} {
+		if info, err := os.Stat(p); err != nil || info.Size() == 0 {
+			t.Errorf("profile %s: %v", p, err)
+		}
 	}
 }
