@@ -294,3 +294,60 @@ func TestRetentionBuckets(t *testing.T) {
 		t.Errorf("second drop removed %d events", n)
 	}
 }
+
+// TestReopenWithOtherTuning writes a store with the first tuning of this
+// package (events in zstd-compressed LSM tables, block and index caches)
+// and reads it back with the defaults, and the other way round: badger
+// records each table's compression, and where a value lives is in its
+// key's entry, so tuning never changes what a store holds.
+func TestReopenWithOtherTuning(t *testing.T) {
+	evs := readEvents(t, "evtx_attack_samples.jsonl", 3000)
+	first := func(c *badger.Config) {
+		c.Compression = "zstd"
+		c.BlockCacheSize = 32 << 20
+		c.IndexCacheSize = 16 << 20
+		c.ValueThreshold = 32 << 10
+	}
+	for name, tunings := range map[string][2]func(*badger.Config){
+		"first then default": {first, func(*badger.Config) {}},
+		"default then first": {func(*badger.Config) {}, first},
+	} {
+		dir := t.TempDir()
+		for round, tune := range tunings {
+			cfg := badger.DefaultConfig(dir)
+			cfg.SyncEvents = false
+			cfg.MemTableSize = 1 << 20 // several flushed tables
+			tune(&cfg)
+			s, err := badger.Open(cfg)
+			if err != nil {
+				t.Fatalf("%s, round %d: %v", name, round, err)
+			}
+			half := evs[round*len(evs)/2 : (round+1)*len(evs)/2]
+			if _, err := s.AppendEvents(t.Context(), half); err != nil {
+				t.Fatalf("%s, round %d: %v", name, round, err)
+			}
+			n := 0
+			for e, err := range s.ScanEvents(t.Context(), store.EventQuery{}) {
+				if err != nil {
+					t.Fatalf("%s, round %d: scan: %v", name, round, err)
+				}
+				if e.Len() == 0 {
+					t.Fatalf("%s, round %d: empty event %s", name, round, e.ID())
+				}
+				n++
+			}
+			if want := (round + 1) * len(evs) / 2; n != want {
+				t.Errorf("%s, round %d: scanned %d events, want %d", name, round, n, want)
+			}
+			for _, e := range []*mdr.Event{evs[0], evs[len(evs)/2-1]} {
+				got, err := s.GetEvent(t.Context(), e.ID())
+				if err != nil || got.Len() != e.Len() {
+					t.Errorf("%s, round %d: GetEvent(%s): %v", name, round, e.ID(), err)
+				}
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
