@@ -76,21 +76,6 @@ func (g *glob) longestLiteral() string {
 	return best
 }
 
-// isLiteral reports whether the pattern has no wildcard, returning the literal.
-func (g *glob) isLiteral() (string, bool) {
-	if g.star || len(g.segs) != 1 {
-		return "", false
-	}
-	var b strings.Builder
-	for _, it := range g.segs[0] {
-		if it.lit == "" {
-			return "", false
-		}
-		b.WriteString(it.lit)
-	}
-	return b.String(), true
-}
-
 // matchPrefix matches seg at the start of s and returns the end offset.
 func matchPrefix(seg []globItem, s string) (int, bool) {
 	i := 0

@@ -382,7 +382,7 @@ func markNumber(ns *numSet, v mdr.Value, sc *scratch) {
 	case mdr.KindFloat, mdr.KindString:
 		t, isStr := v.Str()
 		if !isStr {
-			t, ok = sc.scalarText(v)
+			t, _ = sc.scalarText(v) // a non-text scalar leaves t empty: not a number
 		}
 		n, ok = parseNumber(t)
 	case mdr.KindList:

@@ -16,7 +16,6 @@ import (
 type scanCorrelation struct {
 	c       *detect.Correlator
 	fed     map[string]bool // rules some correlation references
-	line    []byte
 	matches int64
 	last    scanItem
 }
