@@ -109,8 +109,9 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return ingestErr
 }
 
-// ingest reads the files on this goroutine and writes batches on another,
-// so decoding and storing overlap.
+// ingest reads the files on this goroutine and writes batches on another
+// through a badger.Appender, so that reading, decoding, preparing a batch
+// and badger's writing of the batch before all overlap.
 func ingest(ctx context.Context, st *badger.Store, files []string, batchSize int, skip bool, every time.Duration, stderr io.Writer) (ingestStats, error) {
 	var stats ingestStats
 	ctx, cancel := context.WithCancel(ctx)
@@ -123,20 +124,38 @@ func ingest(ctx context.Context, st *badger.Store, files []string, batchSize int
 	}
 	done := make(chan result, 1)
 	go func() {
+		// The appender prepares a batch while badger writes the one before;
+		// a batch's slice is reused only once the next Append has returned,
+		// for until then the appender may need it again.
 		var r result
+		ap, err := st.NewAppender()
+		if err != nil {
+			r.err = err
+			cancel()
+		}
+		var prev []*mdr.Event
 		for b := range batches {
-			if r.err == nil {
-				res, err := st.AppendEvents(ctx, b)
-				r.added += int64(res.Added)
-				r.dups += int64(res.Duplicates)
-				if err != nil {
-					r.err = err
-					cancel()
+			if r.err != nil {
+				continue
+			}
+			if err := ap.Append(ctx, b); err != nil {
+				r.err = err
+				cancel()
+				continue
+			}
+			if prev != nil {
+				select {
+				case free <- prev[:0]:
+				default:
 				}
 			}
-			select {
-			case free <- b[:0]:
-			default:
+			prev = b
+		}
+		if ap != nil {
+			res, err := ap.Close()
+			r.added, r.dups = int64(res.Added), int64(res.Duplicates)
+			if err != nil && r.err == nil {
+				r.err = err
 			}
 		}
 		done <- r

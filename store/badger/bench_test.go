@@ -201,3 +201,72 @@ func BenchmarkDiskBytesPerEvent(b *testing.B) {
 		b.ReportMetric(float64(disk)/float64(raw), "disk/raw")
 	}
 }
+
+// BenchmarkLoad compares AppendEvents with an Appender for a bulk load of
+// real events in batches of 1,000, fed by a producer goroutine that builds
+// the batches (as a reader would) while the timer runs. ns/op is per event;
+// cpu-ns/op is the process CPU of all goroutines.
+func BenchmarkLoad(b *testing.B) {
+	evs, raw := realEvents(b)
+	per := raw / int64(len(evs))
+	const size = 1000
+	for _, mode := range []string{"append-events", "appender"} {
+		b.Run(mode, func(b *testing.B) {
+			s := benchStore(b, false)
+			batches := make(chan []*mdr.Event, 4)
+			go func() {
+				defer close(batches)
+				bld := mdr.NewBuilder(64)
+				for i := 0; i < b.N; i += size {
+					batch := make([]*mdr.Event, 0, size)
+					for k := i; k < min(i+size, b.N); k++ {
+						e := evs[k%len(evs)]
+						for j := range e.Len() {
+							f := e.Field(j)
+							bld.Add(f.Key, f.Value)
+						}
+						batch = append(batch, bld.FinishAs(e.Origin(), strconv.Itoa(k), e.Time()))
+					}
+					batches <- batch
+				}
+			}()
+			b.SetBytes(per)
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := processCPU()
+			var ap *badger.Appender
+			if mode == "appender" {
+				var err error
+				if ap, err = s.NewAppender(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			added := 0
+			for batch := range batches {
+				if ap != nil {
+					if err := ap.Append(b.Context(), batch); err != nil {
+						b.Fatal(err)
+					}
+					continue
+				}
+				res, err := s.AppendEvents(b.Context(), batch)
+				if err != nil {
+					b.Fatal(err)
+				}
+				added += res.Added
+			}
+			if ap != nil {
+				res, err := ap.Close()
+				if err != nil {
+					b.Fatal(err)
+				}
+				added = res.Added
+			}
+			if added != b.N {
+				b.Fatalf("%d events stored, want %d", added, b.N)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			reportCPU(b, cpu0, b.N)
+		})
+	}
+}

@@ -60,6 +60,10 @@
 // ErrTxnTooBig, and a transaction that still gets ErrTxnTooBig is retried
 // in smaller parts. AppendEdges works the same way.
 //
+// For bulk loads an Appender (NewAppender) prepares each batch while
+// badger still writes the one before, with the same atomicity and
+// duplicate rule; `mdr ingest` uses it.
+//
 // Config.SyncEvents (on by default) makes every event and edge commit wait
 // for fsync; bulk loads turn it off and call Sync at the end. Alerts,
 // incidents, audit records and state snapshots are always synced before
@@ -119,7 +123,14 @@
 //     gzip and JSON decoding included, which run on goroutines of their
 //     own. An earlier run of the same settings with ValueThreshold 256
 //     took 16.2 s (66,000 events/s). The first settings took 3 min 20 s
-//     (5,400 events/s) and 71 s of CPU.
+//     (5,400 events/s) and 71 s of CPU. These runs stored with
+//     AppendEvents, whose commit the writing goroutine waited for (it was
+//     busy 98% of the time, the reader blocked on it); the Appender
+//     came later and was measured on the first 300,000 events only
+//     (zcat benchmark.jsonl.gz | head -300000 > 300k.jsonl; mdr ingest
+//     --store DIR 300k.jsonl): 2.8 s against 3.5–3.8 s when the machine
+//     was quiet, no difference when other jobs took most of it; the CPU
+//     per event is the same. BenchmarkLoad compares the two.
 //   - peak RSS 2.08 GB; sampling /proc/PID/status every 0.5 s gave peaks
 //     of 0.34 GB anonymous memory (Go heap:
 //     memtables, batches in flight, the reader) and 1.74 GB file pages:

@@ -52,13 +52,8 @@ func (s *Store) MaxAtomicBatchBytes() int64 { b, _ := s.txnBudget(); return b }
 // count as duplicates).
 func (s *Store) AppendEvents(ctx context.Context, batch []*mdr.Event) (store.AppendResult, error) {
 	var res store.AppendResult
-	for i, e := range batch {
-		if e == nil {
-			return res, &store.BatchError{Index: i, Err: fmt.Errorf("%w: nil event", mdr.ErrInvalid)}
-		}
-		if e.ID() == "" {
-			return res, &store.BatchError{Index: i, Err: store.ErrNoID}
-		}
+	if err := checkBatch(batch); err != nil {
+		return res, err
 	}
 	if err := ctx.Err(); err != nil {
 		return res, err
@@ -95,12 +90,41 @@ func (s *Store) AppendEvents(ctx context.Context, batch []*mdr.Event) (store.App
 	return res, nil
 }
 
+// checkBatch refuses a batch with a nil event or an event without an id.
+func checkBatch(batch []*mdr.Event) error {
+	for i, e := range batch {
+		if e == nil {
+			return &store.BatchError{Index: i, Err: fmt.Errorf("%w: nil event", mdr.ErrInvalid)}
+		}
+		if e.ID() == "" {
+			return &store.BatchError{Index: i, Err: store.ErrNoID}
+		}
+	}
+	return nil
+}
+
 // appendChunk writes a prefix of batch in one transaction and reports how
 // many events it consumed.
 func (s *Store) appendChunk(batch []*mdr.Event, maxBytes, maxCount int64, scratch *[]byte) (int, store.AppendResult, error) {
-	var res store.AppendResult
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
+	n, res, err := s.prepareChunk(txn, batch, maxBytes, maxCount, scratch)
+	if err != nil {
+		return 0, res, err
+	}
+	if err := txn.Commit(); err != nil {
+		if errors.Is(err, bdg.ErrTxnTooBig) {
+			return 0, res, errShrink
+		}
+		return 0, res, err
+	}
+	return n, res, nil
+}
+
+// prepareChunk writes a prefix of batch into txn (not committed) and
+// reports how many events it consumed and what committing would store.
+func (s *Store) prepareChunk(txn *bdg.Txn, batch []*mdr.Event, maxBytes, maxCount int64, scratch *[]byte) (int, store.AppendResult, error) {
+	var res store.AppendResult
 	var arena []byte
 	var size, count int64
 	n := 0
@@ -156,12 +180,6 @@ func (s *Store) appendChunk(batch []*mdr.Event, maxBytes, maxCount int64, scratc
 		count += 2
 		res.Added++
 		n++
-	}
-	if err := txn.Commit(); err != nil {
-		if errors.Is(err, bdg.ErrTxnTooBig) {
-			return 0, res, errShrink
-		}
-		return 0, res, err
 	}
 	return n, res, nil
 }
