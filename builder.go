@@ -88,7 +88,7 @@ func (b *Builder) SetDuplicateKeys() { b.dup = true }
 // for an event like this one (no copy of the fields).
 func (b *Builder) take() []Field {
 	fs := b.fields[:len(b.fields):len(b.fields)]
-	b.fields = make([]Field, 0, len(fs)+len(fs)/4+4)
+	b.fields = make([]Field, 0, len(fs)+2)
 	return fs
 }
 
