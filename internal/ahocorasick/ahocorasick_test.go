@@ -116,3 +116,54 @@ func BenchmarkScanAutomatonOnly(b *testing.B) {
 	}
 	b.ReportMetric(float64(cpuNanos()-c0)/float64(b.N), "cpu-ns/op")
 }
+
+// TestStrideMatchesNaive checks the strided 4-gram filter: pattern sets
+// whose shortest pattern is 4 to 14 bytes (strides 1 to 8), with and
+// without short patterns beside them, against brute force.
+func TestStrideMatchesNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	alpha := "ab\\:.k"
+	word := func(n int) string {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			b.WriteByte(alpha[rng.IntN(len(alpha))])
+		}
+		return b.String()
+	}
+	for iter := 0; iter < 6000; iter++ {
+		minLen := 4 + rng.IntN(11)
+		text := word(rng.IntN(120))
+		pats := make([]string, rng.IntN(10)+1)
+		for i := range pats {
+			n := minLen + rng.IntN(10)
+			pats[i] = word(n)
+			if rng.IntN(2) == 0 && len(text) >= n { // a piece of the text: a sure hit
+				a := rng.IntN(len(text) - n + 1)
+				pats[i] = text[a : a+n]
+			}
+		}
+		if rng.IntN(4) == 0 {
+			pats = append(pats, word(1+rng.IntN(3)))
+		}
+		m := New(pats)
+		shortest := 0
+		for _, p := range pats {
+			if len(p) >= gramLen && (shortest == 0 || len(p) < shortest) {
+				shortest = len(p)
+			}
+		}
+		if want := max(1, min(maxStride, shortest-gramLen+1)); m.stride != want {
+			t.Fatalf("stride %d for shortest pattern %d", m.stride, shortest)
+		}
+		got := m.Scan(nil, text)
+		want := naive(pats, text)
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("patterns %q text %q (stride %d): got %v want %v", pats, text, m.stride, got, want)
+		}
+		if m.Contains(text) != (len(want) > 0) {
+			t.Fatalf("Contains(%q) with %q wrong", text, pats)
+		}
+	}
+}

@@ -43,16 +43,22 @@ type Matcher struct {
 	short *automaton // patterns shorter than gramLen; nil when none
 
 	// 4-gram filter over the other patterns
-	shift uint32   // bitmap index = hash >> shift
-	bits  []uint64 // bitmap of gram hashes
-	mask  uint32   // table index mask
-	keys  []uint32 // gram of each table slot
-	used  []bool
-	start []int32 // entries[start[i]:start[i+1]]... per slot: first entry
-	count []int32
-	ents  []gramEntry
-	long  int // patterns in the filter
+	shift   uint32   // bitmap index = hash >> shift
+	bits    []uint64 // bitmap of gram hashes
+	mask    uint32   // table index mask
+	keys    []uint32 // gram of each table slot
+	used    []bool
+	start   []int32 // entries[start[i]:start[i+1]]... per slot: first entry
+	count   []int32
+	ents    []gramEntry
+	long    int // patterns in the filter
+	stride  int // the filter tests every stride-th text position
+	minLong int // the shortest pattern in the filter
 }
+
+// maxStride bounds the filter's stride (each pattern is keyed by stride
+// grams, so a larger stride fills the bitmap faster).
+const maxStride = 8
 
 type gramEntry struct {
 	pat int32 // pattern index
@@ -88,8 +94,21 @@ func New(patterns []string) *Matcher {
 	m.data = string(all)
 	var shortPats []string
 	hasShort := false
+	minLong := 0
+	for _, p := range patterns {
+		if len(p) >= gramLen && (minLong == 0 || len(p) < minLong) {
+			minLong = len(p)
+		}
+	}
+	// Every occurrence of a pattern of n >= minLong bytes holds grams at
+	// n-gramLen+1 >= stride consecutive text positions, so testing every
+	// stride-th position meets each occurrence exactly once when the
+	// pattern is keyed by the grams at stride consecutive offsets.
+	m.stride = max(1, min(maxStride, minLong-gramLen+1))
+	m.minLong = minLong
 	byGram := map[uint32][]gramEntry{}
 	var order []uint32
+	gramAt := func(p string, off int) uint32 { return binary.LittleEndian.Uint32([]byte(p[off : off+gramLen])) }
 	for i, p := range patterns {
 		switch {
 		case p == "":
@@ -99,25 +118,31 @@ func New(patterns []string) *Matcher {
 			hasShort = true
 		default:
 			shortPats = append(shortPats, "")
-			// Key the pattern by its least shared 4-gram so far, avoiding
-			// grams common in any text: every text position holding the
-			// key costs a comparison with each pattern keyed by it.
+			// Key the pattern by the window of stride consecutive grams
+			// least shared so far, avoiding grams common in any text: every
+			// text position holding a key costs a comparison with each
+			// pattern keyed by it.
+			k := m.stride
 			best, bestCost := 0, -1
-			for off := len(p) - gramLen; off >= 0; off-- {
-				g := binary.LittleEndian.Uint32([]byte(p[off : off+gramLen]))
-				cost := len(byGram[g])
-				if commonGrams[p[off:off+gramLen]] {
-					cost += 1 << 20
+			for off := len(p) - gramLen - k + 1; off >= 0; off-- {
+				cost := 0
+				for j := off; j < off+k; j++ {
+					cost += len(byGram[gramAt(p, j)])
+					if commonGrams[p[j:j+gramLen]] {
+						cost += 1 << 20
+					}
 				}
 				if bestCost < 0 || cost < bestCost {
 					best, bestCost = off, cost
 				}
 			}
-			g := binary.LittleEndian.Uint32([]byte(p[best : best+gramLen]))
-			if _, ok := byGram[g]; !ok {
-				order = append(order, g)
+			for j := best; j < best+k; j++ {
+				g := gramAt(p, j)
+				if _, ok := byGram[g]; !ok {
+					order = append(order, g)
+				}
+				byGram[g] = append(byGram[g], gramEntry{pat: int32(i), off: int32(j)})
 			}
-			byGram[g] = append(byGram[g], gramEntry{pat: int32(i), off: int32(best)})
 			m.long++
 		}
 	}
@@ -181,15 +206,15 @@ func (m *Matcher) Scan(dst []int32, text string) []int32 {
 	if m.short != nil {
 		dst = m.short.scan(dst, text)
 	}
-	if m.long == 0 || len(text) < gramLen {
+	if m.long == 0 || len(text) < m.minLong {
 		return dst
 	}
-	bitmap, shift := m.bits, m.shift
+	bitmap, shift, k := m.bits, m.shift, m.stride
 	// i+4 <= len(text) holds in the loop: the 4-byte loads stay inside text,
 	// and b>>6 < len(bitmap) by construction of shift.
 	p := unsafe.Pointer(unsafe.StringData(text))
 	bm := unsafe.Pointer(unsafe.SliceData(bitmap))
-	for i := 0; i <= len(text)-gramLen; i++ {
+	for i := 0; i <= len(text)-gramLen; i += k {
 		g := *(*uint32)(unsafe.Add(p, i)) // little-endian targets only (see gram_le.go)
 		b := gramHash(g) >> shift
 		if *(*uint64)(unsafe.Add(bm, (b>>6)*8))&(1<<(b&63)) == 0 {
@@ -229,7 +254,7 @@ func (m *Matcher) Contains(text string) bool {
 	if m.long == 0 {
 		return false
 	}
-	for i := 0; i+gramLen <= len(text); i++ {
+	for i := 0; i+gramLen <= len(text); i += m.stride {
 		g := binary.LittleEndian.Uint32([]byte(text[i : i+gramLen]))
 		b := gramHash(g) >> m.shift
 		if m.bits[b>>6]&(1<<(b&63)) != 0 && len(m.verify(buf[:0], text, i, g)) > 0 {
