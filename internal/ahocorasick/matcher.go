@@ -5,10 +5,12 @@
 // A Matcher combines two exact methods:
 //
 //   - Patterns of at least four bytes are found through a 4-gram filter:
-//     each such pattern is keyed by one of its 4-grams (the one least shared
-//     with other patterns and not common in Windows text); the scan hashes
-//     the four bytes at every text position and tests one bit of a bitmap
-//     sized to the number of grams. The positions are independent of each other, so
+//     when the shortest such pattern has n bytes, each pattern is keyed by
+//     its 4-grams at k = min(n-3, 8) consecutive offsets (the run least
+//     shared with other patterns and not common in Windows text); the scan
+//     hashes the four bytes at every k-th text position and tests one bit
+//     of a bitmap sized to the number of grams. Each occurrence spans k
+//     consecutive gram positions, exactly one of which is tested. The positions are independent of each other, so
 //     the loop runs at the CPU's throughput instead of a chain of dependent
 //     table loads; only on a bitmap hit does it look the 4-gram up in an
 //     open-addressing table and compare the patterns keyed by it.
