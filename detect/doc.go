@@ -118,7 +118,9 @@
 //     event, with the same folding the *Fold functions use, and scanned once
 //     (package internal/ahocorasick: a 4-gram filter plus an Aho-Corasick
 //     automaton); fields are scanned only when a rule reading them is routed
-//     to the event. Only rules whose literals were seen are evaluated; rules
+//     to the event. Keyword literals are scanned for in every string value,
+//     with only those of the open route class when one class with keyword
+//     rules is open. Only rules whose literals were seen are evaluated; rules
 //     without a literal set are evaluated on every routed event
 //     (Stats.Unfiltered). Which conjunct's set is used is chosen by a score
 //     that discounts fragments common in Windows data (C:\Windows\System32,

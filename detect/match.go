@@ -45,8 +45,7 @@ type scratch struct {
 	slotField  []int32
 	foldGen    []uint32 // per event field index
 	folded     []string
-	scanGen    []uint32 // per event field index: scanned with keyword literals
-	buf        []byte   // folded texts of this event
+	buf        []byte // folded texts of this event
 	tmp        []byte
 	keyBuf     []byte
 	hits       []int32
@@ -65,7 +64,7 @@ func (rs *Ruleset) newScratch() any {
 	n := len(rs.paths)
 	return &scratch{
 		slotGen: make([]uint32, n), slotField: make([]int32, n),
-		foldGen: make([]uint32, 64), folded: make([]string, 64), scanGen: make([]uint32, 64),
+		foldGen: make([]uint32, 64), folded: make([]string, 64),
 		buf: make([]byte, 0, 4096), tmp: make([]byte, 0, 256), keyBuf: make([]byte, 0, 128),
 		hits: make([]int32, 0, 64), present: make([]int32, 0, 64),
 		cand:    make([]uint64, (len(rs.rules)+63)/64),
@@ -153,17 +152,31 @@ func (rs *Ruleset) build() {
 	}
 	rs.pre.bySlot = make([]*acSet, len(rs.paths))
 	for s, m := range perSlot {
-		// Each field's matcher also holds the keyword literals, so that a
-		// field scanned for its own literals need not be scanned again for
-		// keywords (the keyword rules it hits are still checked for their
-		// route before evaluation).
-		for lit, rules := range kw {
-			m[lit] = append(append([]int32(nil), m[lit]...), rules...)
-		}
 		rs.pre.bySlot[s] = rs.buildACSet(m)
 	}
 	if len(kw) > 0 {
 		rs.pre.keyword = rs.buildACSet(kw)
+		// The keyword literals of each route class apart: when only one
+		// class with keyword rules is open (a Windows event meets the
+		// product-wide keyword rules but not, say, the application log's),
+		// its literals alone are scanned, which are fewer and often longer
+		// (a longer stride in the 4-gram filter).
+		byClass := map[int32]map[string][]int32{}
+		for lit, rules := range kw {
+			for _, r := range rules {
+				c := rs.rules[r].class
+				m := byClass[c]
+				if m == nil {
+					m = map[string][]int32{}
+					byClass[c] = m
+				}
+				m[lit] = append(m[lit], r)
+			}
+		}
+		rs.pre.kwByClass = make([]*acSet, len(rs.route.classes))
+		for c, m := range byClass {
+			rs.pre.kwByClass[c] = rs.buildACSet(m)
+		}
 	}
 	rs.fidx = newFieldIndex(rs.paths)
 	st.Rules = len(rs.rules)
@@ -248,13 +261,11 @@ func (rs *Ruleset) AppendMatches(ctx context.Context, dst []Match, ev *mdr.Event
 	if sc.gen == 0 { // wrapped: forget every stamp
 		clear(sc.slotGen)
 		clear(sc.foldGen)
-		clear(sc.scanGen)
 		sc.gen = 1
 	}
 	if len(sc.foldGen) < ev.Len() { // grown once per larger event shape
 		sc.foldGen = make([]uint32, ev.Len())
 		sc.folded = make([]string, ev.Len())
-		sc.scanGen = make([]uint32, ev.Len())
 	}
 	sc.buf = sc.buf[:0]
 	sc.present = sc.present[:0]
@@ -323,13 +334,9 @@ func (rs *Ruleset) candidates(ev *mdr.Event, sc *scratch) {
 			continue
 		}
 		rs.scanValue(set, fi, ev.Field(fi).Value, sc, true)
-		sc.scanGen[fi] = sc.gen // keyword literals included
 	}
-	if kw := rs.pre.keyword; kw != nil && sc.anyOpen(kw.classes) {
+	if kw := rs.keywordSet(sc); kw != nil {
 		for i := 0; i < ev.Len(); i++ {
-			if sc.scanGen[i] == sc.gen {
-				continue
-			}
 			v := ev.Field(i).Value
 			if str, ok := v.Str(); ok {
 				sc.hits = markHits(kw, kw.m.Scan(sc.hits[:0], sc.foldedField(i, str)), sc)
@@ -344,6 +351,29 @@ func (rs *Ruleset) candidates(ev *mdr.Event, sc *scratch) {
 			}
 		}
 	}
+}
+
+// keywordSet returns the keyword literals to scan this event's string
+// values for: those of the one open route class that has keyword rules,
+// all of them when several such classes are open, or nil when none is.
+func (rs *Ruleset) keywordSet(sc *scratch) *acSet {
+	kw := rs.pre.keyword
+	if kw == nil {
+		return nil
+	}
+	open := int32(-1)
+	for _, c := range kw.classes {
+		if sc.classOK[c] {
+			if open >= 0 {
+				return kw
+			}
+			open = c
+		}
+	}
+	if open < 0 {
+		return nil
+	}
+	return rs.pre.kwByClass[open]
 }
 
 func (rs *Ruleset) scanValue(set *acSet, fi int, v mdr.Value, sc *scratch, top bool) {

@@ -227,10 +227,11 @@ const maxLiteralBytes = 24
 // prefilter holds one automaton per field path that has literals, plus one
 // for keyword literals, and per routing class the rules that have none.
 type prefilter struct {
-	bySlot  []*acSet  // indexed by slot; nil when the field has no literals
-	numSlot []*numSet // indexed by slot; nil when the field has no numeric literals
-	keyword *acSet
-	always  [][]int32 // route class → unfiltered rules, in rule order
+	bySlot    []*acSet  // indexed by slot; nil when the field has no literals
+	numSlot   []*numSet // indexed by slot; nil when the field has no numeric literals
+	keyword   *acSet
+	kwByClass []*acSet  // route class → its rules' keyword literals; nil when none
+	always    [][]int32 // route class → unfiltered rules, in rule order
 }
 
 func (rs *Ruleset) buildACSet(lits map[string][]int32) *acSet {
