@@ -87,14 +87,19 @@ func argText(args []string) string {
 	if len(args) == 1 {
 		return strconv.Quote(args[0])
 	}
-	s := "["
+	n := 2
+	for _, a := range args {
+		n += len(a) + 4
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
 	for i, a := range args {
 		if i > 0 {
-			s += ", "
+			b = append(b, ", "...)
 		}
-		s += strconv.Quote(a)
+		b = strconv.AppendQuote(b, a)
 	}
-	return s + "]"
+	return string(append(b, ']'))
 }
 
 // analyzer builds the node tree of one condition.

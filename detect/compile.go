@@ -3,8 +3,11 @@ package detect
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/ast"
@@ -13,6 +16,20 @@ import (
 
 	"github.com/mdrkit/mdr"
 )
+
+// sortByIndex orders errs (stably) by the input index idx[k] of errs[k].
+func sortByIndex(idx []int, errs []RuleError) {
+	order := make([]int, len(errs))
+	for k := range order {
+		order[k] = k
+	}
+	sort.SliceStable(order, func(a, b int) bool { return idx[order[a]] < idx[order[b]] })
+	sorted := make([]RuleError, len(errs))
+	for k, o := range order {
+		sorted[k] = errs[o]
+	}
+	copy(errs, sorted)
+}
 
 // compiledRule is one accepted stateless rule.
 type compiledRule struct {
@@ -88,32 +105,70 @@ func Compile(rules []Rule, opts ...Option) (*Ruleset, error) {
 	var rejected []RuleError
 	seen := map[string]bool{}
 	var corrs []Rule
+	var todo []int   // indexes of the stateless rules to compile
+	var rejIdx []int // input index of each rejection so far
 	for i := range rules {
 		r := rules[i]
 		switch {
 		case strings.TrimSpace(r.ID) == "":
+			rejIdx = append(rejIdx, i)
 			rejected = append(rejected, ruleErr(&r, "the rule has no id"))
 			continue
 		case seen[r.ID]:
+			rejIdx = append(rejIdx, i)
 			rejected = append(rejected, ruleErr(&r, "duplicate rule id"))
 			continue
 		}
 		seen[r.ID] = true
 		if r.Correlation != nil {
 			if strings.TrimSpace(r.Condition) != "" {
+				rejIdx = append(rejIdx, i)
 				rejected = append(rejected, ruleErr(&r, "a correlation rule has no condition of its own (it has a correlation block)"))
 				continue
 			}
 			corrs = append(corrs, r)
 			continue
 		}
-		cr, reason := compileRule(env, optimizer, cache, &r, &cfg)
-		if reason != "" {
-			rejected = append(rejected, ruleErr(&r, "%s", reason))
+		todo = append(todo, i)
+	}
+	// Rules compile independently (the CEL environment, the optimizer and
+	// the matcher cache are safe for concurrent use): spread them over the
+	// CPUs and collect the results in input order.
+	type result struct {
+		cr     *compiledRule
+		reason string
+	}
+	results := make([]result, len(todo))
+	workers := min(runtime.GOMAXPROCS(0), len(todo))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= len(todo) {
+					return
+				}
+				r := rules[todo[k]]
+				cr, reason := compileRule(env, optimizer, cache, &r, &cfg)
+				results[k] = result{cr, reason}
+			}
+		}()
+	}
+	wg.Wait()
+	// rejections in input order, as if compiled one by one
+	for k, res := range results {
+		if res.reason != "" {
+			r := rules[todo[k]]
+			rejIdx = append(rejIdx, todo[k])
+			rejected = append(rejected, ruleErr(&r, "%s", res.reason))
 			continue
 		}
-		rs.rules = append(rs.rules, cr)
+		rs.rules = append(rs.rules, res.cr)
 	}
+	sortByIndex(rejIdx, rejected)
 	for _, cr := range rs.rules {
 		rs.byID[cr.rule.ID] = &cr.rule
 	}
