@@ -115,7 +115,9 @@
 //     literal run, regular expressions a literal regexp/syntax proves
 //     required, keyword functions a literal of any string value, and numEq
 //     an integer (an event id). Each relevant field value is folded once per
-//     event, with the same folding the *Fold functions use, and scanned once
+//     event, with the same folding the *Fold functions use; an equality's
+//     literal is looked up as the whole folded value in a map, the others
+//     are found by scanning it once
 //     (package internal/ahocorasick: a 4-gram filter plus an Aho-Corasick
 //     automaton); fields are scanned only when a rule reading them is routed
 //     to the event. Keyword literals are scanned for in every string value,

@@ -103,6 +103,7 @@ func (rs *Ruleset) build() {
 	rs.buildRouter()
 	perSlot := map[int32]map[string][]int32{}
 	numSlot := map[int32]map[int64][]int32{}
+	eqSlot := map[int32]map[string][]int32{}
 	kw := map[string][]int32{}
 	rs.pre.always = make([][]int32, len(rs.route.classes))
 	for i, cr := range rs.rules {
@@ -123,6 +124,19 @@ func (rs *Ruleset) build() {
 				}
 				if l := m[fl.n]; len(l) == 0 || l[len(l)-1] != int32(i) {
 					m[fl.n] = append(l, int32(i))
+				}
+				st.Literals++
+				continue
+			}
+			if fl.exact {
+				s := rs.slot(fl.path)
+				m := eqSlot[s]
+				if m == nil {
+					m = map[string][]int32{}
+					eqSlot[s] = m
+				}
+				if l := m[fl.lit]; len(l) == 0 || l[len(l)-1] != int32(i) {
+					m[fl.lit] = append(l, int32(i))
 				}
 				st.Literals++
 				continue
@@ -149,6 +163,10 @@ func (rs *Ruleset) build() {
 	rs.pre.numSlot = make([]*numSet, len(rs.paths))
 	for s, m := range numSlot {
 		rs.pre.numSlot[s] = rs.buildNumSet(m)
+	}
+	rs.pre.eqSlot = make([]*eqSet, len(rs.paths))
+	for s, m := range eqSlot {
+		rs.pre.eqSlot[s] = rs.buildEqSet(m)
 	}
 	rs.pre.bySlot = make([]*acSet, len(rs.paths))
 	for s, m := range perSlot {
@@ -329,6 +347,9 @@ func (rs *Ruleset) candidates(ev *mdr.Event, sc *scratch) {
 		if ns := rs.pre.numSlot[s]; ns != nil && sc.anyOpen(ns.classes) {
 			markNumber(ns, ev.Field(fi).Value, sc)
 		}
+		if es := rs.pre.eqSlot[s]; es != nil && sc.anyOpen(es.classes) {
+			markEqual(es, fi, ev.Field(fi).Value, sc, true)
+		}
 		set := rs.pre.bySlot[s]
 		if set == nil || !sc.anyOpen(set.classes) {
 			continue
@@ -396,6 +417,41 @@ func (rs *Ruleset) scanValue(set *acSet, fi int, v mdr.Value, sc *scratch, top b
 		if t, ok := sc.scalarText(v); ok {
 			sc.hits = markHits(set, set.m.Scan(sc.hits[:0], t), sc)
 		}
+	}
+}
+
+// markEqual marks the rules whose exact literal equals the folded text of
+// v (for a list, of any element), as scanValue folds it.
+func markEqual(es *eqSet, fi int, v mdr.Value, sc *scratch, top bool) {
+	var t string
+	switch v.Kind() {
+	case mdr.KindString:
+		s, _ := v.Str()
+		if len(s) > 4*es.maxLen { // folding at most quadruples nothing: too long to equal
+			return
+		}
+		if top {
+			t = sc.foldedField(fi, s)
+		} else {
+			t = sc.foldTmp(s)
+		}
+	case mdr.KindList:
+		l, _ := v.List()
+		for _, x := range l {
+			markEqual(es, fi, x, sc, false)
+		}
+		return
+	default:
+		var ok bool
+		if t, ok = sc.scalarText(v); !ok {
+			return
+		}
+	}
+	if len(t) > es.maxLen {
+		return
+	}
+	for _, r := range es.rules[t] {
+		sc.cand[r>>6] |= 1 << (r & 63)
 	}
 }
 

@@ -15,6 +15,9 @@ type fieldLit struct {
 	lit  string
 	num  bool  // a numeric literal: the field's value is the integer n
 	n    int64 // when num
+	// exact: the folded text of the field's value (of a string, a scalar's
+	// text, or any element of a list) equals lit, not only contains it
+	exact bool
 }
 
 // numLitScore is the selectivity score given to a numeric literal (an
@@ -87,17 +90,21 @@ func (l *leaf) literals() ([]fieldLit, bool) {
 			return dedupeLits(out), len(out) > 0
 		}
 	}
+	exact := false
 	switch l.kind {
 	case lStdEq:
 		strs = []string{fold(l.str)}
+		exact = true
 	case lText, lKeyword:
 		switch l.op {
 		case opEqualsFold, opContainsFold, opStartsWithFold, opEndsWithFold:
 			strs = l.m.strs
+			exact = l.op == opEqualsFold
 		case opEqualsCase, opContainsCase, opStartsWithCase, opEndsWithCase:
 			for _, s := range l.m.strs {
 				strs = append(strs, fold(s))
 			}
+			exact = l.op == opEqualsCase
 		case opWildcardFold, opWildcardCase, opKeywordFold, opKeywordCase:
 			for _, g := range l.m.globs {
 				strs = append(strs, fold(g.longestLiteral()))
@@ -124,7 +131,7 @@ func (l *leaf) literals() ([]fieldLit, bool) {
 		if s == "" {
 			return nil, false
 		}
-		out = append(out, fieldLit{path: l.path, lit: s})
+		out = append(out, fieldLit{path: l.path, lit: s, exact: exact && l.path != ""})
 	}
 	return dedupeLits(out), true
 }
@@ -219,6 +226,31 @@ type numSet struct {
 	classes []int32
 }
 
+// eqSet is the exact-value index of one field: folded value → rules whose
+// literal is that whole value (an equality), looked up in a map instead of
+// searched for in the text.
+type eqSet struct {
+	rules   map[string][]int32
+	maxLen  int // the longest literal: longer values equal none
+	classes []int32
+}
+
+func (rs *Ruleset) buildEqSet(m map[string][]int32) *eqSet {
+	s := &eqSet{rules: m}
+	seen := map[int32]bool{}
+	for lit, rl := range m {
+		s.maxLen = max(s.maxLen, len(lit))
+		for _, r := range rl {
+			if c := rs.rules[r].class; !seen[c] {
+				seen[c] = true
+				s.classes = append(s.classes, c)
+			}
+		}
+	}
+	sort.Slice(s.classes, func(i, j int) bool { return s.classes[i] < s.classes[j] })
+	return s
+}
+
 // maxLiteralBytes bounds prefilter literals: a longer literal is cut to its
 // prefix, which every text containing the literal also contains. It keeps
 // the automata of long IOC lists (hashes) small.
@@ -229,6 +261,7 @@ const maxLiteralBytes = 24
 type prefilter struct {
 	bySlot    []*acSet  // indexed by slot; nil when the field has no literals
 	numSlot   []*numSet // indexed by slot; nil when the field has no numeric literals
+	eqSlot    []*eqSet  // indexed by slot; nil when the field has no exact literals
 	keyword   *acSet
 	kwByClass []*acSet  // route class → its rules' keyword literals; nil when none
 	always    [][]int32 // route class → unfiltered rules, in rule order
