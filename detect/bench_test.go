@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/mdrkit/mdr"
 	"github.com/mdrkit/mdr/detect"
+	"github.com/mdrkit/mdr/internal/shareddata"
 	"github.com/mdrkit/mdr/reader"
 )
 
@@ -21,22 +21,7 @@ import (
 // skip) when it is missing.
 func dataDir(tb testing.TB) string {
 	tb.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			dir := filepath.Join(filepath.Dir(d), "shared", "data")
-			if _, err := os.Stat(dir); err != nil {
-				tb.Fatalf("shared data missing: %v", err)
-			}
-			return dir
-		}
-		if filepath.Dir(d) == d {
-			tb.Fatal("no go.mod above the working directory")
-		}
-	}
+	return shareddata.Dir(tb)
 }
 
 var (

@@ -1,11 +1,11 @@
 package badger_test
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/mdrkit/mdr"
+	"github.com/mdrkit/mdr/internal/shareddata"
 	"github.com/mdrkit/mdr/reader"
 )
 
@@ -13,25 +13,7 @@ import (
 // need it fail when it is missing.
 func dataDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	d := filepath.Join(dir, "..", "shared", "data")
-	if _, err := os.Stat(d); err != nil {
-		t.Fatalf("test data missing: %v", err)
-	}
-	return d
+	return shareddata.Dir(t)
 }
 
 // readEvents reads up to limit events (0: all) of a data file.
