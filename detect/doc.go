@@ -136,7 +136,9 @@
 //     the event with the same semantics as their CEL program (the same tests
 //     check both agree); other conditions run their CEL program. Before a
 //     regular expression runs, the literals it requires are looked up in the
-//     folded value.
+//     folded value, a value shorter than its shortest match is rejected, and
+//     .{n,} ((?s).{n,}) is decided by counting characters per line (in the
+//     value) instead of running n copies of . in the regexp engine.
 //
 // Each Match carries its Explanation: for each predicate that held, the
 // field, its value, the operator and the argument, as text and as JSON.

@@ -78,6 +78,7 @@ type matcher struct {
 	globs    []*glob
 	res      []*regexp.Regexp
 	reqs     [][][]string // per regex: literal groups every match contains (folded)
+	shapes   []reShape    // per regex: its shortest match and .{n,} form
 	anyReq   bool
 	prefixes []netip.Prefix
 	nums     []number
@@ -105,6 +106,7 @@ func newMatcher(op opKind, args []string) (*matcher, error) {
 				return nil, fmt.Errorf("%s: %w", op, err)
 			}
 			m.res = append(m.res, re)
+			m.shapes = append(m.shapes, shapeOf(a))
 			req := regexRequired(a)
 			m.reqs = append(m.reqs, req)
 			m.anyReq = m.anyReq || len(req) > 0
@@ -207,6 +209,16 @@ func (m *matcher) test(s, folded string) bool {
 	case opRegex, opKeywordRegex:
 	regexes:
 		for i, re := range m.res {
+			sh := m.shapes[i]
+			if len(s) < sh.minLen {
+				continue // too short for any match
+			}
+			if sh.run > 0 {
+				if hasRun(s, sh.run, sh.anyNL) {
+					return true
+				}
+				continue
+			}
 			if m.anyReq {
 				for _, group := range m.reqs[i] {
 					if !containsAny(folded, group) {

@@ -2,6 +2,8 @@ package detect
 
 import (
 	"regexp/syntax"
+	"strings"
+	"unicode/utf8"
 )
 
 // regexLiterals returns a set of folded literals one of which every match
@@ -158,4 +160,86 @@ func reqGroups(re *syntax.Regexp) [][]string {
 		}
 	}
 	return nil
+}
+
+// reShape is what can be decided about a regular expression's match
+// without running it.
+type reShape struct {
+	minLen int  // every match is at least minLen bytes long
+	run    int  // > 0: the expression is .{run,}: it matches a text holding run characters in a row that are not newlines (with anyNL, any run characters)
+	anyNL  bool // with run: . matches a newline too ((?s))
+}
+
+// shapeOf returns the shape of the regular expression pattern (the zero
+// shape, which decides nothing, when it does not parse).
+func shapeOf(pattern string) reShape {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return reShape{}
+	}
+	sh := reShape{minLen: minMatchLen(re)}
+	// Go's regexp runs a counted repetition as that many copies of its
+	// operand: .{1000,} costs a thousand NFA threads per byte. Counting
+	// characters per line gives the same answer (. matches every character
+	// but a newline, or every one under (?s); an invalid byte is one
+	// character, U+FFFD, for both).
+	if re.Op == syntax.OpRepeat && re.Max == -1 && re.Min > 0 && len(re.Sub) == 1 {
+		switch re.Sub[0].Op {
+		case syntax.OpAnyCharNotNL:
+			sh.run = re.Min
+		case syntax.OpAnyChar:
+			sh.run, sh.anyNL = re.Min, true
+		}
+	}
+	return sh
+}
+
+// minMatchLen returns a lower bound of the length in bytes of any match of
+// re: one byte per character it must consume.
+func minMatchLen(re *syntax.Regexp) int {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return len(re.Rune)
+	case syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return 1
+	case syntax.OpCapture, syntax.OpPlus:
+		return minMatchLen(re.Sub[0])
+	case syntax.OpRepeat:
+		return min(re.Min*minMatchLen(re.Sub[0]), 1<<20)
+	case syntax.OpConcat:
+		n := 0
+		for _, s := range re.Sub {
+			n = min(n+minMatchLen(s), 1<<20)
+		}
+		return n
+	case syntax.OpAlternate:
+		n := -1
+		for _, s := range re.Sub {
+			if m := minMatchLen(s); n < 0 || m < n {
+				n = m
+			}
+		}
+		return max(n, 0)
+	}
+	return 0 // star, quest, empty-width assertions, empty match, no match
+}
+
+// hasRun reports whether s holds n characters in a row that are not
+// newlines (any n characters when anyNL), counting as Go's regexp does.
+func hasRun(s string, n int, anyNL bool) bool {
+	if anyNL {
+		return len(s) >= n && utf8.RuneCountInString(s) >= n
+	}
+	for len(s) >= n {
+		line := s
+		if k := strings.IndexByte(s, '\n'); k >= 0 {
+			line, s = s[:k], s[k+1:]
+		} else {
+			s = ""
+		}
+		if len(line) >= n && utf8.RuneCountInString(line) >= n {
+			return true
+		}
+	}
+	return false
 }
