@@ -217,9 +217,12 @@ func compileRule(env *cel.Env, optimizer *cel.StaticOptimizer, cache *matcherCac
 	if cond == "" {
 		return nil, "the rule has no condition"
 	}
-	checked, iss := env.Compile(cond)
-	if iss != nil && iss.Err() != nil {
-		return nil, "condition: " + oneLine(iss.Err().Error())
+	checked := fastCompile(env, cond) // nil: not handled, env.Compile decides
+	if checked == nil {
+		var iss *cel.Issues
+		if checked, iss = env.Compile(cond); iss != nil && iss.Err() != nil {
+			return nil, "condition: " + oneLine(iss.Err().Error())
+		}
 	}
 	if t := checked.OutputType(); !t.IsExactType(types.BoolType) && !t.IsExactType(types.DynType) {
 		return nil, fmt.Sprintf("condition: the result is %s, want bool", t)
