@@ -122,7 +122,9 @@
 //     automaton); fields are scanned only when a rule reading them is routed
 //     to the event. Keyword literals are scanned for in every string value,
 //     with only those of the open route class when one class with keyword
-//     rules is open. Only rules whose literals were seen are evaluated; rules
+//     rules is open. A string value in which a scan found nothing is
+//     remembered per field (per event position for keyword literals), so
+//     the same value in the next event is neither folded nor scanned. Only rules whose literals were seen are evaluated; rules
 //     without a literal set are evaluated on every routed event
 //     (Stats.Unfiltered). Which conjunct's set is used is chosen by a score
 //     that discounts fragments common in Windows data (C:\Windows\System32,

@@ -44,6 +44,8 @@ type scratch struct {
 	slotGen    []uint32
 	slotField  []int32
 	foldGen    []uint32 // per event field index
+	kwNoHit    []noHit  // per event field index: a value the keyword scan found nothing in
+	slotNoHit  []noHit  // per slot: a value the field's scan found nothing in
 	folded     []string
 	buf        []byte // folded texts of this event
 	tmp        []byte
@@ -64,8 +66,9 @@ func (rs *Ruleset) newScratch() any {
 	n := len(rs.paths)
 	return &scratch{
 		slotGen: make([]uint32, n), slotField: make([]int32, n),
-		foldGen: make([]uint32, 64), folded: make([]string, 64),
-		buf: make([]byte, 0, 4096), tmp: make([]byte, 0, 256), keyBuf: make([]byte, 0, 128),
+		foldGen: make([]uint32, 64), folded: make([]string, 64), kwNoHit: make([]noHit, 64),
+		slotNoHit: make([]noHit, n),
+		buf:       make([]byte, 0, 4096), tmp: make([]byte, 0, 256), keyBuf: make([]byte, 0, 128),
 		hits: make([]int32, 0, 64), present: make([]int32, 0, 64),
 		cand:    make([]uint64, (len(rs.rules)+63)/64),
 		classOK: make([]bool, len(rs.route.classes)), mapOK: make([]bool, rs.route.nmap),
@@ -284,6 +287,7 @@ func (rs *Ruleset) AppendMatches(ctx context.Context, dst []Match, ev *mdr.Event
 	if len(sc.foldGen) < ev.Len() { // grown once per larger event shape
 		sc.foldGen = make([]uint32, ev.Len())
 		sc.folded = make([]string, ev.Len())
+		sc.kwNoHit = append(sc.kwNoHit, make([]noHit, ev.Len()-len(sc.kwNoHit))...)
 	}
 	sc.buf = sc.buf[:0]
 	sc.present = sc.present[:0]
@@ -354,13 +358,32 @@ func (rs *Ruleset) candidates(ev *mdr.Event, sc *scratch) {
 		if set == nil || !sc.anyOpen(set.classes) {
 			continue
 		}
-		rs.scanValue(set, fi, ev.Field(fi).Value, sc, true)
+		v := ev.Field(fi).Value
+		if str, ok := v.Str(); ok {
+			nh := &sc.slotNoHit[s]
+			if nh.same(set, str) {
+				continue
+			}
+			sc.hits = markHits(set, set.m.Scan(sc.hits[:0], sc.foldedField(fi, str)), sc)
+			if len(sc.hits) == 0 {
+				nh.remember(set, str)
+			}
+			continue
+		}
+		rs.scanValue(set, fi, v, sc, true)
 	}
 	if kw := rs.keywordSet(sc); kw != nil {
 		for i := 0; i < ev.Len(); i++ {
 			v := ev.Field(i).Value
 			if str, ok := v.Str(); ok {
+				nh := &sc.kwNoHit[i]
+				if nh.same(kw, str) {
+					continue
+				}
 				sc.hits = markHits(kw, kw.m.Scan(sc.hits[:0], sc.foldedField(i, str)), sc)
+				if len(sc.hits) == 0 {
+					nh.remember(kw, str)
+				}
 				continue
 			}
 			if l, ok := v.List(); ok {
@@ -395,6 +418,31 @@ func (rs *Ruleset) keywordSet(sc *scratch) *acSet {
 		return nil
 	}
 	return rs.pre.kwByClass[open]
+}
+
+// noHit remembers a string value in which a set's scan found no literal.
+// The scan is a function of the set and the value alone, so the same value
+// scanned with the same set again finds nothing either: many fields (the
+// channel, the provider, the computer, a GUID) repeat from one event to the
+// next, and comparing costs less than folding and scanning.
+type noHit struct {
+	set *acSet
+	val []byte
+}
+
+// maxNoHit bounds the values remembered (longer ones rarely repeat).
+const maxNoHit = 256
+
+func (n *noHit) same(set *acSet, s string) bool {
+	return n.set == set && string(n.val) == s
+}
+
+func (n *noHit) remember(set *acSet, s string) {
+	if len(s) > maxNoHit {
+		return
+	}
+	n.set = set
+	n.val = append(n.val[:0], s...)
 }
 
 func (rs *Ruleset) scanValue(set *acSet, fi int, v mdr.Value, sc *scratch, top bool) {
