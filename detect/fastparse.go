@@ -85,6 +85,14 @@ func fastCompile(env *cel.Env, cond string) (checked *cel.Ast) {
 
 // parse returns cond parsed as a *cel.Ast (not checked), or nil on any
 // problem.
+//
+// cel.Ast has no public constructor from an *ast.AST: the one way in is
+// cel.ParsedExprToAstWithSource, from a proto. Converting the whole
+// expression to a proto and back cost as much as the parse itself, so the
+// proto holds only the root's id and the source's description and line
+// offsets; the root then takes the parsed expression (ast.Expr.SetKindCase,
+// which moves the subexpressions over without copying them) and the source
+// info its expression ranges and macro calls.
 func (f *fastParser) parse(cond string) *cel.Ast {
 	src, err := common.NewTextSourceWithLimit(cond, fastParseLimit)
 	if err != nil {
@@ -94,23 +102,47 @@ func (f *fastParser) parse(cond string) *cel.Ast {
 	if parsed == nil || len(errs.GetErrors()) > 0 {
 		return nil
 	}
-	e, err := ast.ExprToProto(parsed.Expr())
-	if err != nil {
+	info := parsed.SourceInfo()
+	// ParsedExprToAst rejects ASTs deeper than this (its depth check is
+	// skipped here, the proto being one node); Extensions are not carried
+	// over (the standard syntax records none).
+	if ast.ExceedsDepth(parsed, maxParsedDepth) || len(info.Extensions()) > 0 {
 		return nil
 	}
-	info, err := ast.SourceInfoToProto(parsed.SourceInfo())
-	if err != nil {
+	root := parsed.Expr()
+	a := cel.ParsedExprToAstWithSource(&exprpb.ParsedExpr{
+		Expr: &exprpb.Expr{Id: root.ID()},
+		SourceInfo: &exprpb.SourceInfo{
+			SyntaxVersion: info.SyntaxVersion(),
+			Location:      info.Description(),
+			LineOffsets:   info.LineOffsets(),
+		},
+	}, src)
+	out := a.NativeRep()
+	if out.Expr().ID() != root.ID() {
 		return nil
 	}
-	a := cel.ParsedExprToAstWithSource(&exprpb.ParsedExpr{Expr: e, SourceInfo: info}, src)
-	// The proto keeps only the start offset of each expression: restore the
-	// parser's full ranges so the Ast carries what env.Parse would give.
-	si := a.NativeRep().SourceInfo()
-	for id, r := range parsed.SourceInfo().OffsetRanges() {
+	out.Expr().SetKindCase(root)
+	si := out.SourceInfo()
+	for id, r := range info.OffsetRanges() {
 		si.SetOffsetRange(id, r)
+	}
+	for id, call := range info.MacroCalls() {
+		si.SetMacroCall(id, call)
 	}
 	return a
 }
+
+// maxParsedDepth is cel-go's limit on the depth of an AST loaded from a
+// proto (defaultMaxASTDepth in package cel).
+const maxParsedDepth = 250
+
+// maxNesting bounds the brackets open at once in a condition the fast path
+// takes. The parsers count recursion differently: cel-go's Pratt parser
+// accepts 249 and 250 nested parentheses, which the ANTLR parser rejects
+// (its limit is 250 levels of its own grammar). Sigma conditions nest a few
+// levels.
+const maxNesting = 64
 
 // Token classes for inSubset.
 const (
@@ -129,13 +161,14 @@ const (
 // detect/sigma emits: identifiers, plain single-line string literals ("…"
 // or '…', any escapes), decimal int, uint and double literals, an optional
 // minus before a number, ( ) [ ] , . ! && || == != and in, with a dot only
-// after an identifier, a closing bracket or a string. Other CEL (raw, bytes
+// after an identifier, a closing bracket or a string, and at most
+// maxNesting brackets open at once. Other CEL (raw, bytes
 // and triple-quoted strings, hex numbers, arithmetic, comparisons,
 // comments, maps, the conditional, a leading dot, non-ASCII outside
 // strings …) is valid but outside the subset the fast path was checked on:
 // it goes to env.Compile.
 func inSubset(s string) bool {
-	prev := tkStart
+	prev, depth := tkStart, 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
@@ -209,8 +242,12 @@ func inSubset(s string) bool {
 			}
 			prev, i = tkDot, i+1
 		case c == '(' || c == '[':
+			if depth++; depth > maxNesting {
+				return false
+			}
 			prev, i = tkOpen, i+1
 		case c == ')' || c == ']':
+			depth--
 			prev, i = tkClose, i+1
 		case c == ',':
 			prev, i = tkOp, i+1

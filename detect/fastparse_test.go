@@ -263,6 +263,55 @@ func TestFastParseErrorsUnchanged(t *testing.T) {
 	}
 }
 
+// TestFastParseDepth nests conditions ever deeper around and past the
+// parsers' recursion limits: whatever the fast path accepts, env.Compile
+// accepts with the same checked AST.
+func TestFastParseDepth(t *testing.T) {
+	env, err := detect.NewRuleEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shapes := []func(n int) string{
+		func(n int) string { return strings.Repeat("(", n) + `e.a == "x"` + strings.Repeat(")", n) },
+		func(n int) string { return strings.Repeat("!", n) + `e.a.equalsFold("x")` },
+		func(n int) string { return strings.Repeat("!(", n) + `e.a.equalsFold("x")` + strings.Repeat(")", n) },
+		func(n int) string { return `e.a == ` + strings.Repeat("[", n) + `"x"` + strings.Repeat("]", n) },
+		func(n int) string { return `e` + strings.Repeat(".a", n) + `.equalsFold("x")` },
+		func(n int) string { return strings.Repeat(`base64(`, n) + `"x"` + strings.Repeat(")", n) + ` == e.a` },
+		func(n int) string { return strings.Repeat(`e.a == "x" && (`, n) + `true` + strings.Repeat(")", n) },
+		func(n int) string { return strings.TrimSuffix(strings.Repeat(`e.a == "x" || `, n), " || ") },
+	}
+	fastOnly := 0
+	for k, shape := range shapes {
+		for _, n := range []int{1, 10, 30, 50, 63, 64, 65, 100, 120, 124, 125, 126, 127, 128, 200, 240, 248, 249, 250, 251, 252, 255, 260, 300, 500, 1000} {
+			cond := shape(n)
+			fast := detect.FastCompile(env, cond)
+			if fast == nil {
+				continue
+			}
+			fastOnly++
+			slow, iss := env.Compile(cond)
+			if iss != nil && iss.Err() != nil {
+				t.Errorf("shape %d, depth %d: the fast path accepts what env.Compile rejects: %v", k, n, oneLine(iss.Err().Error()))
+				continue
+			}
+			if d := sameChecked(fast, slow); d != "" {
+				t.Errorf("shape %d, depth %d: %s", k, n, d)
+			}
+		}
+	}
+	if fastOnly == 0 {
+		t.Error("the fast path took none of the nested conditions")
+	}
+}
+
+func oneLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
 // FuzzFastParse is the differential fuzz target: whenever the fast path
 // accepts a condition, env.Compile must accept it too and yield the
 // identical checked AST.
