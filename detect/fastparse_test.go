@@ -364,3 +364,41 @@ func FuzzFastParse(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkConditionParse parses and type-checks every distinct condition
+// of the corpus (Windows field names): through the fast path, and through
+// env.Compile (ANTLR parser) as before.
+func BenchmarkConditionParse(b *testing.B) {
+	env, err := detect.NewRuleEnv()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var conds []string
+	seen := map[string]bool{}
+	for _, r := range corpusRules(b, sigma.WindowsPipeline()) {
+		if c := strings.TrimSpace(r.Condition); c != "" && !seen[c] {
+			seen[c] = true
+			conds = append(conds, c)
+		}
+	}
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, c := range conds {
+				if detect.FastCompile(env, c) == nil {
+					b.Fatalf("not taken: %s", c)
+				}
+			}
+		}
+	})
+	b.Run("antlr", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, c := range conds {
+				if _, iss := env.Compile(c); iss != nil && iss.Err() != nil {
+					b.Fatal(iss.Err())
+				}
+			}
+		}
+	})
+}
