@@ -475,7 +475,9 @@ func markEqual(es *eqSet, fi int, v mdr.Value, sc *scratch, top bool) {
 	switch v.Kind() {
 	case mdr.KindString:
 		s, _ := v.Str()
-		if len(s) > 4*es.maxLen { // folding at most quadruples nothing: too long to equal
+		// folding shortens a text at most threefold (the Kelvin sign K is
+		// three bytes, k one): a value this long cannot fold to a literal
+		if len(s) > 4*es.maxLen {
 			return
 		}
 		if top {
