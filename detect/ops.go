@@ -7,8 +7,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/mdrkit/mdr"
+	"github.com/mdrkit/mdr/internal/ahocorasick"
 )
 
 // opKind is one detection operator of the CEL contract.
@@ -82,6 +84,38 @@ type matcher struct {
 	anyReq   bool
 	prefixes []netip.Prefix
 	nums     []number
+
+	// For a contains operator with many arguments, one pass of an
+	// ahocorasick.Matcher over a long text replaces a strings.Contains per
+	// argument. It is built on the first long text (most matchers never
+	// meet one), once, so the matcher stays safe for concurrent use.
+	acOnce sync.Once
+	ac     *ahocorasick.Matcher
+}
+
+// A contains operator with at least acMinArgs arguments tests texts of at
+// least acMinText bytes with one automaton pass instead of one
+// strings.Contains per argument (the same answer: whether any argument
+// occurs).
+const (
+	acMinArgs = 4
+	acMinText = 256
+)
+
+// containsAnyLong reports whether any of m.strs occurs in text.
+func (m *matcher) containsAnyLong(text string) bool {
+	m.acOnce.Do(func() {
+		for _, a := range m.strs {
+			if a == "" { // occurs in every text; the automaton ignores it
+				return
+			}
+		}
+		m.ac = ahocorasick.New(m.strs)
+	})
+	if m.ac == nil {
+		return containsAny(text, m.strs)
+	}
+	return m.ac.Contains(text)
 }
 
 // newMatcher prepares op with its arguments (strings, or numbers rendered
@@ -159,12 +193,18 @@ func (m *matcher) test(s, folded string) bool {
 			}
 		}
 	case opContainsFold:
+		if len(m.strs) >= acMinArgs && len(folded) >= acMinText {
+			return m.containsAnyLong(folded)
+		}
 		for _, a := range m.strs {
 			if strings.Contains(folded, a) {
 				return true
 			}
 		}
 	case opContainsCase:
+		if len(m.strs) >= acMinArgs && len(s) >= acMinText {
+			return m.containsAnyLong(s)
+		}
 		for _, a := range m.strs {
 			if strings.Contains(s, a) {
 				return true
