@@ -232,9 +232,12 @@ func compileRule(env *cel.Env, optimizer *cel.StaticOptimizer, cache *matcherCac
 	if len(an.errs) > 0 {
 		return nil, "condition: " + strings.Join(an.errs, "; ")
 	}
-	opt, iss := optimizer.Optimize(env, checked)
-	if iss != nil && iss.Err() != nil {
-		return nil, "condition: " + oneLine(iss.Err().Error())
+	opt := checked
+	if !staticOptSkip || needsStaticOptimize(checked.NativeRep()) {
+		var iss *cel.Issues
+		if opt, iss = optimizer.Optimize(env, checked); iss != nil && iss.Err() != nil {
+			return nil, "condition: " + oneLine(iss.Err().Error())
+		}
 	}
 	root := an.build(opt.NativeRep().Expr())
 	an.checkConstants(opt.NativeRep().Expr())
