@@ -179,6 +179,15 @@ func matchDump(t *testing.T, rules []detect.Rule, opts []detect.Option, files ..
 // parse path and requires the same statistics, rejections and matches
 // (with explanations) on the regression events.
 func TestFastParseSameMatches(t *testing.T) {
+	sameMatchesWithSwitch(t, detect.SetFastParse, "parser", "fast")
+}
+
+// sameMatchesWithSwitch compiles the Windows corpus with a compile-time
+// switch off and then on (set returns the previous setting, which is
+// restored) and requires the same statistics, rejections and explained
+// matches on the regression and Linux events.
+func sameMatchesWithSwitch(t *testing.T, set func(bool) bool, offName, onName string) {
+	t.Helper()
 	p := sigma.WindowsPipeline()
 	rules := corpusRules(t, p)
 	opts := []detect.Option{detect.WithPipeline(p.Routing())}
@@ -186,18 +195,18 @@ func TestFastParseSameMatches(t *testing.T) {
 		filepath.Join(dataDir(t), "events", "sigma_regression.jsonl"),
 		filepath.Join(dataDir(t), "events", "linux.jsonl"),
 	}
-	defer detect.SetFastParse(detect.SetFastParse(false))
-	slow, n := matchDump(t, rules, opts, files...)
-	detect.SetFastParse(true)
-	fast, _ := matchDump(t, rules, opts, files...)
+	defer set(set(false))
+	off, n := matchDump(t, rules, opts, files...)
+	set(true)
+	on, _ := matchDump(t, rules, opts, files...)
 	if n < 200 {
 		t.Errorf("only %d matches: the comparison says little", n)
 	}
-	if fast != slow {
-		a, b := strings.Split(slow, "\n"), strings.Split(fast, "\n")
+	if on != off {
+		a, b := strings.Split(off, "\n"), strings.Split(on, "\n")
 		for i := 0; i < len(a) && i < len(b); i++ {
 			if a[i] != b[i] {
-				t.Fatalf("first difference at line %d:\nparser: %s\nfast:   %s", i+1, a[i], b[i])
+				t.Fatalf("first difference at line %d:\n%s: %s\n%s: %s", i+1, offName, a[i], onName, b[i])
 			}
 		}
 		t.Fatalf("outputs differ in length: %d / %d lines", len(a), len(b))

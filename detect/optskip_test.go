@@ -1,7 +1,6 @@
 package detect_test
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -83,28 +82,5 @@ func TestStaticOptimizeSkipExact(t *testing.T) {
 // TestStaticOptimizeSkipSameMatches compiles the Windows corpus with and
 // without the skip: same statistics, rejections and explained matches.
 func TestStaticOptimizeSkipSameMatches(t *testing.T) {
-	p := sigma.WindowsPipeline()
-	rules := corpusRules(t, p)
-	opts := []detect.Option{detect.WithPipeline(p.Routing())}
-	files := []string{
-		filepath.Join(dataDir(t), "events", "sigma_regression.jsonl"),
-		filepath.Join(dataDir(t), "events", "linux.jsonl"),
-	}
-	defer detect.SetStaticOptSkip(detect.SetStaticOptSkip(false))
-	full, n := matchDump(t, rules, opts, files...)
-	detect.SetStaticOptSkip(true)
-	skip, _ := matchDump(t, rules, opts, files...)
-	if n < 200 {
-		t.Errorf("only %d matches: the comparison says little", n)
-	}
-	if full != skip {
-		a, b := strings.Split(full, "\n"), strings.Split(skip, "\n")
-		for i := 0; i < len(a) && i < len(b); i++ {
-			if a[i] != b[i] {
-				t.Fatalf("first difference at line %d:\noptimized: %s\nskipped:   %s", i+1, a[i], b[i])
-			}
-		}
-		t.Fatalf("outputs differ in length: %d / %d lines", len(a), len(b))
-	}
-	t.Logf("%d matches, identical", n)
+	sameMatchesWithSwitch(t, detect.SetStaticOptSkip, "optimized", "skipped")
 }
