@@ -7,38 +7,10 @@ import (
 	"testing"
 
 	"github.com/mdrkit/mdr"
+	"github.com/mdrkit/mdr/internal/evtest"
 )
 
-func ev(kv ...any) *mdr.Event {
-	var fs []mdr.Field
-	for i := 0; i+1 < len(kv); i += 2 {
-		var v mdr.Value
-		switch x := kv[i+1].(type) {
-		case string:
-			v = mdr.String(x)
-		case int:
-			v = mdr.Int(int64(x))
-		case float64:
-			v = mdr.Float(x)
-		case bool:
-			v = mdr.Bool(x)
-		case nil:
-			v = mdr.Null()
-		case []string:
-			l := make([]mdr.Value, len(x))
-			for i, s := range x {
-				l[i] = mdr.String(s)
-			}
-			v = mdr.List(l)
-		case mdr.Value:
-			v = x
-		default:
-			panic("bad test value")
-		}
-		fs = append(fs, mdr.Field{Key: kv[i].(string), Value: v})
-	}
-	return mdr.NewEvent(mdr.Origin{Source: "test"}, fs...)
-}
+func ev(kv ...any) *mdr.Event { return evtest.Event(kv...) }
 
 var sample = ev(
 	"EventID", 1, "Channel", "Microsoft-Windows-Sysmon/Operational",

@@ -6,34 +6,10 @@ import (
 
 	"github.com/mdrkit/mdr"
 	"github.com/mdrkit/mdr/detect"
+	"github.com/mdrkit/mdr/internal/evtest"
 )
 
-func ev(fields ...any) *mdr.Event {
-	var fs []mdr.Field
-	for i := 0; i+1 < len(fields); i += 2 {
-		var v mdr.Value
-		switch x := fields[i+1].(type) {
-		case string:
-			v = mdr.String(x)
-		case int:
-			v = mdr.Int(int64(x))
-		case float64:
-			v = mdr.Float(x)
-		case bool:
-			v = mdr.Bool(x)
-		case nil:
-			v = mdr.Null()
-		case []string:
-			var l []mdr.Value
-			for _, s := range x {
-				l = append(l, mdr.String(s))
-			}
-			v = mdr.List(l)
-		}
-		fs = append(fs, mdr.Field{Key: fields[i].(string), Value: v})
-	}
-	return mdr.NewEvent(mdr.Origin{Source: "test"}, fs...)
-}
+func ev(fields ...any) *mdr.Event { return evtest.Event(fields...) }
 
 // matcher compiles one Sigma rule with detection det through detect.
 func matcher(t *testing.T, det string, opts ...Option) func(*mdr.Event) bool {
