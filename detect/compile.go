@@ -38,6 +38,7 @@ type compiledRule struct {
 	root      *node
 	native    bool       // evaluate root directly
 	lits      []fieldLit // dropped once the prefilter is built
+	litsB     []fieldLit // a second set (see node.literalGroups), or nil
 	hasLit    bool       // lits is a usable prefilter set
 	class     int32
 	cacheKeys []string // matchers the CEL program looks up (not directly evaluated rules)
@@ -74,6 +75,7 @@ type Stats struct {
 	Unfiltered   int // stateless rules without a usable literal set: evaluated on every routed event
 	Native       int // rules evaluated directly rather than through the CEL interpreter
 	Literals     int // literals in the prefilter
+	SecondSets   int // rules evaluated only when literals of two independent sets are seen
 	RouteClasses int // distinct logsource routes
 }
 
@@ -202,7 +204,7 @@ func Compile(rules []Rule, opts ...Option) (*Ruleset, error) {
 		for _, k := range cr.cacheKeys {
 			keys[k] = true
 		}
-		cr.cacheKeys, cr.lits = nil, nil
+		cr.cacheKeys, cr.lits, cr.litsB = nil, nil, nil
 	}
 	cache.keep(keys)
 	rs.pool.New = func() any { return rs.newScratch() }
@@ -260,7 +262,12 @@ func compileRule(env *cel.Env, optimizer *cel.StaticOptimizer, cache *matcherCac
 	} else {
 		cr.cacheKeys = an.keys
 	}
-	cr.lits, cr.hasLit = root.literals()
+	var b []fieldLit
+	var okB bool
+	cr.lits, b, cr.hasLit, okB = root.literalGroups()
+	if okB && len(b) > 0 && (cfg.everySecond || minLitScore(b) >= minSecondScore) {
+		cr.litsB = b
+	}
 	return cr, ""
 }
 

@@ -126,7 +126,17 @@
 //     remembered per field (per event position for keyword literals), so
 //     the same value in the next event is neither folded nor scanned. Only rules whose literals were seen are evaluated; rules
 //     without a literal set are evaluated on every routed event
-//     (Stats.Unfiltered). Which conjunct's set is used is chosen by a score
+//     (Stats.Unfiltered). A rule may also have a second set, from another
+//     conjunct (for a || b, the union of the disjuncts' second sets, a
+//     disjunct's first standing in for a missing second): it is evaluated
+//     only when both sets had a hit (Stats.SecondSets). A second set is
+//     used only when it costs no extra scanning — numbers, whole values,
+//     or text literals for a field already scanned that are no shorter
+//     than its shortest literal (which sets the scan's stride) — and is
+//     not made of common fragments. On the SigmaHQ Windows rules over
+//     benchmark.jsonl.gz it cuts the evaluations by 38 % (1.29 M to 0.80 M,
+//     the same 17,303 matches).
+//     Which conjunct's set is used is chosen by a score
 //     that discounts fragments common in Windows data (C:\Windows\System32,
 //     .exe, …); literals longer than 24 bytes are cut to their most
 //     distinctive 24 bytes. Neither choice affects exactness: property tests

@@ -70,7 +70,7 @@ func (rs *Ruleset) newScratch() any {
 		slotNoHit: make([]noHit, n),
 		buf:       make([]byte, 0, 4096), tmp: make([]byte, 0, 256), keyBuf: make([]byte, 0, 128),
 		hits: make([]int32, 0, 64), present: make([]int32, 0, 64),
-		cand:    make([]uint64, (len(rs.rules)+63)/64),
+		cand:    make([]uint64, 2*((len(rs.rules)+63)/64)), // first sets' hits, then second sets'
 		classOK: make([]bool, len(rs.route.classes)), mapOK: make([]bool, rs.route.nmap),
 	}
 }
@@ -109,6 +109,54 @@ func (rs *Ruleset) build() {
 	eqSlot := map[int32]map[string][]int32{}
 	kw := map[string][]int32{}
 	rs.pre.always = make([][]int32, len(rs.route.classes))
+	nw := (len(rs.rules) + 63) / 64
+	rs.pre.needB = make([]uint64, nw)
+	// add indexes literal fl under id: the rule's index for its first set,
+	// that index plus nw*64 (a bit in the second half of the candidate
+	// bitmap) for its second set.
+	add := func(fl fieldLit, id int32) {
+		st.Literals++
+		if fl.num {
+			s := rs.slot(fl.path)
+			m := numSlot[s]
+			if m == nil {
+				m = map[int64][]int32{}
+				numSlot[s] = m
+			}
+			if l := m[fl.n]; len(l) == 0 || l[len(l)-1] != id {
+				m[fl.n] = append(l, id)
+			}
+			return
+		}
+		if fl.exact {
+			s := rs.slot(fl.path)
+			m := eqSlot[s]
+			if m == nil {
+				m = map[string][]int32{}
+				eqSlot[s] = m
+			}
+			if l := m[fl.lit]; len(l) == 0 || l[len(l)-1] != id {
+				m[fl.lit] = append(l, id)
+			}
+			return
+		}
+		fl.lit = literalWindow(fl.lit)
+		var m map[string][]int32
+		if fl.path == "" {
+			m = kw
+		} else {
+			s := rs.slot(fl.path)
+			m = perSlot[s]
+			if m == nil {
+				m = map[string][]int32{}
+				perSlot[s] = m
+			}
+		}
+		l := m[fl.lit]
+		if len(l) == 0 || l[len(l)-1] != id {
+			m[fl.lit] = append(l, id)
+		}
+	}
 	for i, cr := range rs.rules {
 		if !rs.cfg.prefilter || !cr.hasLit {
 			rs.pre.always[cr.class] = append(rs.pre.always[cr.class], int32(i))
@@ -118,49 +166,31 @@ func (rs *Ruleset) build() {
 			continue
 		}
 		for _, fl := range cr.lits {
-			if fl.num {
-				s := rs.slot(fl.path)
-				m := numSlot[s]
-				if m == nil {
-					m = map[int64][]int32{}
-					numSlot[s] = m
-				}
-				if l := m[fl.n]; len(l) == 0 || l[len(l)-1] != int32(i) {
-					m[fl.n] = append(l, int32(i))
-				}
-				st.Literals++
-				continue
+			add(fl, int32(i))
+		}
+	}
+	// Second sets, where they cost no more scanning: a text literal of a
+	// second set joins a field already scanned for first-set literals, and
+	// only when it is no shorter than that field's shortest (the scan's
+	// stride, see ahocorasick, follows the shortest literal).
+	shortest := map[int32]int{} // per scanned field: its shortest literal of gramLen bytes or more
+	for s, m := range perSlot {
+		short := maxStrideLen
+		for lit := range m {
+			if len(lit) >= gramBytes && len(lit) < short {
+				short = len(lit)
 			}
-			if fl.exact {
-				s := rs.slot(fl.path)
-				m := eqSlot[s]
-				if m == nil {
-					m = map[string][]int32{}
-					eqSlot[s] = m
-				}
-				if l := m[fl.lit]; len(l) == 0 || l[len(l)-1] != int32(i) {
-					m[fl.lit] = append(l, int32(i))
-				}
-				st.Literals++
-				continue
-			}
-			fl.lit = literalWindow(fl.lit)
-			var m map[string][]int32
-			if fl.path == "" {
-				m = kw
-			} else {
-				s := rs.slot(fl.path)
-				m = perSlot[s]
-				if m == nil {
-					m = map[string][]int32{}
-					perSlot[s] = m
-				}
-			}
-			l := m[fl.lit]
-			if len(l) == 0 || l[len(l)-1] != int32(i) {
-				m[fl.lit] = append(l, int32(i))
-			}
-			st.Literals++
+		}
+		shortest[s] = short
+	}
+	for i, cr := range rs.rules {
+		if !rs.cfg.prefilter || !cr.hasLit || len(cr.litsB) == 0 || !rs.cfg.everySecond && !rs.cheapSecond(cr.litsB, shortest) {
+			continue
+		}
+		rs.pre.needB[i>>6] |= 1 << (i & 63)
+		st.SecondSets++
+		for _, fl := range cr.litsB {
+			add(fl, int32(nw*64+i))
 		}
 	}
 	rs.pre.numSlot = make([]*numSet, len(rs.paths))
@@ -185,7 +215,7 @@ func (rs *Ruleset) build() {
 		byClass := map[int32]map[string][]int32{}
 		for lit, rules := range kw {
 			for _, r := range rules {
-				c := rs.rules[r].class
+				c := rs.rules[rs.ruleOf(r)].class
 				m := byClass[c]
 				if m == nil {
 					m = map[string][]int32{}
@@ -302,9 +332,17 @@ func (rs *Ruleset) AppendMatches(ctx context.Context, dst []Match, ev *mdr.Event
 	rs.route.open(ev, sc)
 	rs.candidates(ev, sc)
 	var errs []error
-	for w := range sc.cand {
-		word := sc.cand[w]
-		sc.cand[w] = 0
+	// A rule with a second literal set is a candidate only when both of its
+	// sets had a hit.
+	nw := len(rs.pre.needB)
+	cand, candB := sc.cand[:nw], sc.cand[nw:]
+	for w, need := range rs.pre.needB {
+		cand[w] &= candB[w] | ^need
+		candB[w] = 0
+	}
+	for w := range cand {
+		word := cand[w]
+		cand[w] = 0
 		for word != 0 {
 			b := bits.TrailingZeros64(word)
 			word &^= 1 << b
@@ -315,9 +353,7 @@ func (rs *Ruleset) AppendMatches(ctx context.Context, dst []Match, ev *mdr.Event
 			ok, err := rs.eval(ctx, cr, ev, sc)
 			if err != nil {
 				if ctx.Err() != nil {
-					for w2 := w + 1; w2 < len(sc.cand); w2++ {
-						sc.cand[w2] = 0
-					}
+					clear(cand[w+1:])
 					return dst, errors.Join(append(errs, err)...)
 				}
 				errs = append(errs, err)

@@ -15,6 +15,9 @@ type config struct {
 	interruptEvery uint
 	prefilter      bool
 	native         bool
+	// everySecond uses every second literal set, however common or costly
+	// its literals (for tests: the cost rules otherwise leave few in use)
+	everySecond bool
 }
 
 func defaultConfig() config {
@@ -100,4 +103,11 @@ func lsString(l Logsource) string {
 		return "any"
 	}
 	return s
+}
+
+// withEverySecondSet makes Compile use every rule's second literal set (see
+// node.literalGroups), not only those that cost no extra scanning. The
+// matches are the same either way; tests use it to exercise the sets.
+func withEverySecondSet() Option {
+	return func(c *config) error { c.everySecond = true; return nil }
 }

@@ -25,10 +25,11 @@ type fieldLit struct {
 // litScore).
 const numLitScore = 6
 
-// literals derives the rule's literal set: when ok, every event the
+// literalGroups derives the rule's literal set a: when okA, every event the
 // condition matches contains, in the folded text of some field, one of the
-// literals for that field. An empty set with ok means the condition can never
-// match. ok == false means no such set is known (the rule is unfiltered).
+// literals for that field. An empty set with okA means the condition can
+// never match. okA == false means no such set is known (the rule is
+// unfiltered).
 //
 //   - a && b: the best set among the conjuncts that have one
 //   - a || b: the union; a disjunct without a set means none
@@ -36,43 +37,73 @@ const numLitScore = 6
 //   - a detection call on a field with constant arguments: its arguments'
 //     literals (for globs the longest literal run, for regular expressions a
 //     required literal from regexp/syntax), if every argument has one
-func (n *node) literals() ([]fieldLit, bool) {
+//
+// When okB it also returns a second, independent set b: every matching
+// event also contains a literal of b. A rule is evaluated only when both
+// sets have a hit, which spares most evaluations of a rule whose best
+// literal is common (an event id, a DLL name) but whose other conjunct is
+// rare.
+//
+//   - a && b: the second best set among those of the conjuncts (each
+//     conjunct may give two)
+//   - a || b: the union of the first sets, and the union of the second sets
+//     (a disjunct with one set gives it for both), when any disjunct has two
+func (n *node) literalGroups() (a, b []fieldLit, okA, okB bool) {
 	switch n.kind {
 	case nConst:
 		if !n.val {
-			return nil, true
+			return nil, nil, true, false
 		}
-		return nil, false
+		return nil, nil, false, false
 	case nLeaf:
-		return n.leaf.literals()
+		a, okA = n.leaf.literals()
+		return a, nil, okA, false
 	case nAnd:
-		var best []fieldLit
-		have := false
+		var sets [][]fieldLit
 		for _, k := range n.kids {
-			s, ok := k.literals()
-			if !ok {
+			ka, kb, oka, okb := k.literalGroups()
+			if !oka {
 				continue
 			}
-			if len(s) == 0 {
-				return nil, true // a conjunct that never holds
+			if len(ka) == 0 || okb && len(kb) == 0 {
+				return nil, nil, true, false // a conjunct that never holds
 			}
-			if !have || betterLits(s, best) {
-				best, have = s, true
+			sets = append(sets, ka)
+			if okb {
+				sets = append(sets, kb)
 			}
 		}
-		return best, have
+		for _, s := range sets {
+			switch {
+			case !okA || betterLits(s, a):
+				a, b, okB = s, a, okA
+				okA = true
+			case !okB || betterLits(s, b):
+				b, okB = s, true
+			}
+		}
+		return a, b, okA, okB
 	case nOr:
-		var all []fieldLit
+		var allA, allB []fieldLit
 		for _, k := range n.kids {
-			s, ok := k.literals()
-			if !ok {
-				return nil, false
+			ka, kb, oka, okb := k.literalGroups()
+			if !oka {
+				return nil, nil, false, false
 			}
-			all = append(all, s...)
+			allA = append(allA, ka...)
+			if okb {
+				allB = append(allB, kb...)
+				okB = true
+			} else {
+				allB = append(allB, ka...)
+			}
 		}
-		return dedupeLits(all), true
+		if !okB {
+			allB = nil
+		}
+		return dedupeLits(allA), dedupeLits(allB), true, okB
 	}
-	return nil, false
+	return nil, nil, false, false
 }
 
 func (l *leaf) literals() ([]fieldLit, bool) {
@@ -241,7 +272,7 @@ func (rs *Ruleset) buildEqSet(m map[string][]int32) *eqSet {
 	for lit, rl := range m {
 		s.maxLen = max(s.maxLen, len(lit))
 		for _, r := range rl {
-			if c := rs.rules[r].class; !seen[c] {
+			if c := rs.rules[rs.ruleOf(r)].class; !seen[c] {
 				seen[c] = true
 				s.classes = append(s.classes, c)
 			}
@@ -265,7 +296,59 @@ type prefilter struct {
 	keyword   *acSet
 	kwByClass []*acSet  // route class → its rules' keyword literals; nil when none
 	always    [][]int32 // route class → unfiltered rules, in rule order
+	// needB has the bit of each rule that has a second literal set; the
+	// literals of that set mark bit len(needB)*64+i of the candidate bitmap
+	needB []uint64
 }
+
+// ruleOf returns the rule a prefilter id stands for (see prefilter.needB).
+func (rs *Ruleset) ruleOf(id int32) int32 {
+	if n := int32(len(rs.pre.needB) * 64); id >= n {
+		return id - n
+	}
+	return id
+}
+
+// cheapSecond reports whether a second literal set costs no extra
+// scanning: every literal is a number or a whole value (a map lookup), or a
+// text literal of at least gramLen bytes for a field that first sets
+// already scan, no shorter than that field's shortest such literal (or
+// long enough for the scan's widest stride).
+func (rs *Ruleset) cheapSecond(b []fieldLit, shortest map[int32]int) bool {
+	for _, fl := range b {
+		if fl.num || fl.exact {
+			continue
+		}
+		if fl.path == "" {
+			return false
+		}
+		s, ok := rs.slotOf[fl.path]
+		if !ok {
+			return false
+		}
+		short, ok := shortest[s]
+		if !ok {
+			return false
+		}
+		if n := len(literalWindow(fl.lit)); n < gramBytes || n < short {
+			return false
+		}
+	}
+	return true
+}
+
+// gramBytes and maxStrideLen follow package ahocorasick: literals shorter
+// than gramBytes are scanned byte by byte, and the 4-gram filter's stride
+// is the shortest literal's length minus 3, at most 8.
+const (
+	gramBytes    = 4
+	maxStrideLen = gramBytes + 8 - 1
+)
+
+// minSecondScore is the least selectivity score (see litScore) a second
+// literal set needs to be used: a set of common literals would cost a scan
+// and spare no evaluation.
+const minSecondScore = 3
 
 func (rs *Ruleset) buildACSet(lits map[string][]int32) *acSet {
 	pats := make([]string, 0, len(lits))
@@ -281,7 +364,7 @@ func (rs *Ruleset) buildACSet(lits map[string][]int32) *acSet {
 	s.m = ahocorasick.New(pats)
 	seen := map[int32]bool{}
 	for _, r := range s.ruleIDs {
-		if c := rs.rules[r].class; !seen[c] {
+		if c := rs.rules[rs.ruleOf(r)].class; !seen[c] {
 			seen[c] = true
 			s.classes = append(s.classes, c)
 		}
@@ -295,7 +378,7 @@ func (rs *Ruleset) buildNumSet(m map[int64][]int32) *numSet {
 	seen := map[int32]bool{}
 	for _, rl := range m {
 		for _, r := range rl {
-			if c := rs.rules[r].class; !seen[c] {
+			if c := rs.rules[rs.ruleOf(r)].class; !seen[c] {
 				seen[c] = true
 				s.classes = append(s.classes, c)
 			}

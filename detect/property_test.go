@@ -177,7 +177,7 @@ func matchIDs(t *testing.T, rs *Ruleset, e *mdr.Event) []string {
 
 func TestPrefilterProperty(t *testing.T) {
 	g := gen{rand.New(rand.NewPCG(7, 11))}
-	totalMatches, filtered := 0, 0
+	totalMatches, filtered, second := 0, 0, 0
 	for round := 0; round < 40; round++ {
 		rules := make([]Rule, 60)
 		for i := range rules {
@@ -191,11 +191,21 @@ func TestPrefilterProperty(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// every rule's second literal set in use (the default keeps only
+		// the cheap ones)
+		both, err := Compile(rules, withEverySecondSet())
+		if err != nil {
+			t.Fatal(err)
+		}
 		filtered += fast.Stats().Rules - fast.Stats().Unfiltered
+		second += both.Stats().SecondSets
 		for k := 0; k < 150; k++ {
 			e := g.event()
 			got, want := matchIDs(t, fast, e), matchIDs(t, slow, e)
 			totalMatches += len(want)
+			if got2 := matchIDs(t, both, e); !slices.Equal(got2, want) {
+				got = got2
+			}
 			if !slices.Equal(got, want) {
 				var b strings.Builder
 				for _, r := range rules {
@@ -211,8 +221,74 @@ func TestPrefilterProperty(t *testing.T) {
 			}
 		}
 	}
-	if totalMatches < 1000 || filtered < 500 {
-		t.Fatalf("the generator is too weak: %d matches, %d prefiltered rules", totalMatches, filtered)
+	if totalMatches < 1000 || filtered < 500 || second < 100 {
+		t.Fatalf("the generator is too weak: %d matches, %d prefiltered rules, %d with a second literal set", totalMatches, filtered, second)
 	}
-	t.Logf("%d matches compared, %d rules with a literal set", totalMatches, filtered)
+	t.Logf("%d matches compared, %d rules with a literal set, %d of them with a second", totalMatches, filtered, second)
+}
+
+// TestSecondLiteralSet checks which rules get a second literal set (an
+// independent conjunct's literals, required too before the rule is
+// evaluated) and that matching is unchanged by it.
+func TestSecondLiteralSet(t *testing.T) {
+	rules := []Rule{
+		// the event id is the first set, the exact user name a second
+		{ID: "two", Condition: `e.EventID.numEq(4663) && e.User.equalsFold("svc_backup")`},
+		// one conjunct only: no second set
+		{ID: "one", Condition: `e.Image.endsWithFold("\\whoami.exe")`},
+		// a second set of a field nobody else scans would add a scan: unused
+		{ID: "costly", Condition: `e.EventID.numEq(4688) && e.ParentImage.containsFold("\\temp\\")`},
+		// a disjunction: the union of the first sets, and of the second
+		{ID: "or", Condition: `(e.EventID.numEq(1) && e.User.equalsFold("xavier")) || (e.EventID.numEq(2) && e.User.equalsFold("yvonne"))`},
+	}
+	rs, err := Compile(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rs.Stats().SecondSets; got != 2 {
+		t.Fatalf("SecondSets = %d, want 2 (rules two and or)", got)
+	}
+	cases := []struct {
+		ev   *mdr.Event
+		want []string
+	}{
+		{ev("EventID", 4663, "User", "SVC_Backup"), []string{"two"}},
+		{ev("EventID", 4663, "User", "someone"), nil},
+		{ev("EventID", 4662, "User", "svc_backup"), nil},
+		{ev("EventID", 4688, "ParentImage", `C:\Temp\a.exe`), []string{"costly"}},
+		{ev("EventID", 1, "User", "yvonne"), nil},
+		{ev("EventID", 2, "User", "YVONNE"), []string{"or"}},
+		{ev("EventID", 1, "User", "Xavier", "Image", `c:\windows\system32\WHOAMI.EXE`), []string{"one", "or"}},
+	}
+	for _, c := range cases {
+		if got := matchIDs(t, rs, c.ev); !slices.Equal(got, c.want) {
+			t.Errorf("%v: matches %v, want %v", c.ev, got, c.want)
+		}
+	}
+}
+
+func TestLiteralGroups(t *testing.T) {
+	rs, err := Compile([]Rule{{ID: "r", Condition: `e.A.containsFold("alpha1") && (e.B.containsFold("beta22") || e.C.equalsFold("gamma333")) && e.D.startsWithFold("d")`}}, withEverySecondSet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, okA, okB := rs.rules[0].root.literalGroups()
+	if !okA || !okB {
+		t.Fatalf("okA %v okB %v, want both", okA, okB)
+	}
+	lits := func(s []fieldLit) (out []string) {
+		for _, l := range s {
+			out = append(out, l.path+":"+l.lit)
+		}
+		slices.Sort(out)
+		return out
+	}
+	// the two best sets: the B-or-C union (lowest score 6) and A (6, one
+	// literal, so better); D's one-byte literal is the worst
+	if got := lits(a); !slices.Equal(got, []string{"A:alpha1"}) {
+		t.Errorf("first set %v", got)
+	}
+	if got := lits(b); !slices.Equal(got, []string{"B:beta22", "C:gamma333"}) {
+		t.Errorf("second set %v", got)
+	}
 }
