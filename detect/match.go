@@ -116,45 +116,15 @@ func (rs *Ruleset) build() {
 	// bitmap) for its second set.
 	add := func(fl fieldLit, id int32) {
 		st.Literals++
-		if fl.num {
-			s := rs.slot(fl.path)
-			m := numSlot[s]
-			if m == nil {
-				m = map[int64][]int32{}
-				numSlot[s] = m
-			}
-			if l := m[fl.n]; len(l) == 0 || l[len(l)-1] != id {
-				m[fl.n] = append(l, id)
-			}
-			return
-		}
-		if fl.exact {
-			s := rs.slot(fl.path)
-			m := eqSlot[s]
-			if m == nil {
-				m = map[string][]int32{}
-				eqSlot[s] = m
-			}
-			if l := m[fl.lit]; len(l) == 0 || l[len(l)-1] != id {
-				m[fl.lit] = append(l, id)
-			}
-			return
-		}
-		fl.lit = literalWindow(fl.lit)
-		var m map[string][]int32
-		if fl.path == "" {
-			m = kw
-		} else {
-			s := rs.slot(fl.path)
-			m = perSlot[s]
-			if m == nil {
-				m = map[string][]int32{}
-				perSlot[s] = m
-			}
-		}
-		l := m[fl.lit]
-		if len(l) == 0 || l[len(l)-1] != id {
-			m[fl.lit] = append(l, id)
+		switch {
+		case fl.num:
+			addLit(slotMap(numSlot, rs.slot(fl.path)), fl.n, id)
+		case fl.exact:
+			addLit(slotMap(eqSlot, rs.slot(fl.path)), fl.lit, id)
+		case fl.path == "":
+			addLit(kw, literalWindow(fl.lit), id)
+		default:
+			addLit(slotMap(perSlot, rs.slot(fl.path)), literalWindow(fl.lit), id)
 		}
 	}
 	for i, cr := range rs.rules {
@@ -237,6 +207,24 @@ func (rs *Ruleset) build() {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// slotMap returns the literal index of slot s, adding it.
+func slotMap[K comparable](m map[int32]map[K][]int32, s int32) map[K][]int32 {
+	l := m[s]
+	if l == nil {
+		l = map[K][]int32{}
+		m[s] = l
+	}
+	return l
+}
+
+// addLit records that literal k selects rule id (once: a rule's literals
+// are added together, so a repeat is the last entry).
+func addLit[K comparable](m map[K][]int32, k K, id int32) {
+	if l := m[k]; len(l) == 0 || l[len(l)-1] != id {
+		m[k] = append(l, id)
+	}
+}
 
 // field returns the index in the event of the field at slot, or -1.
 func (sc *scratch) field(slot int32) int {
