@@ -265,7 +265,7 @@ func compileRule(env *cel.Env, optimizer *cel.StaticOptimizer, cache *matcherCac
 	var b []fieldLit
 	var okB bool
 	cr.lits, b, cr.hasLit, okB = root.literalGroups()
-	if okB && len(b) > 0 && (cfg.everySecond || minLitScore(b) >= minSecondScore) {
+	if okB && len(b) > 0 && (cfg.everySecond || minScore(b, fieldLitScore) >= minSecondScore) {
 		cr.litsB = b
 	}
 	return cr, ""

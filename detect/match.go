@@ -384,14 +384,7 @@ func (rs *Ruleset) candidates(ev *mdr.Event, sc *scratch) {
 		}
 		v := ev.Field(fi).Value
 		if str, ok := v.Str(); ok {
-			nh := &sc.slotNoHit[s]
-			if nh.same(set, str) {
-				continue
-			}
-			sc.hits = markHits(set, set.m.Scan(sc.hits[:0], sc.foldedField(fi, str)), sc)
-			if len(sc.hits) == 0 {
-				nh.remember(set, str)
-			}
+			scanString(set, &sc.slotNoHit[s], fi, str, sc)
 			continue
 		}
 		rs.scanValue(set, fi, v, sc, true)
@@ -400,14 +393,7 @@ func (rs *Ruleset) candidates(ev *mdr.Event, sc *scratch) {
 		for i := 0; i < ev.Len(); i++ {
 			v := ev.Field(i).Value
 			if str, ok := v.Str(); ok {
-				nh := &sc.kwNoHit[i]
-				if nh.same(kw, str) {
-					continue
-				}
-				sc.hits = markHits(kw, kw.m.Scan(sc.hits[:0], sc.foldedField(i, str)), sc)
-				if len(sc.hits) == 0 {
-					nh.remember(kw, str)
-				}
+				scanString(kw, &sc.kwNoHit[i], i, str, sc)
 				continue
 			}
 			if l, ok := v.List(); ok {
@@ -418,6 +404,19 @@ func (rs *Ruleset) candidates(ev *mdr.Event, sc *scratch) {
 				}
 			}
 		}
+	}
+}
+
+// scanString marks the rules of set's literals found in the string value
+// str of event field fi, unless nh remembers str as a value set found
+// nothing in; a value with no hit is remembered.
+func scanString(set *acSet, nh *noHit, fi int, str string, sc *scratch) {
+	if nh.same(set, str) {
+		return
+	}
+	sc.hits = markHits(set, set.m.Scan(sc.hits[:0], sc.foldedField(fi, str)), sc)
+	if len(sc.hits) == 0 {
+		nh.remember(set, str)
 	}
 }
 

@@ -75,10 +75,10 @@ func (n *node) literalGroups() (a, b []fieldLit, okA, okB bool) {
 		}
 		for _, s := range sets {
 			switch {
-			case !okA || betterLits(s, a):
+			case !okA || betterSet(s, a, fieldLitScore):
 				a, b, okB = s, a, okA
 				okA = true
-			case !okB || betterLits(s, b):
+			case !okB || betterSet(s, b, fieldLitScore):
 				b, okB = s, true
 			}
 		}
@@ -167,26 +167,34 @@ func (l *leaf) literals() ([]fieldLit, bool) {
 	return dedupeLits(out), true
 }
 
-func betterLits(a, b []fieldLit) bool {
-	ma, mb := minLitScore(a), minLitScore(b)
+// betterSet reports whether literal set a is a better prefilter than b: a
+// higher lowest literal score first, then fewer literals.
+func betterSet[T any](a, b []T, score func(T) int) bool {
+	ma, mb := minScore(a, score), minScore(b, score)
 	if ma != mb {
 		return ma > mb
 	}
 	return len(a) < len(b)
 }
 
-func minLitScore(s []fieldLit) int {
+// minScore returns the lowest score in s, or -1 when s is empty.
+func minScore[T any](s []T, score func(T) int) int {
 	m := -1
 	for _, x := range s {
-		sc := numLitScore
-		if !x.num {
-			sc = litScore(x.lit)
-		}
-		if m < 0 || sc < m {
+		if sc := score(x); m < 0 || sc < m {
 			m = sc
 		}
 	}
 	return m
+}
+
+// fieldLitScore is litScore for a field literal; a number scores
+// numLitScore.
+func fieldLitScore(l fieldLit) int {
+	if l.num {
+		return numLitScore
+	}
+	return litScore(l.lit)
 }
 
 // commonFragments are (folded) text fragments found in a large share of

@@ -41,7 +41,7 @@ func reqLits(re *syntax.Regexp) ([]string, bool) {
 		have := false
 		var run []rune
 		consider := func(s []string) {
-			if !have || betterSet(s, best) {
+			if !have || betterSet(s, best, litScore) {
 				best, have = s, true
 			}
 		}
@@ -75,26 +75,6 @@ func reqLits(re *syntax.Regexp) ([]string, bool) {
 		return dedupe(all), len(all) > 0
 	}
 	return nil, false
-}
-
-// betterSet reports whether literal set a is a better prefilter than b: a
-// higher lowest literal score (litScore) first, then fewer literals.
-func betterSet(a, b []string) bool {
-	ma, mb := minScore(a), minScore(b)
-	if ma != mb {
-		return ma > mb
-	}
-	return len(a) < len(b)
-}
-
-func minScore(s []string) int {
-	m := -1
-	for _, x := range s {
-		if sc := litScore(x); m < 0 || sc < m {
-			m = sc
-		}
-	}
-	return m
 }
 
 func dedupe(s []string) []string {
