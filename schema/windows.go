@@ -377,15 +377,10 @@ func (e *emitter) security(code int64) {
 			e.ranOn(parent, creator)
 		}
 	case 4697: // service installed
-		e.supported()
-		h := e.hostEntity()
-		name := str(ev, "ServiceName")
-		if name == "" {
-			e.missing = "ServiceName"
+		svc, h := e.installedService(serviceFields{"ServiceFileName", "ServiceType", "ServiceStartType", "ServiceAccount"})
+		if svc == "" {
 			return
 		}
-		svc := e.entity(mdr.EntityService, ServiceID(e.host, name), name, attrs("path", str(ev, "ServiceFileName"),
-			"type", str(ev, "ServiceType"), "start_type", str(ev, "ServiceStartType"), "account", str(ev, "ServiceAccount")))
 		from := e.subject()
 		if from == "" {
 			from = h
@@ -569,20 +564,37 @@ func (e *emitter) system(code int64) {
 	if code != 7045 || !strings.EqualFold(str(ev, "Provider_Name"), "Service Control Manager") {
 		return
 	}
-	e.supported()
-	h := e.hostEntity()
-	name := str(ev, "ServiceName")
-	if name == "" {
-		e.missing = "ServiceName"
+	svc, h := e.installedService(serviceFields{"ImagePath", "ServiceType", "StartType", "AccountName"})
+	if svc == "" {
 		return
 	}
-	svc := e.entity(mdr.EntityService, ServiceID(e.host, name), name, attrs("path", str(ev, "ImagePath"),
-		"type", str(ev, "ServiceType"), "start_type", str(ev, "StartType"), "account", str(ev, "AccountName")))
 	from := h
 	if sid := str(ev, "Security_UserID"); sid != "" {
 		from = e.user("", "", sid)
 	}
 	e.rel(mdr.RelInstalledService, from, svc, nil)
+}
+
+// serviceFields names the fields of a service installation event that hold
+// the service's image path, type, start type and account (Security 4697
+// and System 7045 name them differently).
+type serviceFields struct{ path, typ, start, account string }
+
+// installedService adds the host and the installed service of a service
+// installation event and returns their ids; the service's is "" (and the
+// missing field recorded) when the event names no service.
+func (e *emitter) installedService(f serviceFields) (svc, host string) {
+	ev := e.ev
+	e.supported()
+	host = e.hostEntity()
+	name := str(ev, "ServiceName")
+	if name == "" {
+		e.missing = "ServiceName"
+		return "", host
+	}
+	svc = e.entity(mdr.EntityService, ServiceID(e.host, name), name, attrs("path", str(ev, f.path),
+		"type", str(ev, f.typ), "start_type", str(ev, f.start), "account", str(ev, f.account)))
+	return svc, host
 }
 
 func (e *emitter) powershell(code int64) {
