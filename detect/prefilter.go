@@ -101,7 +101,7 @@ func (n *node) literalGroups() (a, b []fieldLit, okA, okB bool) {
 		if !okB {
 			allB = nil
 		}
-		return dedupeLits(allA), dedupeLits(allB), true, okB
+		return dedupe(allA), dedupe(allB), true, okB
 	}
 	return nil, nil, false, false
 }
@@ -118,7 +118,7 @@ func (l *leaf) literals() ([]fieldLit, bool) {
 				}
 				out = append(out, fieldLit{path: l.path, num: true, n: n.i})
 			}
-			return dedupeLits(out), len(out) > 0
+			return dedupe(out), len(out) > 0
 		}
 	}
 	exact := false
@@ -164,7 +164,7 @@ func (l *leaf) literals() ([]fieldLit, bool) {
 		}
 		out = append(out, fieldLit{path: l.path, lit: s, exact: exact && l.path != ""})
 	}
-	return dedupeLits(out), true
+	return dedupe(out), true
 }
 
 // betterSet reports whether literal set a is a better prefilter than b: a
@@ -219,18 +219,6 @@ func litScore(lit string) int {
 		}
 	}
 	return max(n, 0)
-}
-
-func dedupeLits(s []fieldLit) []fieldLit {
-	seen := make(map[fieldLit]bool, len(s))
-	out := s[:0:0]
-	for _, x := range s {
-		if !seen[x] {
-			seen[x] = true
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 // acSet is the automaton of one field (or of the keyword scope) with, for

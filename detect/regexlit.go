@@ -77,8 +77,9 @@ func reqLits(re *syntax.Regexp) ([]string, bool) {
 	return nil, false
 }
 
-func dedupe(s []string) []string {
-	seen := make(map[string]bool, len(s))
+// dedupe returns s without repeats, in first-seen order (a new slice).
+func dedupe[T comparable](s []T) []T {
+	seen := make(map[T]bool, len(s))
 	out := s[:0:0]
 	for _, x := range s {
 		if !seen[x] {

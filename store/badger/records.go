@@ -84,21 +84,26 @@ func (t table[T]) put(ctx context.Context, rec T) (T, error) {
 		} else if !errors.Is(err, bdg.ErrKeyNotFound) {
 			return err
 		}
-		if err := txn.Set(rk, b); err != nil {
-			return err
-		}
-		for _, k := range t.indexKeys(m) {
-			if err := txn.Set(k, nil); err != nil {
-				return err
-			}
-		}
-		return nil
+		return t.setRecord(txn, rk, b, m)
 	})
 	if err != nil {
 		return zero, err
 	}
 	var out T
 	return out, json.Unmarshal(b, &out)
+}
+
+// setRecord writes a record's JSON under its key, and its index keys.
+func (t table[T]) setRecord(txn *bdg.Txn, rk, b []byte, m store.RecordMeta) error {
+	if err := txn.Set(rk, b); err != nil {
+		return err
+	}
+	for _, k := range t.indexKeys(m) {
+		if err := txn.Set(k, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t table[T]) update(ctx context.Context, rec T) (T, error) {
@@ -139,15 +144,7 @@ func (t table[T]) update(ctx context.Context, rec T) (T, error) {
 				return err
 			}
 		}
-		if err := txn.Set(rk, b); err != nil {
-			return err
-		}
-		for _, k := range t.indexKeys(nm) {
-			if err := txn.Set(k, nil); err != nil {
-				return err
-			}
-		}
-		return nil
+		return t.setRecord(txn, rk, b, nm)
 	})
 	if err != nil {
 		return zero, err
