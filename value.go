@@ -169,6 +169,8 @@ func (v Value) Float() (float64, bool) {
 
 // ParseInt parses a decimal or 0x-prefixed hexadecimal integer with optional
 // sign and surrounding white space, as Windows renders numbers in event data.
+// Hexadecimal may wrap, as Windows masks do (0xFFFFFFFFFFFFFFFF is -1). It
+// does not allocate, so matching code may call it on every event.
 func ParseInt(s string) (int64, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -179,14 +181,48 @@ func ParseInt(s string) (int64, bool) {
 		neg = s[0] == '-'
 		s = s[1:]
 	}
-	base := 10
-	if len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
-		base = 16
-		s = s[2:]
-	}
-	u, err := strconv.ParseUint(s, base, 64)
-	if err != nil {
+	if s == "" {
 		return 0, false
+	}
+	var u uint64
+	if len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
+		s = s[2:]
+		digits := strings.TrimLeft(s, "0")
+		if len(digits) > 16 {
+			return 0, false
+		}
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			var d byte
+			switch {
+			case '0' <= c && c <= '9':
+				d = c - '0'
+			case 'a' <= c && c <= 'f':
+				d = c - 'a' + 10
+			case 'A' <= c && c <= 'F':
+				d = c - 'A' + 10
+			default:
+				return 0, false
+			}
+			u = u<<4 | uint64(d)
+		}
+		if neg {
+			if u > 1<<63 {
+				return 0, false
+			}
+			return -int64(u), true
+		}
+		return int64(u), true
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if u > (math.MaxUint64-9)/10 {
+			return 0, false // beyond any int64, and near uint64 overflow
+		}
+		u = u*10 + uint64(c-'0')
 	}
 	if neg {
 		if u > 1<<63 {
@@ -194,10 +230,10 @@ func ParseInt(s string) (int64, bool) {
 		}
 		return -int64(u), true
 	}
-	if base == 10 && u > math.MaxInt64 {
+	if u > math.MaxInt64 {
 		return 0, false
 	}
-	return int64(u), true // hex may wrap, as Windows masks do (0xFFFFFFFFFFFFFFFF)
+	return int64(u), true
 }
 
 // Text renders the value as text: strings as they are, numbers in decimal,

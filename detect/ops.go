@@ -348,7 +348,7 @@ type number struct {
 // parseNumber parses decimal or 0x-hex integers (the way Windows renders
 // them) and decimal floats, with surrounding white space ignored.
 func parseNumber(s string) (number, bool) {
-	if i, ok := parseInt(s); ok {
+	if i, ok := mdr.ParseInt(s); ok {
 		return number{i: i, f: float64(i), isInt: true}, true
 	}
 	t := strings.TrimSpace(s)
@@ -420,71 +420,4 @@ func timePart(v mdr.Value, unit string) (int64, bool) {
 		return int64(t.Year()), true
 	}
 	return 0, false
-}
-
-// parseInt is mdr.ParseInt without allocation on failure: a decimal or
-// 0x-hex integer with optional sign and surrounding white space (hex may
-// wrap, as Windows masks do).
-func parseInt(s string) (int64, bool) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, false
-	}
-	neg := false
-	if s[0] == '-' || s[0] == '+' {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	if s == "" {
-		return 0, false
-	}
-	var u uint64
-	if len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
-		s = s[2:]
-		if len(s) > 16 {
-			return 0, false
-		}
-		for i := 0; i < len(s); i++ {
-			c := s[i]
-			var d byte
-			switch {
-			case '0' <= c && c <= '9':
-				d = c - '0'
-			case 'a' <= c && c <= 'f':
-				d = c - 'a' + 10
-			case 'A' <= c && c <= 'F':
-				d = c - 'A' + 10
-			default:
-				return 0, false
-			}
-			u = u<<4 | uint64(d)
-		}
-		if neg {
-			if u > 1<<63 {
-				return 0, false
-			}
-			return -int64(u), true
-		}
-		return int64(u), true
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		if u > (math.MaxUint64-9)/10 {
-			return 0, false
-		}
-		u = u*10 + uint64(c-'0')
-	}
-	if neg {
-		if u > 1<<63 {
-			return 0, false
-		}
-		return -int64(u), true
-	}
-	if u > math.MaxInt64 {
-		return 0, false
-	}
-	return int64(u), true
 }

@@ -37,7 +37,7 @@ func normRouteValue(dst []byte, v mdr.Value) ([]byte, bool) {
 		return dst, false
 	}
 	if s, ok := v.Str(); ok {
-		if i, ok := parseInt(s); ok {
+		if i, ok := mdr.ParseInt(s); ok {
 			return strconv.AppendInt(dst, i, 10), true
 		}
 		return appendFold(dst, strings.TrimSpace(s)), true
@@ -49,7 +49,7 @@ func normRouteValue(dst []byte, v mdr.Value) ([]byte, bool) {
 }
 
 func normRouteString(s string) string {
-	if i, ok := parseInt(s); ok {
+	if i, ok := mdr.ParseInt(s); ok {
 		return strconv.FormatInt(i, 10)
 	}
 	return fold(strings.TrimSpace(s))
