@@ -14,13 +14,9 @@ import (
 )
 
 func TestAppender(t *testing.T) {
-	cfg := badger.DefaultConfig(t.TempDir())
-	cfg.SyncEvents = false
-	cfg.MemTableSize = 1 << 20 // about 650 events per transaction: the batch of 2,000 below is split
-	s, err := badger.Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openTemp(t, func(cfg *badger.Config) {
+		cfg.MemTableSize = 1 << 20 // about 650 events per transaction: the batch of 2,000 below is split
+	})
 	defer s.Close()
 	evs := readEvents(t, "evtx_attack_samples.jsonl", 0)
 	ap, err := s.NewAppender()
@@ -89,12 +85,7 @@ func TestAppender(t *testing.T) {
 // TestAppenderOrder checks that events of the same time come back in the
 // order they were appended across batches.
 func TestAppenderOrder(t *testing.T) {
-	cfg := badger.DefaultConfig(t.TempDir())
-	cfg.SyncEvents = false
-	s, err := badger.Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openTemp(t)
 	defer s.Close()
 	at := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	ap, err := s.NewAppender()
@@ -132,12 +123,7 @@ func TestAppenderOrder(t *testing.T) {
 // TestAppenderCanceled checks that a canceled context stops the Appender
 // and that Close still waits for the commit in flight.
 func TestAppenderCanceled(t *testing.T) {
-	cfg := badger.DefaultConfig(t.TempDir())
-	cfg.SyncEvents = false
-	s, err := badger.Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openTemp(t)
 	defer s.Close()
 	evs := readEvents(t, "evtx_attack_samples.jsonl", 600)
 	ap, err := s.NewAppender()

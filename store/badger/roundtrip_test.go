@@ -152,13 +152,9 @@ func setRaw(t *testing.T, dir, key string, val []byte) {
 // TestBigBatch stores a batch far larger than one transaction; it must be
 // split, not refused, and every event must be stored once.
 func TestBigBatch(t *testing.T) {
-	cfg := badger.DefaultConfig(t.TempDir())
-	cfg.SyncEvents = false
-	cfg.MemTableSize = 4 << 20 // a small transaction limit: about 480 KiB
-	s, err := badger.Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openTemp(t, func(cfg *badger.Config) {
+		cfg.MemTableSize = 4 << 20 // a small transaction limit: about 480 KiB
+	})
 	defer s.Close()
 	evs := readEvents(t, "evtx_attack_samples.jsonl", 0)
 	res, err := s.AppendEvents(t.Context(), evs)

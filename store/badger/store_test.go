@@ -8,10 +8,15 @@ import (
 	"github.com/mdrkit/mdr/store/storetest"
 )
 
-func openTemp(t testing.TB) *badger.Store {
+// openTemp opens a store in a temporary directory with unsynced event
+// writes, after applying tweaks to its configuration.
+func openTemp(t testing.TB, tweaks ...func(*badger.Config)) *badger.Store {
 	t.Helper()
 	cfg := badger.DefaultConfig(t.TempDir())
 	cfg.SyncEvents = false
+	for _, f := range tweaks {
+		f(&cfg)
+	}
 	s, err := badger.Open(cfg)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
