@@ -155,7 +155,9 @@ func corrRecordings(t testing.TB, name string) [][]*mdr.Event {
 	return out
 }
 
-type corrStepFunc func(i int, ev *mdr.Event) // called before event i of the whole corrReplay
+// corrStepFunc is called before event i of the whole corrReplay; it may
+// replace the ruleset and correlator the replay goes on with.
+type corrStepFunc func(i int, rs **detect.Ruleset, c **detect.Correlator)
 
 // corrReplay runs rs and c over the corrRecordings, flushing after each.
 func corrReplay(t testing.TB, rs *detect.Ruleset, c *detect.Correlator, recs [][]*mdr.Event, before corrStepFunc) []detect.CorrelationMatch {
@@ -166,7 +168,7 @@ func corrReplay(t testing.TB, rs *detect.Ruleset, c *detect.Correlator, recs [][
 	for _, rec := range recs {
 		for _, ev := range rec {
 			if before != nil {
-				before(i, ev)
+				before(i, &rs, &c)
 			}
 			i++
 			ms, err := rs.Match(ctx, ev)
@@ -554,9 +556,7 @@ func TestCorrelatorSaveLoadState(t *testing.T) {
 	for _, cut := range []int{1, total / 7, total / 3, total / 2, 8531, total - 1} {
 		rs1 := corrCompile(t, src)
 		c := corrNew(t, rs1, cfg)
-		var got []detect.CorrelationMatch
-		rsCur := rs1
-		restart := func(i int, _ *mdr.Event) {
+		restart := func(i int, rs **detect.Ruleset, cp **detect.Correlator) {
 			if i != cut {
 				return
 			}
@@ -570,8 +570,9 @@ func TestCorrelatorSaveLoadState(t *testing.T) {
 				t.Fatal(err)
 			}
 			st = corrStateStore(t, dir)
-			rsCur = corrCompile(t, src)
-			c = corrNew(t, rsCur, cfg)
+			*rs = corrCompile(t, src)
+			c = corrNew(t, *rs, cfg)
+			*cp = c
 			if err := c.LoadState(ctx, st); err != nil {
 				t.Fatal(err)
 			}
@@ -579,27 +580,7 @@ func TestCorrelatorSaveLoadState(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		i := 0
-		for _, rec := range recs {
-			for _, ev := range rec {
-				restart(i, ev)
-				i++
-				ms, err := rsCur.Match(ctx, ev)
-				if err != nil {
-					t.Fatal(err)
-				}
-				cms, err := c.Observe(ctx, ev, ms)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, cms...)
-			}
-			cms, err := c.Flush(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, cms...)
-		}
+		got := corrReplay(t, rs1, c, recs, restart)
 		if r := corrRenderAll(got); !slices.Equal(r, want) {
 			t.Fatalf("restart before event %d: %d matches, uninterrupted %d", cut, len(r), len(want))
 		}
