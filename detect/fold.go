@@ -80,13 +80,24 @@ func needsFold(s string) bool {
 func appendFold(dst []byte, s string) []byte {
 	dst = slices.Grow(dst, len(s))
 	for i := 0; i < len(s); {
+		// A run of ASCII, eight bytes a step, written in place: ASCII folds
+		// to the same length.
 		if i+8 <= len(s) {
-			w := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
-			if w&swarHigh == 0 {
-				w |= upperMask(w) >> 2
-				dst = binary.LittleEndian.AppendUint64(dst, w)
+			j := len(dst)
+			out := dst[j:cap(dst)]
+			k := 0
+			for i+8 <= len(s) && k+8 <= len(out) {
+				w := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
+				if w&swarHigh != 0 {
+					break
+				}
+				binary.LittleEndian.PutUint64(out[k:k+8], w|upperMask(w)>>2)
 				i += 8
-				continue
+				k += 8
+			}
+			dst = dst[:j+k]
+			if i >= len(s) {
+				break
 			}
 		}
 		c := s[i]

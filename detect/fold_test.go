@@ -49,6 +49,9 @@ func TestFold(t *testing.T) {
 		var b strings.Builder
 		for n := r.IntN(30); n > 0; n-- {
 			b.WriteRune(alpha[r.IntN(len(alpha))])
+			if r.IntN(8) == 0 { // a run of ASCII long enough for the 8-byte steps
+				b.WriteString("C:\\Program Files\\X"[:r.IntN(19)])
+			}
 		}
 		s := b.String()
 		if got, want := fold(s), foldReference(s); got != want {
@@ -56,6 +59,12 @@ func TestFold(t *testing.T) {
 		}
 		if needsFold(s) == false && fold(s) != s {
 			t.Fatalf("needsFold(%q) false but fold changes it", s)
+		}
+		// appending after existing bytes, whatever room the buffer has left
+		// (the ASCII fast path writes in place)
+		pre := make([]byte, i%5, i%5+i%11)
+		if got, want := string(appendFold(pre, s)), string(pre)+foldReference(s); got != want {
+			t.Fatalf("appendFold(%d bytes of room, %q) = %q, want %q", cap(pre)-len(pre), s, got, want)
 		}
 		u := strings.ToUpper(s)
 		if strings.EqualFold(s, u) != (fold(s) == fold(u)) {

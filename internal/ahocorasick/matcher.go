@@ -45,27 +45,42 @@ type Matcher struct {
 	short *automaton // patterns shorter than gramLen; nil when none
 
 	// 4-gram filter over the other patterns
-	shift   uint32   // bitmap index = hash >> shift
-	bits    []uint64 // bitmap of gram hashes
-	mask    uint32   // table index mask
-	keys    []uint32 // gram of each table slot
-	used    []bool
-	start   []int32 // entries[start[i]:start[i+1]]... per slot: first entry
-	count   []int32
-	ents    []gramEntry
-	long    int // patterns in the filter
-	stride  int // the filter tests every stride-th text position
-	minLong int // the shortest pattern in the filter
+	shift   uint32      // bitmap index = hash >> shift
+	bits    []uint64    // bitmap of gram hashes
+	mask    uint32      // table index mask
+	table   []gramSlot  // open addressing on the gram hash
+	ents    []gramEntry // the patterns keyed by each gram, slot by slot
+	long    int         // patterns in the filter
+	stride  int         // the filter tests every stride-th text position
+	minLong int         // the shortest pattern in the filter
+}
+
+// gramSlot is one slot of the gram table: the patterns keyed by gram key
+// are ents[start:start+n]. An empty slot has n == 0. One load brings a
+// slot's key and its entries' place, the first of the two dependent loads
+// of a verification.
+type gramSlot struct {
+	key   uint32
+	n     uint32
+	start uint32
+}
+
+// gramEntry is a pattern keyed by a gram. It carries the pattern's first
+// eight bytes (fewer when it is shorter) so that most candidates are
+// settled by one 8-byte load from the text and a compare, without reading
+// the pattern itself.
+type gramEntry struct {
+	head uint64 // the pattern's first min(8, n) bytes, little-endian
+	hm   uint64 // the bytes of head that belong to the pattern
+	pat  int32  // pattern index
+	off  int32  // offset of the gram in the pattern
+	n    int32  // pattern length
+	data int32  // offset of the pattern in Matcher.data
 }
 
 // maxStride bounds the filter's stride (each pattern is keyed by stride
 // grams, so a larger stride fills the bitmap faster).
 const maxStride = 8
-
-type gramEntry struct {
-	pat int32 // pattern index
-	off int32 // offset of the gram in the pattern
-}
 
 func gramHash(g uint32) uint32 { return g * 0x9E3779B1 }
 
@@ -108,8 +123,9 @@ func New(patterns []string) *Matcher {
 	// pattern is keyed by the grams at stride consecutive offsets.
 	m.stride = max(1, min(maxStride, minLong-gramLen+1))
 	m.minLong = minLong
-	byGram := map[uint32][]gramEntry{}
+	byGram := map[uint32][]int32{} // gram -> entries in keyed
 	var order []uint32
+	var keyed []gramEntry
 	gramAt := func(p string, off int) uint32 { return binary.LittleEndian.Uint32([]byte(p[off : off+gramLen])) }
 	for i, p := range patterns {
 		switch {
@@ -138,12 +154,18 @@ func New(patterns []string) *Matcher {
 					best, bestCost = off, cost
 				}
 			}
+			var head, hm uint64
+			for b := 0; b < min(8, len(p)); b++ {
+				head |= uint64(p[b]) << (8 * b)
+				hm |= 0xff << (8 * b)
+			}
 			for j := best; j < best+k; j++ {
 				g := gramAt(p, j)
 				if _, ok := byGram[g]; !ok {
 					order = append(order, g)
 				}
-				byGram[g] = append(byGram[g], gramEntry{pat: int32(i), off: int32(j)})
+				byGram[g] = append(byGram[g], int32(len(keyed)))
+				keyed = append(keyed, gramEntry{head: head, hm: hm, pat: int32(i), off: int32(j), n: int32(len(p)), data: m.off[i]})
 			}
 			m.long++
 		}
@@ -167,23 +189,20 @@ func New(patterns []string) *Matcher {
 		size <<= 1
 	}
 	m.mask = size - 1
-	m.keys = make([]uint32, size)
-	m.used = make([]bool, size)
-	m.start = make([]int32, size)
-	m.count = make([]int32, size)
+	m.table = make([]gramSlot, size)
+	m.ents = make([]gramEntry, 0, len(keyed))
 	for _, g := range order {
 		h := gramHash(g)
 		b := h >> m.shift
 		m.bits[b>>6] |= 1 << (b & 63)
 		i := h & m.mask
-		for m.used[i] {
+		for m.table[i].n != 0 {
 			i = (i + 1) & m.mask
 		}
-		m.used[i] = true
-		m.keys[i] = g
-		m.start[i] = int32(len(m.ents))
-		m.count[i] = int32(len(byGram[g]))
-		m.ents = append(m.ents, byGram[g]...)
+		m.table[i] = gramSlot{key: g, n: uint32(len(byGram[g])), start: uint32(len(m.ents))}
+		for _, e := range byGram[g] {
+			m.ents = append(m.ents, keyed[e])
+		}
 	}
 	return m
 }
@@ -194,7 +213,7 @@ func (m *Matcher) Len() int { return len(m.off) - 1 }
 // States returns the number of states of the automaton of short patterns
 // plus the number of 4-gram table slots (a measure of the matcher's size).
 func (m *Matcher) States() int {
-	n := len(m.keys)
+	n := len(m.table)
 	if m.short != nil {
 		n += len(m.short.outStart) - 1
 	}
@@ -211,38 +230,82 @@ func (m *Matcher) Scan(dst []int32, text string) []int32 {
 	if m.long == 0 || len(text) < m.minLong {
 		return dst
 	}
-	bitmap, shift, k := m.bits, m.shift, m.stride
-	// i+4 <= len(text) holds in the loop: the 4-byte loads stay inside text,
-	// and b>>6 < len(bitmap) by construction of shift.
+	shift, k := m.shift, m.stride
+	// i+4 <= len(text) holds for every position tested: the 4-byte loads
+	// stay inside text, and b>>6 < len(m.bits) by construction of shift.
 	p := unsafe.Pointer(unsafe.StringData(text))
-	bm := unsafe.Pointer(unsafe.SliceData(bitmap))
-	for i := 0; i <= len(text)-gramLen; i += k {
+	bm := unsafe.Pointer(unsafe.SliceData(m.bits))
+	test := func(i int) (uint32, uint64) {
 		g := *(*uint32)(unsafe.Add(p, i)) // little-endian targets only (see gram_le.go)
 		b := gramHash(g) >> shift
-		if *(*uint64)(unsafe.Add(bm, (b>>6)*8))&(1<<(b&63)) == 0 {
+		return g, *(*uint64)(unsafe.Add(bm, (b>>6)*8)) & (1 << (b & 63))
+	}
+	last := len(text) - gramLen
+	i := 0
+	// Four positions a round: their loads and tests are independent, and
+	// one branch settles the usual case of no bit set at any of them.
+	for ; i+3*k <= last; i += 4 * k {
+		g0, t0 := test(i)
+		g1, t1 := test(i + k)
+		g2, t2 := test(i + 2*k)
+		g3, t3 := test(i + 3*k)
+		if t0|t1|t2|t3 == 0 {
 			continue
 		}
-		dst = m.verify(dst, text, i, g)
+		if t0 != 0 {
+			dst = m.verify(dst, text, i, g0)
+		}
+		if t1 != 0 {
+			dst = m.verify(dst, text, i+k, g1)
+		}
+		if t2 != 0 {
+			dst = m.verify(dst, text, i+2*k, g2)
+		}
+		if t3 != 0 {
+			dst = m.verify(dst, text, i+3*k, g3)
+		}
+	}
+	for ; i <= last; i += k {
+		if g, t := test(i); t != 0 {
+			dst = m.verify(dst, text, i, g)
+		}
 	}
 	return dst
 }
 
-// verify looks up the gram at text[i:i+4] and appends the patterns ending
-// there.
+// verify looks up the gram g found at text[i:i+4] and appends the patterns
+// keyed by it that occur there.
 func (m *Matcher) verify(dst []int32, text string, i int, g uint32) []int32 {
 	j := gramHash(g) & m.mask
-	for m.used[j] {
-		if m.keys[j] == g {
-			for _, e := range m.ents[m.start[j] : m.start[j]+m.count[j]] {
-				p := m.data[m.off[e.pat]:m.off[e.pat+1]]
-				s := i - int(e.off)
-				if s >= 0 && s+len(p) <= len(text) && text[s:s+len(p)] == p {
-					dst = append(dst, e.pat)
-				}
-			}
+	var sl gramSlot
+	for {
+		sl = m.table[j]
+		if sl.n == 0 {
 			return dst
 		}
+		if sl.key == g {
+			break
+		}
 		j = (j + 1) & m.mask
+	}
+	for _, e := range m.ents[sl.start : sl.start+sl.n] {
+		s := i - int(e.off)
+		end := s + int(e.n)
+		if s < 0 || end > len(text) {
+			continue
+		}
+		if s+8 <= len(text) {
+			if *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.StringData(text)), s))&e.hm != e.head {
+				continue
+			}
+			if e.n <= 8 || text[s+8:end] == m.data[e.data+8:e.data+e.n] {
+				dst = append(dst, e.pat)
+			}
+			continue
+		}
+		if text[s:end] == m.data[e.data:e.data+e.n] {
+			dst = append(dst, e.pat)
+		}
 	}
 	return dst
 }
