@@ -63,6 +63,9 @@ type Ruleset struct {
 
 	pool  sync.Pool
 	stats Stats
+
+	kwCombos  sync.Map     // keyword sets of several route classes (see kwCombo)
+	nKWCombos atomic.Int32 // entries in kwCombos
 }
 
 // Stats describes a compiled Ruleset. It is a plain value, safe for

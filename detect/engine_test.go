@@ -318,3 +318,67 @@ func TestDottedPathNextToFlatKey(t *testing.T) {
 		}
 	}
 }
+
+// TestKeywordClasses checks keyword rules of several route classes: an
+// event that opens two classes with keyword rules is scanned for the
+// union of their literals (built on first use), one that opens one class
+// for that class's literals alone. Matches must equal evaluating every
+// routed rule (no prefilter), for values in mixed case, non-ASCII text
+// and lists, over events whose classes change from one to the next.
+func TestKeywordClasses(t *testing.T) {
+	rules := []Rule{
+		{ID: "win-mimi", Logsource: Logsource{Product: "windows"}, Condition: `e.keywordFold(["mimikatz", "sekurlsa::logonpasswords"])`},
+		{ID: "win-case", Logsource: Logsource{Product: "windows"}, Condition: `e.keywordCase("Invoke-Kerberoast")`},
+		{ID: "sys-short", Logsource: Logsource{Product: "windows", Service: "system"}, Condition: `e.keywordFold(["ab", "xyzw"])`},
+		{ID: "proc-kw", Logsource: Logsource{Product: "windows", Category: "process_creation"}, Condition: `e.keywordFold("straße")`},
+		{ID: "linux-kw", Logsource: Logsource{Product: "linux"}, Condition: `e.keywordFold("mimikatz")`},
+	}
+	words := []string{"MimiKatz", "mimikatz", "SEKURLSA::LogonPasswords", "Invoke-Kerberoast", "invoke-kerberoast", "AB", "xYzW", "STRASSE", "Straße", "STRAßE", "C:\\Windows\\x.exe", "é", "plain"}
+	channels := []struct {
+		ch string
+		id int
+	}{{"Microsoft-Windows-Sysmon/Operational", 1}, {"Microsoft-Windows-Sysmon/Operational", 3}, {"System", 7045}, {"Security", 4688}, {"Security", 4624}, {"Application", 1}}
+	on, err := Compile(rules, WithPipeline(testPipeline))
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, err := Compile(rules, WithPipeline(testPipeline), WithPrefilter(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := func(rs *Ruleset, e *mdr.Event) string {
+		ms, err := rs.Match(context.Background(), e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, m := range ms {
+			got = append(got, m.Rule.ID)
+		}
+		return strings.Join(got, " ")
+	}
+	seen := map[string]bool{}
+	for i := 0; i < 3000; i++ {
+		c := channels[(i*7+i/5)%len(channels)]
+		a, b := words[i%len(words)], words[(i/3)%len(words)]
+		e := ev("Channel", c.ch, "EventID", c.id, "CommandLine", "run "+a+" now", "Image", b, "Tags", []string{"x", a + b})
+		want, got := ids(off, e), ids(on, e)
+		if got != want {
+			t.Fatalf("event %d (%s %d, %q, %q): prefilter %q, every rule %q", i, c.ch, c.id, a, b, got, want)
+		}
+		seen[want] = true
+	}
+	// the events exercised each keyword rule, one class open and two
+	for _, id := range []string{"win-mimi", "win-case", "sys-short", "proc-kw"} {
+		found := false
+		for s := range seen {
+			found = found || strings.Contains(" "+s+" ", " "+id+" ")
+		}
+		if !found {
+			t.Errorf("no event matched %s", id)
+		}
+	}
+	if n := on.nKWCombos.Load(); n < 2 {
+		t.Errorf("%d keyword sets of several classes built, want 2 (windows+system, windows+process_creation)", n)
+	}
+}

@@ -72,6 +72,23 @@ func needsFold(s string) bool {
 	return false
 }
 
+// isASCII reports whether every byte of s is below 0x80; for such a text
+// fold is ASCII lower-casing.
+func isASCII(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if binary.LittleEndian.Uint64([]byte(s[i:i+8]))&swarHigh != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
 // appendFold appends the case-folded form of s to dst. Folding is rune-wise
 // (so it commutes with concatenation and preserves containment, prefixes and
 // suffixes), and bytes that are not valid UTF-8 are copied unchanged. It is

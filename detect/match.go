@@ -13,6 +13,7 @@ import (
 	"cel.dev/cel-go/interpreter"
 
 	"github.com/mdrkit/mdr"
+	"github.com/mdrkit/mdr/internal/ahocorasick"
 )
 
 // Match is one rule that matched one event. Rule points into the Ruleset
@@ -44,6 +45,7 @@ type scratch struct {
 	slotGen    []uint32
 	slotField  []int32
 	foldGen    []uint32 // per event field index
+	asciiGen   []uint32 // per event field index: gen when its string value is known to be ASCII
 	kwNoHit    []noHit  // per event field index: a value the keyword scan found nothing in
 	slotNoHit  []noHit  // per slot: a value the field's scan found nothing in
 	folded     []string
@@ -57,6 +59,8 @@ type scratch struct {
 	lastSpans  []int32
 	routeValid bool
 	cand       []uint64
+	kwMask     uint64 // open keyword classes of the last event with several (see keywordSet)
+	kwSet      *acSet // their keyword set
 	classOK    []bool
 	mapOK      []bool
 	act        activation
@@ -66,7 +70,7 @@ func (rs *Ruleset) newScratch() any {
 	n := len(rs.paths)
 	return &scratch{
 		slotGen: make([]uint32, n), slotField: make([]int32, n),
-		foldGen: make([]uint32, 64), folded: make([]string, 64), kwNoHit: make([]noHit, 64),
+		foldGen: make([]uint32, 64), asciiGen: make([]uint32, 64), folded: make([]string, 64), kwNoHit: make([]noHit, 64),
 		slotNoHit: make([]noHit, n),
 		buf:       make([]byte, 0, 4096), tmp: make([]byte, 0, 256), keyBuf: make([]byte, 0, 128),
 		hits: make([]int32, 0, 64), present: make([]int32, 0, 64),
@@ -198,6 +202,7 @@ func (rs *Ruleset) build() {
 		for c, m := range byClass {
 			rs.pre.kwByClass[c] = rs.buildACSet(m)
 		}
+		rs.pre.kwLits = byClass
 	}
 	rs.fidx = newFieldIndex(rs.paths)
 	st.Rules = len(rs.rules)
@@ -300,10 +305,12 @@ func (rs *Ruleset) AppendMatches(ctx context.Context, dst []Match, ev *mdr.Event
 	if sc.gen == 0 { // wrapped: forget every stamp
 		clear(sc.slotGen)
 		clear(sc.foldGen)
+		clear(sc.asciiGen)
 		sc.gen = 1
 	}
 	if len(sc.foldGen) < ev.Len() { // grown once per larger event shape
 		sc.foldGen = make([]uint32, ev.Len())
+		sc.asciiGen = make([]uint32, ev.Len())
 		sc.folded = make([]string, ev.Len())
 		sc.kwNoHit = append(sc.kwNoHit, make([]noHit, ev.Len()-len(sc.kwNoHit))...)
 	}
@@ -414,33 +421,93 @@ func scanString(set *acSet, nh *noHit, fi int, str string, sc *scratch) {
 	if nh.same(set, str) {
 		return
 	}
-	sc.hits = markHits(set, set.m.Scan(sc.hits[:0], sc.foldedField(fi, str)), sc)
+	sc.hits = markHits(set, sc.scanField(set.m, fi, str), sc)
 	if len(sc.hits) == 0 {
 		nh.remember(set, str)
 	}
 }
 
+// scanField scans the string value s of event field fi for m's literals,
+// which are folded: an ASCII value is scanned as it is, lower-cased on the
+// fly (ScanFold), any other through its folded form, made once per event.
+func (sc *scratch) scanField(m *ahocorasick.Matcher, fi int, s string) []int32 {
+	if sc.foldGen[fi] == sc.gen {
+		return m.Scan(sc.hits[:0], sc.folded[fi])
+	}
+	if sc.asciiGen[fi] == sc.gen || isASCII(s) {
+		sc.asciiGen[fi] = sc.gen
+		return m.ScanFold(sc.hits[:0], s)
+	}
+	return m.Scan(sc.hits[:0], sc.foldedField(fi, s))
+}
+
 // keywordSet returns the keyword literals to scan this event's string
-// values for: those of the one open route class that has keyword rules,
-// all of them when several such classes are open, or nil when none is.
+// values for: those of the route classes with keyword rules that are open,
+// or nil when none is. One open class has its own set; several open
+// together (a Windows event meets the product-wide keyword rules and, say,
+// the security log's) get the union of their literals, built on first use
+// (kwCombo) and remembered in sc for the next event. Scanning for every
+// class's keywords instead would let one class's short literal set the
+// stride for all events.
 func (rs *Ruleset) keywordSet(sc *scratch) *acSet {
 	kw := rs.pre.keyword
 	if kw == nil {
 		return nil
 	}
-	open := int32(-1)
-	for _, c := range kw.classes {
+	var mask uint64
+	open, n := int32(-1), 0
+	for i, c := range kw.classes {
 		if sc.classOK[c] {
-			if open >= 0 {
-				return kw
-			}
 			open = c
+			n++
+			if i < 64 {
+				mask |= 1 << i
+			}
 		}
 	}
-	if open < 0 {
+	switch {
+	case n == 0:
 		return nil
+	case n == 1:
+		return rs.pre.kwByClass[open]
+	case len(kw.classes) > 64:
+		return kw
+	case sc.kwMask == mask && sc.kwSet != nil:
+		return sc.kwSet
 	}
-	return rs.pre.kwByClass[open]
+	sc.kwMask, sc.kwSet = mask, rs.kwCombo(mask)
+	return sc.kwSet
+}
+
+// maxKWCombos bounds the keyword sets kwCombo keeps; past it, events with
+// a new combination of open classes scan for every keyword literal.
+const maxKWCombos = 256
+
+// kwCombo returns the union of the keyword literals of the classes whose
+// bits mask sets (bit i: the class pre.keyword.classes[i]), building it
+// once. It is safe for concurrent use: the ruleset stays immutable in
+// behaviour, this is a cache of derived sets.
+func (rs *Ruleset) kwCombo(mask uint64) *acSet {
+	if v, ok := rs.kwCombos.Load(mask); ok {
+		return v.(*acSet)
+	}
+	if rs.nKWCombos.Load() >= maxKWCombos {
+		return rs.pre.keyword
+	}
+	m := map[string][]int32{}
+	for i, c := range rs.pre.keyword.classes {
+		if mask&(1<<i) == 0 {
+			continue
+		}
+		for lit, ids := range rs.pre.kwLits[c] {
+			m[lit] = append(m[lit], ids...)
+		}
+	}
+	set, loaded := rs.kwCombos.LoadOrStore(mask, rs.buildACSet(m))
+	if !loaded {
+		rs.nKWCombos.Add(1)
+	}
+	return set.(*acSet)
 }
 
 // noHit remembers a string value in which a set's scan found no literal.

@@ -290,8 +290,11 @@ type prefilter struct {
 	numSlot   []*numSet // indexed by slot; nil when the field has no numeric literals
 	eqSlot    []*eqSet  // indexed by slot; nil when the field has no exact literals
 	keyword   *acSet
-	kwByClass []*acSet  // route class → its rules' keyword literals; nil when none
-	always    [][]int32 // route class → unfiltered rules, in rule order
+	kwByClass []*acSet // route class → its rules' keyword literals; nil when none
+	// kwLits holds each route class's keyword literals (literal → ids),
+	// from which kwCombo builds the set of several classes open together.
+	kwLits map[int32]map[string][]int32
+	always [][]int32 // route class → unfiltered rules, in rule order
 	// needB has the bit of each rule that has a second literal set; the
 	// literals of that set mark bit len(needB)*64+i of the candidate bitmap
 	needB []uint64

@@ -3,6 +3,9 @@ package ahocorasick
 // automaton is an Aho–Corasick automaton (see the package doc).
 type automaton struct {
 	classes [256]uint8
+	// foldClasses is classes with each ASCII upper-case letter in the
+	// class of its lower case: the automaton run over the lower-cased text.
+	foldClasses [256]uint8
 	nclass  int
 	// delta[row+class] is the next state's row (state*nclass), with outFlag
 	// set when that state has outputs: one load per byte, no multiply.
@@ -35,6 +38,10 @@ func newAutomaton(patterns []string) *automaton {
 		for b := 0; b < 256; b++ {
 			m.classes[b] = uint8(b)
 		}
+	}
+	m.foldClasses = m.classes
+	for b := 'A'; b <= 'Z'; b++ {
+		m.foldClasses[b] = m.classes[b+'a'-'A']
 	}
 	nc := m.nclass
 	// trie
@@ -115,10 +122,12 @@ func newAutomaton(patterns []string) *automaton {
 	return m
 }
 
-// scan appends the index of every pattern occurrence in text.
-func (m *automaton) scan(dst []int32, text string) []int32 {
+// scan appends the index of every pattern occurrence in text, each byte
+// read through classes (m.classes, or m.foldClasses for the lower-cased
+// text).
+func (m *automaton) scan(dst []int32, text string, classes *[256]uint8) []int32 {
 	nc := uint32(m.nclass)
-	delta, classes := m.delta, &m.classes
+	delta := m.delta
 	row := uint32(0)
 	for i := 0; i < len(text); i++ {
 		v := delta[row+uint32(classes[text[i]])]

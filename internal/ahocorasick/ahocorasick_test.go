@@ -110,14 +110,79 @@ func cpuNanos() int64 {
 
 // BenchmarkScanAutomatonOnly measures the Aho–Corasick automaton alone on
 // the same input, for comparison with the 4-gram filter of Scan.
-func BenchmarkScanAutomatonOnly(b *testing.B) { benchScan(b, newAutomaton(benchPats).scan) }
+func BenchmarkScanAutomatonOnly(b *testing.B) {
+	a := newAutomaton(benchPats)
+	benchScan(b, func(dst []int32, text string) []int32 { return a.scan(dst, text, &a.classes) })
+}
+
+// BenchmarkScanFold scans the command line as logged (mixed case) without
+// lower-casing it first.
+func BenchmarkScanFold(b *testing.B) {
+	m := New(benchPats)
+	text := `"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe" -NoProfile -ExecutionPolicy Bypass -Command "& {Get-Process | Where-Object {$_.CPU -gt 100}}"`
+	dst := make([]int32, 0, 16)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		dst = m.ScanFold(dst[:0], text)
+	}
+}
+
+// TestScanFoldMatchesNaive checks ScanFold against brute force over the
+// lower-cased text, and against Scan of that text. The alphabet holds
+// pairs that differ only in bit 0x20 (a/A, k/K, \ and |, @ and `, [ and
+// {, _ and DEL), which share their grams' hash: verification must tell
+// them apart. Patterns run from 1 to 24 bytes (the automaton, the 8-byte
+// head alone, head and tail) and some are upper-case or non-ASCII, which
+// never occur in a lower-cased ASCII text.
+func TestScanFoldMatchesNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	alpha := "aAbBkK\\|@`[{_\x7f.: "
+	word := func(n int) string {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			b.WriteByte(alpha[rng.IntN(len(alpha))])
+		}
+		return b.String()
+	}
+	for iter := 0; iter < 6000; iter++ {
+		text := word(rng.IntN(100))
+		lower := strings.ToLower(text)
+		pats := make([]string, rng.IntN(10)+1)
+		for i := range pats {
+			n := 1 + rng.IntN(24)
+			switch {
+			case rng.IntN(2) == 0 && len(text) >= n: // a piece of the text: a sure hit
+				a := rng.IntN(len(text) - n + 1)
+				pats[i] = lower[a : a+n]
+			case rng.IntN(8) == 0:
+				pats[i] = word(n) + "é"
+			default:
+				pats[i] = word(n) // may hold upper case: no hit
+			}
+		}
+		m := New(pats)
+		got := m.ScanFold(nil, text)
+		want := naive(pats, lower)
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("patterns %q text %q (stride %d): ScanFold %v, want %v", pats, text, m.stride, got, want)
+		}
+		exact := m.Scan(nil, lower)
+		slices.Sort(exact)
+		if !slices.Equal(exact, want) {
+			t.Fatalf("patterns %q text %q (stride %d): Scan of the lower-cased text %v, want %v", pats, lower, m.stride, exact, want)
+		}
+	}
+}
 
 // TestStrideMatchesNaive checks the strided 4-gram filter: pattern sets
 // whose shortest pattern is 4 to 14 bytes (strides 1 to 8), with and
 // without short patterns beside them, against brute force.
 func TestStrideMatchesNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	alpha := "ab\\:.k"
+	alpha := "ab\\:.kK|" // K and k, | and \ differ in bit 0x20 only: the same gram hash
 	word := func(n int) string {
 		var b strings.Builder
 		for i := 0; i < n; i++ {

@@ -82,7 +82,13 @@ type gramEntry struct {
 // grams, so a larger stride fills the bitmap faster).
 const maxStride = 8
 
-func gramHash(g uint32) uint32 { return g * 0x9E3779B1 }
+// gramHash hashes a gram for the bitmap and the table. It sets bit 0x20 of
+// every byte first, so that a gram and its ASCII upper-case forms hash and
+// key alike: one filter serves both Scan and ScanFold (the verification
+// tells them apart).
+func gramHash(g uint32) uint32 { return (g | caseBits) * 0x9E3779B1 }
+
+const caseBits = 0x20202020
 
 // commonGrams are 4-grams frequent in (lower-cased) Windows event text:
 // paths, executables, registry roots, URLs. A pattern is keyed by one of
@@ -126,7 +132,7 @@ func New(patterns []string) *Matcher {
 	byGram := map[uint32][]int32{} // gram -> entries in keyed
 	var order []uint32
 	var keyed []gramEntry
-	gramAt := func(p string, off int) uint32 { return binary.LittleEndian.Uint32([]byte(p[off : off+gramLen])) }
+	gramAt := func(p string, off int) uint32 { return binary.LittleEndian.Uint32([]byte(p[off:off+gramLen])) | caseBits }
 	for i, p := range patterns {
 		switch {
 		case p == "":
@@ -225,8 +231,26 @@ func (m *Matcher) States() int {
 // extended slice. The order of the indexes is unspecified.
 func (m *Matcher) Scan(dst []int32, text string) []int32 {
 	if m.short != nil {
-		dst = m.short.scan(dst, text)
+		dst = m.short.scan(dst, text, &m.short.classes)
 	}
+	return m.scanLong(dst, text, false)
+}
+
+// ScanFold is Scan over the ASCII lower-cased form of text, without making
+// it: text must be ASCII (every byte below 0x80), and the result is what
+// Scan(dst, strings.ToLower(text)) returns. A pattern with an upper-case
+// letter or a non-ASCII byte never occurs in it.
+func (m *Matcher) ScanFold(dst []int32, text string) []int32 {
+	if m.short != nil {
+		dst = m.short.scan(dst, text, &m.short.foldClasses)
+	}
+	return m.scanLong(dst, text, true)
+}
+
+// scanLong runs the 4-gram filter over text; fold selects how candidates
+// are verified (see ScanFold). The filter itself is the same for both: a
+// gram is hashed with its case bits set.
+func (m *Matcher) scanLong(dst []int32, text string, fold bool) []int32 {
 	if m.long == 0 || len(text) < m.minLong {
 		return dst
 	}
@@ -253,29 +277,29 @@ func (m *Matcher) Scan(dst []int32, text string) []int32 {
 			continue
 		}
 		if t0 != 0 {
-			dst = m.verify(dst, text, i, g0)
+			dst = m.verify(dst, text, i, g0, fold)
 		}
 		if t1 != 0 {
-			dst = m.verify(dst, text, i+k, g1)
+			dst = m.verify(dst, text, i+k, g1, fold)
 		}
 		if t2 != 0 {
-			dst = m.verify(dst, text, i+2*k, g2)
+			dst = m.verify(dst, text, i+2*k, g2, fold)
 		}
 		if t3 != 0 {
-			dst = m.verify(dst, text, i+3*k, g3)
+			dst = m.verify(dst, text, i+3*k, g3, fold)
 		}
 	}
 	for ; i <= last; i += k {
 		if g, t := test(i); t != 0 {
-			dst = m.verify(dst, text, i, g)
+			dst = m.verify(dst, text, i, g, fold)
 		}
 	}
 	return dst
 }
 
 // verify looks up the gram g found at text[i:i+4] and appends the patterns
-// keyed by it that occur there.
-func (m *Matcher) verify(dst []int32, text string, i int, g uint32) []int32 {
+// keyed by it that occur there (in the lower-cased text when fold is set).
+func (m *Matcher) verify(dst []int32, text string, i int, g uint32, fold bool) []int32 {
 	j := gramHash(g) & m.mask
 	var sl gramSlot
 	for {
@@ -283,31 +307,83 @@ func (m *Matcher) verify(dst []int32, text string, i int, g uint32) []int32 {
 		if sl.n == 0 {
 			return dst
 		}
-		if sl.key == g {
+		if sl.key == g|caseBits {
 			break
 		}
 		j = (j + 1) & m.mask
 	}
+	tp := unsafe.Pointer(unsafe.StringData(text))
 	for _, e := range m.ents[sl.start : sl.start+sl.n] {
 		s := i - int(e.off)
 		end := s + int(e.n)
 		if s < 0 || end > len(text) {
 			continue
 		}
-		if s+8 <= len(text) {
-			if *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.StringData(text)), s))&e.hm != e.head {
-				continue
-			}
-			if e.n <= 8 || text[s+8:end] == m.data[e.data+8:e.data+e.n] {
+		pat := m.data[e.data : e.data+e.n]
+		if s+8 > len(text) { // too near the end for an 8-byte load
+			if fold && equalLower(text[s:end], pat) || !fold && text[s:end] == pat {
 				dst = append(dst, e.pat)
 			}
 			continue
 		}
-		if text[s:end] == m.data[e.data:e.data+e.n] {
+		head := *(*uint64)(unsafe.Add(tp, s))
+		if fold {
+			head = lower8(head)
+		}
+		if head&e.hm != e.head {
+			continue
+		}
+		if e.n <= 8 || !fold && text[s+8:end] == pat[8:] || fold && equalLower8(text[s:end], pat) {
 			dst = append(dst, e.pat)
 		}
 	}
 	return dst
+}
+
+// lower8 lower-cases the ASCII letters among 8 bytes that are all ASCII:
+// byte+0x3f has its high bit set from 'A' up, byte+0x25 from 'Z'+1 up, and
+// no sum carries into the next byte.
+func lower8(w uint64) uint64 {
+	const high = 0x8080808080808080
+	upper := (w + 0x3f3f3f3f3f3f3f3f) &^ (w + 0x2525252525252525) & high
+	return w | upper>>2
+}
+
+// equalLower reports whether the ASCII lower-cased t equals p, byte by
+// byte.
+func equalLower(t, p string) bool {
+	if len(t) != len(p) {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != p[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// equalLower8 is equalLower for texts of 8 bytes or more (ASCII), eight
+// bytes a step, the last step overlapping the one before.
+func equalLower8(t, p string) bool {
+	n := len(t)
+	tp := unsafe.Pointer(unsafe.StringData(t))
+	pp := unsafe.Pointer(unsafe.StringData(p))
+	for o := 0; ; o += 8 {
+		if o > n-8 {
+			o = n - 8
+		}
+		if lower8(*(*uint64)(unsafe.Add(tp, o))) != *(*uint64)(unsafe.Add(pp, o)) {
+			return false
+		}
+		if o == n-8 {
+			return true
+		}
+	}
 }
 
 // Contains reports whether any pattern occurs in text.
@@ -322,7 +398,7 @@ func (m *Matcher) Contains(text string) bool {
 	for i := 0; i+gramLen <= len(text); i += m.stride {
 		g := binary.LittleEndian.Uint32([]byte(text[i : i+gramLen]))
 		b := gramHash(g) >> m.shift
-		if m.bits[b>>6]&(1<<(b&63)) != 0 && len(m.verify(buf[:0], text, i, g)) > 0 {
+		if m.bits[b>>6]&(1<<(b&63)) != 0 && len(m.verify(buf[:0], text, i, g, false)) > 0 {
 			return true
 		}
 	}
