@@ -114,15 +114,20 @@
 //     text functions give their (folded) arguments, globs their longest
 //     literal run, regular expressions a literal regexp/syntax proves
 //     required, keyword functions a literal of any string value, and numEq
-//     an integer (an event id). Each relevant field value is folded once per
-//     event, with the same folding the *Fold functions use; an equality's
-//     literal is looked up as the whole folded value in a map, the others
-//     are found by scanning it once
-//     (package internal/ahocorasick: a 4-gram filter plus an Aho-Corasick
-//     automaton); fields are scanned only when a rule reading them is routed
-//     to the event. Keyword literals are scanned for in every string value,
-//     with only those of the open route class when one class with keyword
-//     rules is open. A string value in which a scan found nothing is
+//     an integer (an event id). Literals are folded with the same folding
+//     the *Fold functions use. An equality's literal is looked up as the
+//     whole folded value in a map; the others are found by scanning the
+//     value once (package internal/ahocorasick: a 4-gram filter plus an
+//     Aho-Corasick automaton). An ASCII value is scanned as it is,
+//     lower-cased on the fly; any other is folded first, once per event.
+//     Fields are scanned only when a rule reading them is routed to the
+//     event. Keyword literals are scanned for in every string value: those
+//     of the open route classes with keyword rules (one class's own set,
+//     or the union of several open together, built on first use). A field
+//     that is scanned for its own literals is scanned for the keyword
+//     literals in the same pass when they are all at least as long as its
+//     shortest literal (so the pass keeps its stride), through a set that
+//     holds both. A string value in which a scan found nothing is
 //     remembered per field (per event position for keyword literals), so
 //     the same value in the next event is neither folded nor scanned. Only rules whose literals were seen are evaluated; rules
 //     without a literal set are evaluated on every routed event

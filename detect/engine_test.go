@@ -327,11 +327,18 @@ func TestDottedPathNextToFlatKey(t *testing.T) {
 // and lists, over events whose classes change from one to the next.
 func TestKeywordClasses(t *testing.T) {
 	rules := []Rule{
-		{ID: "win-mimi", Logsource: Logsource{Product: "windows"}, Condition: `e.keywordFold(["mimikatz", "sekurlsa::logonpasswords"])`},
-		{ID: "win-case", Logsource: Logsource{Product: "windows"}, Condition: `e.keywordCase("Invoke-Kerberoast")`},
-		{ID: "sys-short", Logsource: Logsource{Product: "windows", Service: "system"}, Condition: `e.keywordFold(["ab", "xyzw"])`},
-		{ID: "proc-kw", Logsource: Logsource{Product: "windows", Category: "process_creation"}, Condition: `e.keywordFold("straße")`},
-		{ID: "linux-kw", Logsource: Logsource{Product: "linux"}, Condition: `e.keywordFold("mimikatz")`},
+		{ID: "win-mimi", Logsource: Logsource{Product: "windows"}, Condition: `e.keywordFold(["*mimikatz*", "sekurlsa::logonpasswords"])`},
+		{ID: "win-case", Logsource: Logsource{Product: "windows"}, Condition: `e.keywordCase("*Invoke-Kerberoast*")`},
+		{ID: "sys-short", Logsource: Logsource{Product: "windows", Service: "system"}, Condition: `e.keywordFold(["ab", "*xyzw*"])`},
+		{ID: "proc-kw", Logsource: Logsource{Product: "windows", Category: "process_creation"}, Condition: `e.keywordFold("*straße*")`},
+		{ID: "linux-kw", Logsource: Logsource{Product: "linux"}, Condition: `e.keywordFold("*mimikatz*")`},
+		// field literals beside the keywords: a field scanned for its own
+		// literals is scanned for the keyword literals in the same pass
+		// when they are all at least as long as its shortest (CommandLine
+		// here), else the keyword scan covers it (Image, whose shortest
+		// literal is longer than the system log's "xyzw")
+		{ID: "proc-img", Logsource: Logsource{Product: "windows", Category: "process_creation"}, Condition: `e.Image.endsWithFold("\\windows\\x.exe") || e.Image.containsFold("invoke-kerberoast")`},
+		{ID: "win-cmd", Logsource: Logsource{Product: "windows"}, Condition: `e.CommandLine.containsFold("run ab") || e.CommandLine.endsWithFold(" now") && e.CommandLine.startsWithFold("run")`},
 	}
 	words := []string{"MimiKatz", "mimikatz", "SEKURLSA::LogonPasswords", "Invoke-Kerberoast", "invoke-kerberoast", "AB", "xYzW", "STRASSE", "Straße", "STRAßE", "C:\\Windows\\x.exe", "é", "plain"}
 	channels := []struct {
@@ -361,7 +368,11 @@ func TestKeywordClasses(t *testing.T) {
 	for i := 0; i < 3000; i++ {
 		c := channels[(i*7+i/5)%len(channels)]
 		a, b := words[i%len(words)], words[(i/3)%len(words)]
-		e := ev("Channel", c.ch, "EventID", c.id, "CommandLine", "run "+a+" now", "Image", b, "Tags", []string{"x", a + b})
+		// the words sit in one field each, so that each scan must find them
+		e := ev("Channel", c.ch, "EventID", c.id, "CommandLine", "run "+a+" now", "Image", b)
+		if i%3 == 0 {
+			e = ev("Channel", c.ch, "EventID", c.id, "CommandLine", "run now", "Image", "y", "Tags", []string{"x", a + b})
+		}
 		want, got := ids(off, e), ids(on, e)
 		if got != want {
 			t.Fatalf("event %d (%s %d, %q, %q): prefilter %q, every rule %q", i, c.ch, c.id, a, b, got, want)
@@ -369,7 +380,7 @@ func TestKeywordClasses(t *testing.T) {
 		seen[want] = true
 	}
 	// the events exercised each keyword rule, one class open and two
-	for _, id := range []string{"win-mimi", "win-case", "sys-short", "proc-kw"} {
+	for _, id := range []string{"win-mimi", "win-case", "sys-short", "proc-kw", "proc-img", "win-cmd"} {
 		found := false
 		for s := range seen {
 			found = found || strings.Contains(" "+s+" ", " "+id+" ")
@@ -377,6 +388,9 @@ func TestKeywordClasses(t *testing.T) {
 		if !found {
 			t.Errorf("no event matched %s", id)
 		}
+	}
+	if on.pre.bySlotKW[on.slotOf["CommandLine"]] == nil || on.pre.bySlotKW[on.slotOf["Image"]] == nil {
+		t.Error("no combined field and keyword set for CommandLine and Image")
 	}
 	if n := on.nKWCombos.Load(); n < 2 {
 		t.Errorf("%d keyword sets of several classes built, want 2 (windows+system, windows+process_creation)", n)

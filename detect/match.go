@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/bits"
+	"slices"
 	"sort"
 	"strconv"
 	"unsafe"
@@ -46,6 +47,7 @@ type scratch struct {
 	slotField  []int32
 	foldGen    []uint32 // per event field index
 	asciiGen   []uint32 // per event field index: gen when its string value is known to be ASCII
+	kwDone     []uint32 // per event field index: gen when its field scan covered the keyword literals
 	kwNoHit    []noHit  // per event field index: a value the keyword scan found nothing in
 	slotNoHit  []noHit  // per slot: a value the field's scan found nothing in
 	folded     []string
@@ -70,7 +72,7 @@ func (rs *Ruleset) newScratch() any {
 	n := len(rs.paths)
 	return &scratch{
 		slotGen: make([]uint32, n), slotField: make([]int32, n),
-		foldGen: make([]uint32, 64), asciiGen: make([]uint32, 64), folded: make([]string, 64), kwNoHit: make([]noHit, 64),
+		foldGen: make([]uint32, 64), asciiGen: make([]uint32, 64), kwDone: make([]uint32, 64), folded: make([]string, 64), kwNoHit: make([]noHit, 64),
 		slotNoHit: make([]noHit, n),
 		buf:       make([]byte, 0, 4096), tmp: make([]byte, 0, 256), keyBuf: make([]byte, 0, 128),
 		hits: make([]int32, 0, 64), present: make([]int32, 0, 64),
@@ -203,6 +205,38 @@ func (rs *Ruleset) build() {
 			rs.pre.kwByClass[c] = rs.buildACSet(m)
 		}
 		rs.pre.kwLits = byClass
+		// Each scanned field also gets a set holding its own literals and
+		// the keyword literals no shorter than its shortest: one pass over
+		// its value then serves both scans, at the field's stride, for an
+		// event whose keyword literals all qualify (see candidates).
+		rs.pre.bySlotKW = make([]*acSet, len(rs.paths))
+		rs.pre.kwFrom = make([]int32, len(rs.paths))
+		for s, m := range perSlot {
+			if len(m) > maxCombined {
+				continue // a copy of a large set costs more memory than a second pass saves
+			}
+			short := maxStrideLen
+			for lit := range m {
+				if len(lit) >= gramBytes && len(lit) < short {
+					short = len(lit)
+				}
+			}
+			merged := make(map[string][]int32, len(m))
+			for lit, ids := range m {
+				merged[lit] = ids
+			}
+			added := false
+			for lit, ids := range kw {
+				if len(lit) >= short {
+					merged[lit] = append(slices.Clip(merged[lit]), ids...)
+					added = true
+				}
+			}
+			if added {
+				rs.pre.bySlotKW[s] = rs.buildACSet(merged)
+				rs.pre.kwFrom[s] = int32(short)
+			}
+		}
 	}
 	rs.fidx = newFieldIndex(rs.paths)
 	st.Rules = len(rs.rules)
@@ -212,6 +246,10 @@ func (rs *Ruleset) build() {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// maxCombined is the most literals a field may have for a combined field
+// and keyword set (prefilter.bySlotKW).
+const maxCombined = 2000
 
 // slotMap returns the literal index of slot s, adding it.
 func slotMap[K comparable](m map[int32]map[K][]int32, s int32) map[K][]int32 {
@@ -306,11 +344,13 @@ func (rs *Ruleset) AppendMatches(ctx context.Context, dst []Match, ev *mdr.Event
 		clear(sc.slotGen)
 		clear(sc.foldGen)
 		clear(sc.asciiGen)
+		clear(sc.kwDone)
 		sc.gen = 1
 	}
 	if len(sc.foldGen) < ev.Len() { // grown once per larger event shape
 		sc.foldGen = make([]uint32, ev.Len())
 		sc.asciiGen = make([]uint32, ev.Len())
+		sc.kwDone = make([]uint32, ev.Len())
 		sc.folded = make([]string, ev.Len())
 		sc.kwNoHit = append(sc.kwNoHit, make([]noHit, ev.Len()-len(sc.kwNoHit))...)
 	}
@@ -377,6 +417,11 @@ func (rs *Ruleset) candidates(ev *mdr.Event, sc *scratch) {
 		return
 	}
 	sc.hits = sc.hits[:0]
+	kw := rs.keywordSet(sc)
+	kwMin := int32(math.MaxInt32)
+	if kw != nil {
+		kwMin = kw.minLit
+	}
 	for _, s := range sc.present {
 		fi := int(sc.slotField[s])
 		if ns := rs.pre.numSlot[s]; ns != nil && sc.anyOpen(ns.classes) {
@@ -391,13 +436,22 @@ func (rs *Ruleset) candidates(ev *mdr.Event, sc *scratch) {
 		}
 		v := ev.Field(fi).Value
 		if str, ok := v.Str(); ok {
+			if kw != nil && rs.pre.bySlotKW[s] != nil && kwMin >= rs.pre.kwFrom[s] {
+				// every keyword literal of the event is in the field's
+				// combined set: the keyword scan below skips the field
+				set = rs.pre.bySlotKW[s]
+				sc.kwDone[fi] = sc.gen
+			}
 			scanString(set, &sc.slotNoHit[s], fi, str, sc)
 			continue
 		}
 		rs.scanValue(set, fi, v, sc, true)
 	}
-	if kw := rs.keywordSet(sc); kw != nil {
+	if kw != nil {
 		for i := 0; i < ev.Len(); i++ {
+			if sc.kwDone[i] == sc.gen {
+				continue
+			}
 			v := ev.Field(i).Value
 			if str, ok := v.Str(); ok {
 				scanString(kw, &sc.kwNoHit[i], i, str, sc)

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"math"
 	"sort"
 	"strings"
 
@@ -230,6 +231,7 @@ type acSet struct {
 	ruleAt  []int32
 	ruleIDs []int32
 	classes []int32 // route classes of those rules: the field is scanned only when one is open
+	minLit  int32   // the length of the shortest literal
 }
 
 // literalWindow cuts a literal longer than maxLiteralBytes to its prefix
@@ -294,7 +296,12 @@ type prefilter struct {
 	// kwLits holds each route class's keyword literals (literal → ids),
 	// from which kwCombo builds the set of several classes open together.
 	kwLits map[int32]map[string][]int32
-	always [][]int32 // route class → unfiltered rules, in rule order
+	// bySlotKW is, per slot, a set of the field's literals and the keyword
+	// literals of kwFrom bytes or more (the length of the field's shortest
+	// literal, which sets the scan's stride); nil when none qualifies.
+	bySlotKW []*acSet
+	kwFrom   []int32
+	always   [][]int32 // route class → unfiltered rules, in rule order
 	// needB has the bit of each rule that has a second literal set; the
 	// literals of that set mark bit len(needB)*64+i of the candidate bitmap
 	needB []uint64
@@ -355,8 +362,9 @@ func (rs *Ruleset) buildACSet(lits map[string][]int32) *acSet {
 		pats = append(pats, p)
 	}
 	sortStrings(pats)
-	s := &acSet{ruleAt: make([]int32, len(pats)+1)}
+	s := &acSet{ruleAt: make([]int32, len(pats)+1), minLit: math.MaxInt32}
 	for i, p := range pats {
+		s.minLit = min(s.minLit, int32(len(p)))
 		s.ruleIDs = append(s.ruleIDs, lits[p]...)
 		s.ruleAt[i+1] = int32(len(s.ruleIDs))
 	}

@@ -6,7 +6,7 @@ type automaton struct {
 	// foldClasses is classes with each ASCII upper-case letter in the
 	// class of its lower case: the automaton run over the lower-cased text.
 	foldClasses [256]uint8
-	nclass  int
+	nclass      int
 	// delta[row+class] is the next state's row (state*nclass), with outFlag
 	// set when that state has outputs: one load per byte, no multiply.
 	delta    []uint32

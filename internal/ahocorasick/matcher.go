@@ -132,7 +132,9 @@ func New(patterns []string) *Matcher {
 	byGram := map[uint32][]int32{} // gram -> entries in keyed
 	var order []uint32
 	var keyed []gramEntry
-	gramAt := func(p string, off int) uint32 { return binary.LittleEndian.Uint32([]byte(p[off:off+gramLen])) | caseBits }
+	gramAt := func(p string, off int) uint32 {
+		return binary.LittleEndian.Uint32([]byte(p[off:off+gramLen])) | caseBits
+	}
 	for i, p := range patterns {
 		switch {
 		case p == "":
