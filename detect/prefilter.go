@@ -206,20 +206,61 @@ var commonFragments = []string{
 	`c:\windows\system32\`, `c:\windows\syswow64\`, `c:\windows\`, `\windows\system32\`, `\windows\syswow64\`,
 	`\system32\`, `c:\program files (x86)\`, `c:\program files\`, `\program files`, `c:\users\`, `\appdata\`,
 	`ntdll.dll`, `kernelbase.dll`, `kernel32.dll`, `\microsoft\`, `\windows\`, `svchost.exe`, `hklm\`, `hkcu\`,
-	`\software\`, `\currentversion\`, `microsoft-windows-`, `.exe`, `.dll`, `0x`, `c:\`, `|unknown(`,
+	`\software\`, `\currentversion\`, `microsoft-windows-`, `.exe`, `.dll`, `0x`, `c:\`, `|unknown(`, `powershell`,
 }
 
-// litScore is a literal's selectivity score: its length without the common
-// fragments it contains.
+// litScore is a literal's selectivity score: the number of its bytes that
+// no occurrence of a common fragment covers. Occurrences may overlap (the
+// backslash between \software\ and \microsoft\ belongs to both), and at
+// either end of the literal a piece of at least 3 bytes of a fragment
+// counts, so "\software\microsoft\wind" scores 0 and
+// "indows\currentversion\ut" 2.
 func litScore(lit string) int {
-	n := len(lit)
+	var small [64]bool
+	covered := small[:0]
+	if len(lit) > len(small) {
+		covered = make([]bool, len(lit))
+	} else {
+		covered = small[:len(lit)]
+	}
 	for _, f := range commonFragments {
-		if len(f) <= n && strings.Contains(lit, f) {
-			n -= len(f) * strings.Count(lit, f)
-			lit = strings.ReplaceAll(lit, f, "")
+		// A literal that starts with a fragment's end or ends with its
+		// start ("software\..." or "...\windo") most likely continues it
+		// in the text: those bytes are common too.
+		for k := min(len(f)-1, len(lit)); k >= 3; k-- {
+			if lit[:k] == f[len(f)-k:] {
+				for j := 0; j < k; j++ {
+					covered[j] = true
+				}
+				break
+			}
+		}
+		for k := min(len(f)-1, len(lit)); k >= 3; k-- {
+			if lit[len(lit)-k:] == f[:k] {
+				for j := len(lit) - k; j < len(lit); j++ {
+					covered[j] = true
+				}
+				break
+			}
+		}
+		for from := 0; from+len(f) <= len(lit); {
+			i := strings.Index(lit[from:], f)
+			if i < 0 {
+				break
+			}
+			for j := from + i; j < from+i+len(f); j++ {
+				covered[j] = true
+			}
+			from += i + 1
 		}
 	}
-	return max(n, 0)
+	n := 0
+	for _, c := range covered {
+		if !c {
+			n++
+		}
+	}
+	return n
 }
 
 // acSet is the automaton of one field (or of the keyword scope) with, for
