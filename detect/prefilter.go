@@ -190,10 +190,15 @@ func minScore[T any](s []T, score func(T) int) int {
 }
 
 // fieldLitScore is litScore for a field literal; a number scores
-// numLitScore.
+// numLitScore. A text literal shorter than gramBytes that is searched for
+// (not a whole value) scores 0: besides being found nearly everywhere, it
+// makes the scan of its field read every byte through the automaton.
 func fieldLitScore(l fieldLit) int {
 	if l.num {
 		return numLitScore
+	}
+	if !l.exact && len(l.lit) < gramBytes {
+		return 0
 	}
 	return litScore(l.lit)
 }

@@ -292,3 +292,23 @@ func TestLiteralGroups(t *testing.T) {
 		t.Errorf("second set %v", got)
 	}
 }
+
+// TestShortLiteralScore checks that a searched-for literal under four bytes
+// loses to any longer one: "add" and "reg" would make the field's scan read
+// every byte through the automaton. A whole-value literal of that length
+// is a map lookup and keeps its score.
+func TestShortLiteralScore(t *testing.T) {
+	rs, err := Compile([]Rule{
+		{ID: "search", Condition: `e.A.containsFold("add") && e.A.containsFold("reg") && e.A.containsFold("\\currentversion\\run")`},
+		{ID: "whole", Condition: `e.A.equalsFold("add") && e.B.containsFold("x")`},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{`A:\currentversion\run`, "A:add"} {
+		a, _, okA, _ := rs.rules[i].root.literalGroups()
+		if !okA || len(a) != 1 || a[0].path+":"+a[0].lit != want {
+			t.Errorf("rule %s: first set %+v, want %s", rs.rules[i].rule.ID, a, want)
+		}
+	}
+}
