@@ -59,6 +59,7 @@ type scratch struct {
 	routeSpans []int32 // per route group: key span in keyBuf, or -1
 	lastRoute  []byte  // routing keys of the last event routed with this scratch
 	lastSpans  []int32
+	routeRaw   []mdr.Value // the values of the router's fields in the last event routed
 	routeValid bool
 	cand       []uint64
 	kwMask     uint64 // open keyword classes of the last event with several (see keywordSet)
@@ -78,6 +79,7 @@ func (rs *Ruleset) newScratch() any {
 		hits: make([]int32, 0, 64), present: make([]int32, 0, 64),
 		cand:    make([]uint64, 2*((len(rs.rules)+63)/64)), // first sets' hits, then second sets'
 		classOK: make([]bool, len(rs.route.classes)), mapOK: make([]bool, rs.route.nmap),
+		routeRaw: make([]mdr.Value, len(rs.route.slots)),
 	}
 }
 

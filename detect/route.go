@@ -20,6 +20,7 @@ import (
 // lookups, independent of the number of rules.
 type router struct {
 	groups   []routeGroup
+	slots    []int32 // the fields any group reads, each once
 	nmap     int
 	classes  [][]int32 // class → mapping ids that must all hold; class 0 needs none
 	unrouted int
@@ -111,6 +112,15 @@ func (rs *Ruleset) buildRouter() {
 			}
 		}
 	}
+	seen := map[int32]bool{}
+	for _, g := range rt.groups {
+		for _, s := range g.slots {
+			if !seen[s] {
+				seen[s] = true
+				rt.slots = append(rt.slots, s)
+			}
+		}
+	}
 	classOf := map[string]int32{"": 0}
 	for _, cr := range rs.rules {
 		var need []int32
@@ -136,11 +146,26 @@ func (rs *Ruleset) buildRouter() {
 }
 
 // open computes which route classes ev belongs to, in sc.classOK. The
-// routing keys of consecutive events are often the same (logs come in runs
-// of one channel and event id): then the previous result is kept.
+// routing fields of consecutive events often hold the same values (logs
+// come in runs of one channel and event id): then the previous result is
+// kept, decided first on the raw values, then on the normalised keys.
 func (rt *router) open(ev *mdr.Event, sc *scratch) {
 	sc.classOK[0] = true
 	if len(rt.classes) == 1 {
+		return
+	}
+	same := sc.routeValid
+	for k, slot := range rt.slots {
+		var v mdr.Value // an absent field routes as null does: no key
+		if fi := sc.field(slot); fi >= 0 {
+			v = ev.Field(fi).Value
+		}
+		if same && !v.Equal(sc.routeRaw[k]) {
+			same = false
+		}
+		sc.routeRaw[k] = v
+	}
+	if same {
 		return
 	}
 	keys := sc.keyBuf[:0]
