@@ -58,18 +58,12 @@ type leaf struct {
 	unit string // lTimePart
 	str  string // lStdEq
 
-	opText, argText string // set by Compile: describe() precomputed
 }
 
-// describe returns the operator and argument as an analyst reads them.
+// describe returns the operator and argument as an analyst reads them. It
+// is computed when a match is explained: keeping the text of every leaf
+// would cost the ruleset tens of thousands of heap objects.
 func (l *leaf) describe() (op, arg string) {
-	if l.opText != "" {
-		return l.opText, l.argText
-	}
-	return l.describeSlow()
-}
-
-func (l *leaf) describeSlow() (op, arg string) {
 	switch l.kind {
 	case lIsNull:
 		return "isNull", ""

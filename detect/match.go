@@ -97,12 +97,31 @@ func (rs *Ruleset) slot(path string) int32 {
 // build assigns slots, indexes routes and builds the prefilter.
 func (rs *Ruleset) build() {
 	st := &rs.stats
+	// One copy of each path and argument for the whole ruleset: the same
+	// literal recurs in many rules, and every heap object is marked by
+	// every GC cycle of the host.
+	intern := map[string]string{}
+	internAll := func(ss []string) {
+		for i, s := range ss {
+			if t, ok := intern[s]; ok {
+				ss[i] = t
+			} else {
+				intern[s] = s
+			}
+		}
+	}
+	seen := map[*matcher]bool{}
 	for _, cr := range rs.rules {
 		cr.root.leaves(func(l *leaf) {
 			if l.kind != lKeyword {
 				l.slot = rs.slot(l.path)
+				l.path = rs.paths[l.slot]
 			}
-			l.opText, l.argText = l.describeSlow()
+			if m := l.m; m != nil && !seen[m] {
+				seen[m] = true
+				internAll(m.args)
+				internAll(m.strs)
+			}
 		})
 		if cr.rule.Hidden {
 			st.Hidden++
