@@ -61,6 +61,16 @@ func lsApplies(m, r Logsource) bool {
 	return eq(m.Product, r.Product) && eq(m.Category, r.Category) && eq(m.Service, r.Service)
 }
 
+// sameRaw reports whether a and b are the same value: v.Equal, with
+// strings (the usual routing values) compared inline.
+func sameRaw(a, b mdr.Value) bool {
+	if x, ok := a.Str(); ok {
+		y, ok := b.Str()
+		return ok && x == y
+	}
+	return a.Equal(b)
+}
+
 // buildRouter indexes the pipeline and assigns each rule its class.
 func (rs *Ruleset) buildRouter() {
 	rt := &rs.route
@@ -160,7 +170,7 @@ func (rt *router) open(ev *mdr.Event, sc *scratch) {
 		if fi := sc.field(slot); fi >= 0 {
 			v = ev.Field(fi).Value
 		}
-		if same && !v.Equal(sc.routeRaw[k]) {
+		if same && !sameRaw(v, sc.routeRaw[k]) {
 			same = false
 		}
 		sc.routeRaw[k] = v
