@@ -62,13 +62,17 @@ func lsApplies(m, r Logsource) bool {
 }
 
 // sameRaw reports whether a and b are the same value: v.Equal, with
-// strings (the usual routing values) compared inline.
+// absent fields (most routing fields, for any one log format) and strings
+// decided inline.
 func sameRaw(a, b mdr.Value) bool {
-	if x, ok := a.Str(); ok {
-		y, ok := b.Str()
-		return ok && x == y
+	if a.Kind() != b.Kind() {
+		return false
 	}
-	return a.Equal(b)
+	if x, ok := a.Str(); ok {
+		y, _ := b.Str()
+		return x == y
+	}
+	return a.Kind() == mdr.KindNull || a.Equal(b)
 }
 
 // buildRouter indexes the pipeline and assigns each rule its class.
@@ -166,10 +170,15 @@ func (rt *router) open(ev *mdr.Event, sc *scratch) {
 	}
 	same := sc.routeValid
 	for k, slot := range rt.slots {
-		var v mdr.Value // an absent field routes as null does: no key
-		if fi := sc.field(slot); fi >= 0 {
-			v = ev.Field(fi).Value
+		fi := sc.field(slot)
+		if fi < 0 { // an absent field routes as null does: no key
+			if sc.routeRaw[k].Kind() != mdr.KindNull {
+				same = false
+				sc.routeRaw[k] = mdr.Value{}
+			}
+			continue
 		}
+		v := ev.Field(fi).Value
 		if same && !sameRaw(v, sc.routeRaw[k]) {
 			same = false
 		}
