@@ -55,7 +55,7 @@ type scratch struct {
 	tmp        []byte
 	keyBuf     []byte
 	hits       []int32
-	present    []int32 // slots present in this event, in field order
+	fieldSlot  []int32 // per event field index: its slot, or -1
 	routeSpans []int32 // per route group: key span in keyBuf, or -1
 	lastRoute  []byte  // routing keys of the last event routed with this scratch
 	lastSpans  []int32
@@ -76,7 +76,7 @@ func (rs *Ruleset) newScratch() any {
 		foldGen: make([]uint32, 64), asciiGen: make([]uint32, 64), kwDone: make([]uint32, 64), folded: make([]string, 64), kwNoHit: make([]noHit, 64),
 		slotNoHit: make([]noHit, n),
 		buf:       make([]byte, 0, 4096), tmp: make([]byte, 0, 256), keyBuf: make([]byte, 0, 128),
-		hits: make([]int32, 0, 64), present: make([]int32, 0, 64),
+		hits: make([]int32, 0, 64), fieldSlot: make([]int32, 64),
 		cand:    make([]uint64, 2*((len(rs.rules)+63)/64)), // first sets' hits, then second sets'
 		classOK: make([]bool, len(rs.route.classes)), mapOK: make([]bool, rs.route.nmap),
 		routeRaw: make([]mdr.Value, len(rs.route.slots)),
@@ -372,17 +372,18 @@ func (rs *Ruleset) AppendMatches(ctx context.Context, dst []Match, ev *mdr.Event
 		sc.foldGen = make([]uint32, ev.Len())
 		sc.asciiGen = make([]uint32, ev.Len())
 		sc.kwDone = make([]uint32, ev.Len())
+		sc.fieldSlot = make([]int32, ev.Len())
 		sc.folded = make([]string, ev.Len())
 		sc.kwNoHit = append(sc.kwNoHit, make([]noHit, ev.Len()-len(sc.kwNoHit))...)
 	}
 	sc.buf = sc.buf[:0]
-	sc.present = sc.present[:0]
 
 	for i := 0; i < ev.Len(); i++ {
-		if s := rs.fidx.lookup(ev.Field(i).Key); s >= 0 {
+		s := rs.fidx.lookup(ev.Field(i).Key)
+		sc.fieldSlot[i] = s
+		if s >= 0 {
 			sc.slotGen[s] = sc.gen
 			sc.slotField[s] = int32(i)
-			sc.present = append(sc.present, s)
 		}
 	}
 	rs.route.open(ev, sc)
@@ -443,50 +444,56 @@ func (rs *Ruleset) candidates(ev *mdr.Event, sc *scratch) {
 	if kw != nil {
 		kwMin = kw.minLit
 	}
-	for _, s := range sc.present {
-		fi := int(sc.slotField[s])
-		if ns := rs.pre.numSlot[s]; ns != nil && sc.anyOpen(ns.classes) {
-			markNumber(ns, ev.Field(fi).Value, sc)
-		}
-		if es := rs.pre.eqSlot[s]; es != nil && sc.anyOpen(es.classes) {
-			markEqual(es, fi, ev.Field(fi).Value, sc, true)
-		}
-		set := rs.pre.bySlot[s]
-		if set == nil || !sc.anyOpen(set.classes) {
-			continue
-		}
+	// One pass over the event's fields: each field's own literals (when a
+	// rule reads it; a repeated key counts once, the last, as rules read
+	// it), then the keyword literals unless the first scan covered them.
+	for fi := 0; fi < ev.Len(); fi++ {
 		v := ev.Field(fi).Value
-		if str, ok := v.Str(); ok {
-			if kw != nil && rs.pre.bySlotKW[s] != nil && kwMin >= rs.pre.kwFrom[s] {
-				// every keyword literal of the event is in the field's
-				// combined set: the keyword scan below skips the field
-				set = rs.pre.bySlotKW[s]
-				sc.kwDone[fi] = sc.gen
-			}
-			scanString(set, &sc.slotNoHit[s], fi, str, sc)
+		if s := sc.fieldSlot[fi]; s >= 0 && int(sc.slotField[s]) == fi {
+			rs.scanSlot(s, fi, v, kw, kwMin, sc)
+		}
+		if kw == nil || sc.kwDone[fi] == sc.gen {
 			continue
 		}
-		rs.scanValue(set, fi, v, sc, true)
-	}
-	if kw != nil {
-		for i := 0; i < ev.Len(); i++ {
-			if sc.kwDone[i] == sc.gen {
-				continue
-			}
-			v := ev.Field(i).Value
-			if str, ok := v.Str(); ok {
-				scanString(kw, &sc.kwNoHit[i], i, str, sc)
-				continue
-			}
-			if l, ok := v.List(); ok {
-				for _, x := range l {
-					if str, ok := x.Str(); ok {
-						sc.hits = markHits(kw, kw.m.Scan(sc.hits[:0], sc.foldTmp(str)), sc)
-					}
+		if str, ok := v.Str(); ok {
+			scanString(kw, &sc.kwNoHit[fi], fi, str, sc)
+			continue
+		}
+		if l, ok := v.List(); ok {
+			for _, x := range l {
+				if str, ok := x.Str(); ok {
+					sc.hits = markHits(kw, kw.m.Scan(sc.hits[:0], sc.foldTmp(str)), sc)
 				}
 			}
 		}
 	}
+}
+
+// scanSlot marks the rules whose literals for the field at slot s are in
+// its value v (event field fi): numbers, whole values, then the scanned
+// literals. When every keyword literal of the event (kw, the shortest
+// kwMin bytes) is in the field's combined set, it scans with that set and
+// marks the field done for the keyword scan.
+func (rs *Ruleset) scanSlot(s int32, fi int, v mdr.Value, kw *acSet, kwMin int32, sc *scratch) {
+	if ns := rs.pre.numSlot[s]; ns != nil && sc.anyOpen(ns.classes) {
+		markNumber(ns, v, sc)
+	}
+	if es := rs.pre.eqSlot[s]; es != nil && sc.anyOpen(es.classes) {
+		markEqual(es, fi, v, sc, true)
+	}
+	set := rs.pre.bySlot[s]
+	if set == nil || !sc.anyOpen(set.classes) {
+		return
+	}
+	if str, ok := v.Str(); ok {
+		if kw != nil && rs.pre.bySlotKW[s] != nil && kwMin >= rs.pre.kwFrom[s] {
+			set = rs.pre.bySlotKW[s]
+			sc.kwDone[fi] = sc.gen
+		}
+		scanString(set, &sc.slotNoHit[s], fi, str, sc)
+		return
+	}
+	rs.scanValue(set, fi, v, sc, true)
 }
 
 // scanString marks the rules of set's literals found in the string value
