@@ -37,6 +37,18 @@ type node struct {
 	text string // nOpaque: the sub-expression as CEL text
 }
 
+// leafNode returns a leaf node for l: the node and its leaf are one heap
+// object (a compiled corpus has tens of thousands of leaves, and every
+// object is marked by every GC cycle of the host).
+func leafNode(l leaf) *node {
+	x := &struct {
+		n node
+		l leaf
+	}{l: l}
+	x.n = node{kind: nLeaf, leaf: &x.l}
+	return &x.n
+}
+
 // leafKind says how a leaf reads its field.
 type leafKind uint8
 
@@ -229,7 +241,7 @@ func (a *analyzer) build(x ast.Expr) *node {
 		s := x.AsSelect()
 		if s.IsTestOnly() {
 			if p, ok := joinPath(s.Operand(), s.FieldName()); ok {
-				return &node{kind: nLeaf, leaf: &leaf{kind: lHas, path: p}}
+				return leafNode(leaf{kind: lHas, path: p})
 			}
 		}
 		return a.opaque(x)
@@ -262,7 +274,7 @@ func (a *analyzer) build(x ast.Expr) *node {
 			for i := 0; i < 2; i++ {
 				if p, ok := fieldPath(args[i]); ok && args[1-i].Kind() == ast.LiteralKind {
 					if s, ok := args[1-i].AsLiteral().(types.String); ok {
-						return &node{kind: nLeaf, leaf: &leaf{kind: lStdEq, path: p, str: string(s)}}
+						return leafNode(leaf{kind: lStdEq, path: p, str: string(s)})
 					}
 				}
 			}
@@ -271,7 +283,7 @@ func (a *analyzer) build(x ast.Expr) *node {
 	case operators.In:
 		if len(args) == 2 && isEventIdent(args[1]) && args[0].Kind() == ast.LiteralKind {
 			if s, ok := args[0].AsLiteral().(types.String); ok {
-				return &node{kind: nLeaf, leaf: &leaf{kind: lHas, path: string(s)}}
+				return leafNode(leaf{kind: lHas, path: string(s)})
 			}
 		}
 		return a.opaque(x)
@@ -285,7 +297,7 @@ func (a *analyzer) build(x ast.Expr) *node {
 	recv := c.Target()
 	if op == opIsNull {
 		if p, ok := fieldPath(recv); ok {
-			return &node{kind: nLeaf, leaf: &leaf{kind: lIsNull, path: p}}
+			return leafNode(leaf{kind: lIsNull, path: p})
 		}
 		return a.opaque(x)
 	}
@@ -313,12 +325,12 @@ func (a *analyzer) build(x ast.Expr) *node {
 	a.keys = append(a.keys, key)
 	if op.keyword() {
 		if isEventIdent(recv) {
-			return &node{kind: nLeaf, leaf: &leaf{kind: lKeyword, op: op, m: m}}
+			return leafNode(leaf{kind: lKeyword, op: op, m: m})
 		}
 		return a.opaque(x)
 	}
 	if p, ok := fieldPath(recv); ok {
-		return &node{kind: nLeaf, leaf: &leaf{kind: lText, path: p, op: op, m: m}}
+		return leafNode(leaf{kind: lText, path: p, op: op, m: m})
 	}
 	// x.timePart(unit).numOp(n)
 	if op.numeric() && recv.Kind() == ast.CallKind {
@@ -330,7 +342,7 @@ func (a *analyzer) build(x ast.Expr) *node {
 				return a.opaque(x)
 			}
 			if p, ok := fieldPath(rc.Target()); ok {
-				return &node{kind: nLeaf, leaf: &leaf{kind: lTimePart, path: p, op: op, m: m, unit: string(u)}}
+				return leafNode(leaf{kind: lTimePart, path: p, op: op, m: m, unit: string(u)})
 			}
 		}
 	}

@@ -110,8 +110,32 @@ func (rs *Ruleset) build() {
 			}
 		}
 	}
+	in := func(s string) string {
+		if t, ok := intern[s]; ok {
+			return t
+		}
+		intern[s] = s
+		return s
+	}
+	// the rules' own copies of repeated metadata (tags, authors, false
+	// positive notes, logsources): new slices, the caller's stay untouched
+	internCopy := func(ss []string) []string {
+		if len(ss) == 0 {
+			return ss
+		}
+		out := make([]string, len(ss))
+		for i, s := range ss {
+			out[i] = in(s)
+		}
+		return out
+	}
 	seen := map[*matcher]bool{}
 	for _, cr := range rs.rules {
+		r := &cr.rule
+		r.Author, r.Status = in(r.Author), in(r.Status)
+		ls := &r.Logsource
+		ls.Product, ls.Category, ls.Service = in(ls.Product), in(ls.Category), in(ls.Service)
+		r.Tags, r.FalsePositives = internCopy(r.Tags), internCopy(r.FalsePositives)
 		cr.root.leaves(func(l *leaf) {
 			if l.kind != lKeyword {
 				l.slot = rs.slot(l.path)
