@@ -65,6 +65,7 @@ type scratch struct {
 	kwMask     uint64 // open keyword classes of the last event with several (see keywordSet)
 	kwSet      *acSet // their keyword set
 	classOK    []bool
+	openBits   []uint64 // classOK as a bitset
 	mapOK      []bool
 	act        activation
 }
@@ -79,6 +80,7 @@ func (rs *Ruleset) newScratch() any {
 		hits: make([]int32, 0, 64), fieldSlot: make([]int32, 64),
 		cand:    make([]uint64, 2*((len(rs.rules)+63)/64)), // first sets' hits, then second sets'
 		classOK: make([]bool, len(rs.route.classes)), mapOK: make([]bool, rs.route.nmap),
+		openBits: make([]uint64, (len(rs.route.classes)+63)/64),
 		routeRaw: make([]mdr.Value, len(rs.route.slots)),
 	}
 }
@@ -499,14 +501,14 @@ func (rs *Ruleset) candidates(ev *mdr.Event, sc *scratch) {
 // kwMin bytes) is in the field's combined set, it scans with that set and
 // marks the field done for the keyword scan.
 func (rs *Ruleset) scanSlot(s int32, fi int, v mdr.Value, kw *acSet, kwMin int32, sc *scratch) {
-	if ns := rs.pre.numSlot[s]; ns != nil && sc.anyOpen(ns.classes) {
+	if ns := rs.pre.numSlot[s]; ns != nil && sc.anyOpen(ns.open) {
 		markNumber(ns, v, sc)
 	}
-	if es := rs.pre.eqSlot[s]; es != nil && sc.anyOpen(es.classes) {
+	if es := rs.pre.eqSlot[s]; es != nil && sc.anyOpen(es.open) {
 		markEqual(es, fi, v, sc, true)
 	}
 	set := rs.pre.bySlot[s]
-	if set == nil || !sc.anyOpen(set.classes) {
+	if set == nil || !sc.anyOpen(set.open) {
 		return
 	}
 	if str, ok := v.Str(); ok {
@@ -738,10 +740,11 @@ func markNumber(ns *numSet, v mdr.Value, sc *scratch) {
 	}
 }
 
-// anyOpen reports whether any of the route classes is open for this event.
-func (sc *scratch) anyOpen(classes []int32) bool {
-	for _, c := range classes {
-		if sc.classOK[c] {
+// anyOpen reports whether any of the route classes in the bitset open (a
+// set's classes) is open for this event.
+func (sc *scratch) anyOpen(open []uint64) bool {
+	for w, b := range open {
+		if b&sc.openBits[w] != 0 {
 			return true
 		}
 	}

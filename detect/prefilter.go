@@ -276,8 +276,9 @@ type acSet struct {
 	// the GC to follow)
 	ruleAt  []int32
 	ruleIDs []int32
-	classes []int32 // route classes of those rules: the field is scanned only when one is open
-	minLit  int32   // the length of the shortest literal
+	classes []int32  // route classes of those rules: the field is scanned only when one is open
+	open    []uint64 // the same classes as a bitset (see scratch.anyOpen)
+	minLit  int32    // the length of the shortest literal
 }
 
 // literalWindow cuts a literal longer than maxLiteralBytes to its prefix
@@ -299,6 +300,7 @@ func literalWindow(lit string) string {
 type numSet struct {
 	rules   map[int64][]int32
 	classes []int32
+	open    []uint64
 }
 
 // eqSet is the exact-value index of one field: folded value → rules whose
@@ -308,6 +310,7 @@ type eqSet struct {
 	rules   map[string][]int32
 	maxLen  int // the longest literal: longer values equal none
 	classes []int32
+	open    []uint64
 }
 
 func (rs *Ruleset) buildEqSet(m map[string][]int32) *eqSet {
@@ -323,6 +326,7 @@ func (rs *Ruleset) buildEqSet(m map[string][]int32) *eqSet {
 		}
 	}
 	sort.Slice(s.classes, func(i, j int) bool { return s.classes[i] < s.classes[j] })
+	s.open = classBits(s.classes, len(rs.route.classes))
 	return s
 }
 
@@ -423,6 +427,7 @@ func (rs *Ruleset) buildACSet(lits map[string][]int32) *acSet {
 		}
 	}
 	sort.Slice(s.classes, func(i, j int) bool { return s.classes[i] < s.classes[j] })
+	s.open = classBits(s.classes, len(rs.route.classes))
 	return s
 }
 
@@ -438,5 +443,15 @@ func (rs *Ruleset) buildNumSet(m map[int64][]int32) *numSet {
 		}
 	}
 	sort.Slice(s.classes, func(i, j int) bool { return s.classes[i] < s.classes[j] })
+	s.open = classBits(s.classes, len(rs.route.classes))
 	return s
+}
+
+// classBits returns route classes as a bitset over n classes.
+func classBits(classes []int32, n int) []uint64 {
+	b := make([]uint64, (n+63)/64)
+	for _, c := range classes {
+		b[c>>6] |= 1 << (c & 63)
+	}
+	return b
 }

@@ -165,6 +165,7 @@ func (rs *Ruleset) buildRouter() {
 // kept, decided first on the raw values, then on the normalised keys.
 func (rt *router) open(ev *mdr.Event, sc *scratch) {
 	sc.classOK[0] = true
+	sc.openBits[0] |= 1
 	if len(rt.classes) == 1 {
 		return
 	}
@@ -239,5 +240,11 @@ func (rt *router) open(ev *mdr.Event, sc *scratch) {
 			}
 		}
 		sc.classOK[c] = ok
+	}
+	clear(sc.openBits)
+	for c, ok := range sc.classOK {
+		if ok {
+			sc.openBits[c>>6] |= 1 << (c & 63)
+		}
 	}
 }
