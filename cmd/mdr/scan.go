@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,10 +13,12 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mdrkit/mdr"
 	"github.com/mdrkit/mdr/detect"
@@ -350,32 +353,160 @@ func scanParallel(ctx context.Context, rs *detect.Ruleset, sc *scanCorrelation, 
 	return events, matches, skipped, err
 }
 
-// appendMatchJSON renders one match as a JSON line.
+// appendMatchJSON renders one match as a JSON line: the object
+// encoding/json makes of scanMatch, byte for byte, written field by field
+// (through reflection it cost a scan more than some of its matching; the
+// test compares both).
 func appendMatchJSON(dst []byte, m *detect.Match, it scanItem) ([]byte, error) {
 	r := m.Rule
-	sm := scanMatch{
-		RuleID: r.ID, RuleTitle: r.Title, Level: r.Severity.String(), Tags: r.Tags,
-		File: it.file, EventIndex: it.index, EventID: m.Event.ID(),
-		Explanation: m.Explanation, Explained: m.Explanation.String(),
+	dst = append(dst, `{"rule_id":`...)
+	dst = appendJSONString(dst, r.ID)
+	dst = append(dst, `,"rule_title":`...)
+	dst = appendJSONString(dst, r.Title)
+	dst = append(dst, `,"level":`...)
+	dst = appendJSONString(dst, r.Severity.String())
+	dst = append(dst, `,"tags":[`...)
+	for i, t := range r.Tags {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, t)
 	}
-	if sm.Tags == nil {
-		sm.Tags = []string{}
-	}
+	dst = append(dst, `],"file":`...)
+	dst = appendJSONString(dst, it.file)
+	dst = append(dst, `,"event_index":`...)
+	dst = strconv.AppendInt(dst, it.index, 10)
 	if t := m.Event.Time(); !t.IsZero() {
-		sm.EventTime = t.UTC().Format(time.RFC3339Nano)
+		dst = append(dst, `,"event_time":`...)
+		dst = appendJSONString(dst, t.UTC().Format(time.RFC3339Nano))
+	}
+	if id := m.Event.ID(); id != "" {
+		dst = append(dst, `,"event_id":`...)
+		dst = appendJSONString(dst, id)
 	}
 	if len(r.Fields) > 0 {
-		sm.Fields = make(map[string]any, len(r.Fields))
+		fields := make(map[string]any, len(r.Fields))
 		for _, f := range r.Fields {
 			if v, ok := m.Event.Get(f); ok {
-				sm.Fields[f] = v.Any()
+				fields[f] = v.Any()
 			}
 		}
+		if len(fields) > 0 {
+			b, err := json.Marshal(fields) // sorted keys, numbers as encoding/json writes them
+			if err != nil {
+				return dst, err
+			}
+			dst = append(dst, `,"fields":`...)
+			dst = append(dst, b...)
+		}
 	}
-	b, err := json.Marshal(sm)
-	if err != nil {
-		return dst, err
+	dst = append(dst, `,"explanation":{"conditions":`...)
+	if m.Explanation.Conditions == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, '[')
+		for i, c := range m.Explanation.Conditions {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, '{')
+			if c.Field != "" {
+				dst = append(dst, `"field":`...)
+				dst = appendJSONString(dst, c.Field)
+				dst = append(dst, ',')
+			}
+			if c.Value != "" {
+				dst = append(dst, `"value":`...)
+				dst = appendJSONString(dst, c.Value)
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `"operator":`...)
+			dst = appendJSONString(dst, c.Operator)
+			if c.Argument != "" {
+				dst = append(dst, `,"argument":`...)
+				dst = appendJSONString(dst, c.Argument)
+			}
+			if c.Negated {
+				dst = append(dst, `,"negated":true`...)
+			}
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
 	}
-	dst = append(dst, b...)
-	return append(dst, '\n'), nil
+	dst = append(dst, `},"explained":`...)
+	dst = appendJSONString(dst, m.Explanation.String())
+	return append(dst, "}\n"...), nil
+}
+
+// appendJSONString appends s as a JSON string the way encoding/json writes
+// it: with <, > and & escaped for HTML, invalid UTF-8 as U+FFFD, and U+2028
+// and U+2029 escaped. Runs of eight plain ASCII bytes are copied without
+// looking at each byte.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if i+8 <= len(s) && jsonPlain8(binary.LittleEndian.Uint64([]byte(s[i:i+8]))) {
+			i += 8
+			continue
+		}
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default: // other control bytes, and <, > and &
+				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if c == '\u2028' || c == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// jsonPlain8 reports whether 8 bytes are all printable ASCII that JSON
+// writes as they are (none of ", \, <, > and &). The byte tests are the
+// exact SWAR forms: (v - 0x01…) &^ v & 0x80… is non-zero exactly when a
+// byte of v is zero, and for bytes below 0x80, (w - 0x20…) &^ w & 0x80…
+// exactly when a byte is below 0x20.
+func jsonPlain8(w uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	zero := func(v uint64) uint64 { return (v - lo) &^ v & hi }
+	return w&hi == 0 && (w-0x20*lo)&^w&hi == 0 &&
+		zero(w^('"'*lo))|zero(w^('\\'*lo))|zero(w^('<'*lo))|zero(w^('>'*lo))|zero(w^('&'*lo)) == 0
 }

@@ -274,6 +274,14 @@ func TestSigmaCorpusPrefilterExact(t *testing.T) {
 	}
 	total := 0
 	for i, e := range events {
+		// every match's output line is what encoding/json makes of it
+		ms, err := fast.Match(ctx, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range ms {
+			checkMatchJSON(t, &ms[j], scanItem{ev: e, file: "events.jsonl", index: int64(i)})
+		}
 		a := ids(fast, e)
 		if b := ids(noPre, e); a != b {
 			t.Fatalf("event %d: prefilter %q, without %q", i, a, b)
