@@ -10,10 +10,16 @@
 //     shared with other patterns and not common in Windows text); the scan
 //     hashes the four bytes at every k-th text position and tests one bit
 //     of a bitmap sized to the number of grams. Each occurrence spans k
-//     consecutive gram positions, exactly one of which is tested. The positions are independent of each other, so
-//     the loop runs at the CPU's throughput instead of a chain of dependent
-//     table loads; only on a bitmap hit does it look the 4-gram up in an
-//     open-addressing table and compare the patterns keyed by it.
+//     consecutive gram positions, exactly one of which is tested. The
+//     positions are independent of each other, so the loop runs at the
+//     CPU's throughput instead of a chain of dependent table loads. On a
+//     bitmap hit, a second bitmap of the 8 bytes from there (a keyed gram
+//     and the 4 pattern bytes after it) rules out most positions; the
+//     others look the 4-gram up in an open-addressing table and compare
+//     the patterns keyed by it, 8 bytes first.
+//   - ScanFold runs the same filter over ASCII text as if lower-cased:
+//     grams are hashed with bit 0x20 of every byte set, and verification
+//     lower-cases 8 bytes at a time.
 //   - Shorter patterns go to an Aho–Corasick automaton (Aho and Corasick,
 //     1975): a trie with failure links computed breadth first and turned
 //     into a complete transition table over byte classes (bytes used by no
@@ -50,6 +56,8 @@ type Matcher struct {
 	mask    uint32      // table index mask
 	table   []gramSlot  // open addressing on the gram hash
 	ents    []gramEntry // the patterns keyed by each gram, slot by slot
+	ext     bitset      // 8-byte extensions of keyed grams (see verify)
+	near    bitset      // keyed grams without one
 	long    int         // patterns in the filter
 	stride  int         // the filter tests every stride-th text position
 	minLong int         // the shortest pattern in the filter
@@ -153,9 +161,12 @@ func New(patterns []string) *Matcher {
 			for off := len(p) - gramLen - k + 1; off >= 0; off-- {
 				cost := 0
 				for j := off; j < off+k; j++ {
-					cost += len(byGram[gramAt(p, j)])
+					cost += 2 * len(byGram[gramAt(p, j)])
 					if commonGrams[p[j:j+gramLen]] {
 						cost += 1 << 20
+					}
+					if j+8 > len(p) { // no 8-byte extension (see verify): a tie-breaker
+						cost++
 					}
 				}
 				if bestCost < 0 || cost < bestCost {
@@ -183,6 +194,18 @@ func New(patterns []string) *Matcher {
 	}
 	if m.long == 0 {
 		return m
+	}
+	var ext, near []uint32
+	for _, e := range keyed {
+		p := patterns[e.pat]
+		if int(e.off)+8 <= len(p) {
+			ext = append(ext, extHash(binary.LittleEndian.Uint64([]byte(p[e.off:e.off+8]))))
+		} else {
+			near = append(near, gramHash(gramAt(p, int(e.off))))
+		}
+	}
+	if len(ext) > 0 {
+		m.ext, m.near = newBitset(ext), newBitset(near)
 	}
 	// bitmap with about 64 bits per distinct gram (a false hit rate near
 	// 1/64 per position at most), at least 4096 bits
@@ -301,7 +324,20 @@ func (m *Matcher) scanLong(dst []int32, text string, fold bool) []int32 {
 
 // verify looks up the gram g found at text[i:i+4] and appends the patterns
 // keyed by it that occur there (in the lower-cased text when fold is set).
+//
+// Most grams found in the table belong to no pattern occurring there: a
+// common gram of a long pattern. So first, when the text has 8 bytes at i,
+// a pattern whose keyed gram at i is followed by 4 more of its bytes can
+// only occur if those 8 bytes are in m.ext (hashed with their case bits
+// set, like grams); when they are not, and g keys no pattern without such
+// an extension (m.near), nothing occurs at i and the table is not read.
 func (m *Matcher) verify(dst []int32, text string, i int, g uint32, fold bool) []int32 {
+	if m.ext.words != nil && i+8 <= len(text) {
+		w := *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.StringData(text)), i))
+		if !m.ext.has(extHash(w)) && !m.near.has(gramHash(g)) {
+			return dst
+		}
+	}
 	j := gramHash(g) & m.mask
 	var sl gramSlot
 	for {
@@ -340,6 +376,42 @@ func (m *Matcher) verify(dst []int32, text string, i int, g uint32, fold bool) [
 		}
 	}
 	return dst
+}
+
+// extHash hashes 8 bytes with their case bits set (see gramHash).
+func extHash(w uint64) uint32 {
+	return uint32((w | caseBits<<32 | caseBits) * 0x9E3779B97F4A7C15 >> 32)
+}
+
+// bitset is a bitmap of hashes, about 64 bits per element (a false hit
+// rate near 1/64), at least 1,024 bits; the zero bitset holds nothing.
+type bitset struct {
+	shift uint32
+	words []uint64
+}
+
+func newBitset(hashes []uint32) bitset {
+	if len(hashes) == 0 {
+		return bitset{}
+	}
+	nbits := uint32(1024)
+	for nbits < uint32(64*len(hashes)) && nbits < 1<<26 {
+		nbits <<= 1
+	}
+	b := bitset{shift: 32 - uint32(bits.TrailingZeros32(nbits)), words: make([]uint64, nbits/64)}
+	for _, h := range hashes {
+		h >>= b.shift
+		b.words[h>>6] |= 1 << (h & 63)
+	}
+	return b
+}
+
+func (b *bitset) has(h uint32) bool {
+	if len(b.words) == 0 {
+		return false
+	}
+	h >>= b.shift
+	return b.words[h>>6]&(1<<(h&63)) != 0
 }
 
 // lower8 lower-cases the ASCII letters among 8 bytes that are all ASCII:
