@@ -5,6 +5,7 @@ import (
 	"slices"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // foldRune maps r to the canonical member of its simple case-folding orbit
@@ -76,9 +77,19 @@ func needsFold(s string) bool {
 // fold is ASCII lower-casing.
 func isASCII(s string) bool {
 	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		if binary.LittleEndian.Uint64([]byte(s[i:i+8]))&swarHigh != 0 {
-			return false
+	if len(s) >= 8 {
+		// 32 bytes a round, no bounds checks: i+32 <= len(s) in the loop
+		p := unsafe.Pointer(unsafe.StringData(s))
+		load := func(i int) uint64 { return *(*uint64)(unsafe.Add(p, i)) }
+		for ; i+32 <= len(s); i += 32 {
+			if (load(i)|load(i+8)|load(i+16)|load(i+24))&swarHigh != 0 {
+				return false
+			}
+		}
+		for ; i+8 <= len(s); i += 8 {
+			if load(i)&swarHigh != 0 {
+				return false
+			}
 		}
 	}
 	for ; i < len(s); i++ {

@@ -93,3 +93,23 @@ func BenchmarkFold(b *testing.B) {
 		dst = appendFold(dst[:0], s)
 	}
 }
+
+// TestIsASCII checks isASCII against a byte loop, with one non-ASCII byte
+// at every position of texts up to 100 bytes long (the 32- and 8-byte
+// steps and the tail).
+func TestIsASCII(t *testing.T) {
+	for n := 0; n <= 100; n++ {
+		b := []byte(strings.Repeat("aZ\\-09 .", 13)[:n])
+		if !isASCII(string(b)) {
+			t.Fatalf("%d ASCII bytes: false", n)
+		}
+		for i := 0; i < n; i++ {
+			c := b[i]
+			b[i] = 0x80 | byte(i)
+			if isASCII(string(b)) {
+				t.Fatalf("%d bytes, non-ASCII at %d: true", n, i)
+			}
+			b[i] = c
+		}
+	}
+}
