@@ -222,7 +222,7 @@ var commonFragments = []string{
 // "indows\currentversion\ut" 2.
 func litScore(lit string) int {
 	var small [64]bool
-	covered := small[:0]
+	var covered []bool
 	if len(lit) > len(small) {
 		covered = make([]bool, len(lit))
 	} else {
