@@ -21,16 +21,29 @@ func naive(patterns []string, text string) []int32 {
 	return out
 }
 
-func TestScanMatchesNaive(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	alpha := "abc\\-.é"
-	word := func(n int) string {
+// wordGen returns a maker of random words of n bytes of alpha.
+func wordGen(rng *rand.Rand, alpha string) func(n int) string {
+	return func(n int) string {
 		var b strings.Builder
 		for i := 0; i < n; i++ {
 			b.WriteByte(alpha[rng.IntN(len(alpha))])
 		}
 		return b.String()
 	}
+}
+
+// sameHits reports whether two lists of pattern indexes hold the same
+// indexes as often (it sorts both).
+func sameHits(a, b []int32) bool {
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+func TestScanMatchesNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	alpha := "abc\\-.é"
+	word := wordGen(rng, alpha)
 	for iter := 0; iter < 4000; iter++ {
 		text := word(rng.IntN(40))
 		pats := make([]string, rng.IntN(12)+1)
@@ -43,11 +56,8 @@ func TestScanMatchesNaive(t *testing.T) {
 			}
 		}
 		m := New(pats)
-		got := m.Scan(nil, text)
-		want := naive(pats, text)
-		slices.Sort(got)
-		slices.Sort(want)
-		if !slices.Equal(got, want) {
+		got, want := m.Scan(nil, text), naive(pats, text)
+		if !sameHits(got, want) {
 			t.Fatalf("patterns %q text %q: got %v want %v", pats, text, got, want)
 		}
 		if m.Contains(text) != (len(want) > 0) {
@@ -138,13 +148,7 @@ func BenchmarkScanFold(b *testing.B) {
 func TestScanFoldMatchesNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	alpha := "aAbBkK\\|@`[{_\x7f.: "
-	word := func(n int) string {
-		var b strings.Builder
-		for i := 0; i < n; i++ {
-			b.WriteByte(alpha[rng.IntN(len(alpha))])
-		}
-		return b.String()
-	}
+	word := wordGen(rng, alpha)
 	for iter := 0; iter < 6000; iter++ {
 		text := word(rng.IntN(100))
 		lower := strings.ToLower(text)
@@ -162,16 +166,11 @@ func TestScanFoldMatchesNaive(t *testing.T) {
 			}
 		}
 		m := New(pats)
-		got := m.ScanFold(nil, text)
-		want := naive(pats, lower)
-		slices.Sort(got)
-		slices.Sort(want)
-		if !slices.Equal(got, want) {
+		got, want := m.ScanFold(nil, text), naive(pats, lower)
+		if !sameHits(got, want) {
 			t.Fatalf("patterns %q text %q (stride %d): ScanFold %v, want %v", pats, text, m.stride, got, want)
 		}
-		exact := m.Scan(nil, lower)
-		slices.Sort(exact)
-		if !slices.Equal(exact, want) {
+		if exact := m.Scan(nil, lower); !sameHits(exact, want) {
 			t.Fatalf("patterns %q text %q (stride %d): Scan of the lower-cased text %v, want %v", pats, lower, m.stride, exact, want)
 		}
 	}
@@ -183,13 +182,7 @@ func TestScanFoldMatchesNaive(t *testing.T) {
 func TestStrideMatchesNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	alpha := "ab\\:.kK|" // K and k, | and \ differ in bit 0x20 only: the same gram hash
-	word := func(n int) string {
-		var b strings.Builder
-		for i := 0; i < n; i++ {
-			b.WriteByte(alpha[rng.IntN(len(alpha))])
-		}
-		return b.String()
-	}
+	word := wordGen(rng, alpha)
 	for iter := 0; iter < 6000; iter++ {
 		minLen := 4 + rng.IntN(11)
 		text := word(rng.IntN(120))
@@ -215,11 +208,8 @@ func TestStrideMatchesNaive(t *testing.T) {
 		if want := max(1, min(maxStride, shortest-gramLen+1)); m.stride != want {
 			t.Fatalf("stride %d for shortest pattern %d", m.stride, shortest)
 		}
-		got := m.Scan(nil, text)
-		want := naive(pats, text)
-		slices.Sort(got)
-		slices.Sort(want)
-		if !slices.Equal(got, want) {
+		got, want := m.Scan(nil, text), naive(pats, text)
+		if !sameHits(got, want) {
 			t.Fatalf("patterns %q text %q (stride %d): got %v want %v", pats, text, m.stride, got, want)
 		}
 		if m.Contains(text) != (len(want) > 0) {
