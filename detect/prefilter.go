@@ -1,8 +1,9 @@
 package detect
 
 import (
+	"iter"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/mdrkit/mdr/internal/ahocorasick"
@@ -315,18 +316,10 @@ type eqSet struct {
 
 func (rs *Ruleset) buildEqSet(m map[string][]int32) *eqSet {
 	s := &eqSet{rules: m}
-	seen := map[int32]bool{}
-	for lit, rl := range m {
+	for lit := range m {
 		s.maxLen = max(s.maxLen, len(lit))
-		for _, r := range rl {
-			if c := rs.rules[rs.ruleOf(r)].class; !seen[c] {
-				seen[c] = true
-				s.classes = append(s.classes, c)
-			}
-		}
 	}
-	sort.Slice(s.classes, func(i, j int) bool { return s.classes[i] < s.classes[j] })
-	s.open = classBits(s.classes, len(rs.route.classes))
+	s.classes, s.open = rs.routeClasses(mapIDs(m))
 	return s
 }
 
@@ -419,39 +412,42 @@ func (rs *Ruleset) buildACSet(lits map[string][]int32) *acSet {
 		s.ruleAt[i+1] = int32(len(s.ruleIDs))
 	}
 	s.m = ahocorasick.New(pats)
-	seen := map[int32]bool{}
-	for _, r := range s.ruleIDs {
-		if c := rs.rules[rs.ruleOf(r)].class; !seen[c] {
-			seen[c] = true
-			s.classes = append(s.classes, c)
-		}
-	}
-	sort.Slice(s.classes, func(i, j int) bool { return s.classes[i] < s.classes[j] })
-	s.open = classBits(s.classes, len(rs.route.classes))
+	s.classes, s.open = rs.routeClasses(slices.Values(s.ruleIDs))
 	return s
 }
 
 func (rs *Ruleset) buildNumSet(m map[int64][]int32) *numSet {
 	s := &numSet{rules: m}
-	seen := map[int32]bool{}
-	for _, rl := range m {
-		for _, r := range rl {
-			if c := rs.rules[rs.ruleOf(r)].class; !seen[c] {
-				seen[c] = true
-				s.classes = append(s.classes, c)
-			}
-		}
-	}
-	sort.Slice(s.classes, func(i, j int) bool { return s.classes[i] < s.classes[j] })
-	s.open = classBits(s.classes, len(rs.route.classes))
+	s.classes, s.open = rs.routeClasses(mapIDs(m))
 	return s
 }
 
-// classBits returns route classes as a bitset over n classes.
-func classBits(classes []int32, n int) []uint64 {
-	b := make([]uint64, (n+63)/64)
-	for _, c := range classes {
-		b[c>>6] |= 1 << (c & 63)
+// routeClasses returns the route classes of the rules with prefilter ids
+// ids, in order, and the same classes as a bitset (see scratch.anyOpen).
+func (rs *Ruleset) routeClasses(ids iter.Seq[int32]) ([]int32, []uint64) {
+	open := make([]uint64, (len(rs.route.classes)+63)/64)
+	for r := range ids {
+		c := rs.rules[rs.ruleOf(r)].class
+		open[c>>6] |= 1 << (c & 63)
 	}
-	return b
+	var classes []int32
+	for c := range int32(len(rs.route.classes)) {
+		if open[c>>6]&(1<<(c&63)) != 0 {
+			classes = append(classes, c)
+		}
+	}
+	return classes, open
+}
+
+// mapIDs yields the prefilter ids in the lists of a literal index.
+func mapIDs[K comparable](m map[K][]int32) iter.Seq[int32] {
+	return func(yield func(int32) bool) {
+		for _, ids := range m {
+			for _, id := range ids {
+				if !yield(id) {
+					return
+				}
+			}
+		}
+	}
 }
