@@ -3,7 +3,6 @@ package detect
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"cel.dev/cel-go/parser"
 
 	"github.com/mdrkit/mdr"
+	"github.com/mdrkit/mdr/internal/parallel"
 )
 
 // sortByIndex orders errs (stably) by the input index idx[k] of errs[k].
@@ -144,25 +144,11 @@ func Compile(rules []Rule, opts ...Option) (*Ruleset, error) {
 		reason string
 	}
 	results := make([]result, len(todo))
-	workers := min(runtime.GOMAXPROCS(0), len(todo))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				k := int(next.Add(1)) - 1
-				if k >= len(todo) {
-					return
-				}
-				r := rules[todo[k]]
-				cr, reason := compileRule(env, optimizer, cache, &r, &cfg)
-				results[k] = result{cr, reason}
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.For(len(todo), func(k int) {
+		r := rules[todo[k]]
+		cr, reason := compileRule(env, optimizer, cache, &r, &cfg)
+		results[k] = result{cr, reason}
+	})
 	// rejections in input order, as if compiled one by one
 	for k, res := range results {
 		if res.reason != "" {

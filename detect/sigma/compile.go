@@ -7,16 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/mdrkit/mdr"
 	"github.com/mdrkit/mdr/detect"
+	"github.com/mdrkit/mdr/internal/parallel"
 )
 
 // Compiler turns Sigma rules, correlation rules and filters into detect
@@ -178,7 +176,7 @@ func (c *Compiler) Compile(srcs ...Source) ([]detect.Rule, error) {
 		prob *Problem
 	}
 	parsedSrcs := make([]parsed, len(srcs))
-	parallel(len(srcs), func(i int) {
+	parallel.For(len(srcs), func(i int) {
 		ds, p := splitDocuments(srcs[i])
 		parsedSrcs[i] = parsed{ds, p}
 	})
@@ -247,7 +245,7 @@ func (c *Compiler) Compile(srcs ...Source) ([]detect.Rule, error) {
 		ok   bool
 	}
 	results := make([]compiled, len(docs))
-	parallel(len(docs), func(i int) {
+	parallel.For(len(docs), func(i int) {
 		d := docs[i]
 		if d.root.get("detection") == nil {
 			return
@@ -775,34 +773,4 @@ func errIf(c bool, a, b error) error {
 		return a
 	}
 	return b
-}
-
-// parallel runs f(0..n-1) on up to GOMAXPROCS goroutines and waits.
-func parallel(n int, f func(i int)) {
-	workers := runtime.GOMAXPROCS(0)
-	if workers > n {
-		workers = n
-	}
-	if workers <= 1 {
-		for i := 0; i < n; i++ {
-			f(i)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				f(i)
-			}
-		}()
-	}
-	wg.Wait()
 }
