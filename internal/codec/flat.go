@@ -245,6 +245,14 @@ func (p *flatParser) lit(w string) bool {
 	return false
 }
 
+// digitsEnd returns the end of the run of decimal digits from b[i:].
+func digitsEnd(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
 // number scans a JSON number with the grammar's exact rules and converts it
 // the way the general walkers do (numberFrom).
 func (p *flatParser) number() (mdr.Value, bool) {
@@ -260,9 +268,7 @@ func (p *flatParser) number() (mdr.Value, bool) {
 	if p.buf[i] == '0' {
 		i++
 	} else if p.buf[i] >= '1' && p.buf[i] <= '9' {
-		for i < n && p.buf[i] >= '0' && p.buf[i] <= '9' {
-			i++
-		}
+		i = digitsEnd(p.buf, i)
 	} else {
 		return mdr.Value{}, false
 	}
@@ -271,10 +277,7 @@ func (p *flatParser) number() (mdr.Value, bool) {
 		simpleInt = false
 		i++
 		d := i
-		for i < n && p.buf[i] >= '0' && p.buf[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i = digitsEnd(p.buf, i); i == d { // at least one digit
 			return mdr.Value{}, false
 		}
 	}
@@ -285,10 +288,7 @@ func (p *flatParser) number() (mdr.Value, bool) {
 			i++
 		}
 		d := i
-		for i < n && p.buf[i] >= '0' && p.buf[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i = digitsEnd(p.buf, i); i == d { // at least one digit
 			return mdr.Value{}, false
 		}
 	}
