@@ -56,6 +56,21 @@ func benchStore(b *testing.B, sync bool) *badger.Store {
 // average line of the source file). cpu-ns/op is the process CPU (all
 // goroutines, badger's flushes and compactions included) while
 // AppendEvents runs.
+// appendCopies appends copies of evs[k % len(evs)] for k in [from, to), each
+// under the fresh id k, so that a benchmark appends new events however many
+// it needs.
+func appendCopies(dst []*mdr.Event, bld *mdr.Builder, evs []*mdr.Event, from, to int) []*mdr.Event {
+	for k := from; k < to; k++ {
+		e := evs[k%len(evs)]
+		for j := range e.Len() {
+			f := e.Field(j)
+			bld.Add(f.Key, f.Value)
+		}
+		dst = append(dst, bld.FinishAs(e.Origin(), strconv.Itoa(k), e.Time()))
+	}
+	return dst
+}
+
 func BenchmarkAppendEvents(b *testing.B) {
 	evs, raw := realEvents(b)
 	per := raw / int64(len(evs))
@@ -72,15 +87,7 @@ func BenchmarkAppendEvents(b *testing.B) {
 				for i := 0; i < b.N; i += size {
 					// copies of real events under fresh ids, built outside the timing
 					b.StopTimer()
-					batch = batch[:0]
-					for k := i; k < min(i+size, b.N); k++ {
-						e := evs[k%len(evs)]
-						for j := range e.Len() {
-							f := e.Field(j)
-							bld.Add(f.Key, f.Value)
-						}
-						batch = append(batch, bld.FinishAs(e.Origin(), strconv.Itoa(k), e.Time()))
-					}
+					batch = appendCopies(batch[:0], bld, evs, i, min(i+size, b.N))
 					b.StartTimer()
 					c0 := processCPU()
 					if _, err := s.AppendEvents(b.Context(), batch); err != nil {
@@ -173,13 +180,8 @@ func BenchmarkDiskBytesPerEvent(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		dir := b.TempDir()
-		cfg := badger.DefaultConfig(dir)
-		cfg.SyncEvents = false
-		s, err := badger.Open(cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
+		var dir string // measured after closing
+		s := openTemp(b, func(c *badger.Config) { dir = c.Dir })
 		for i := 0; i < len(evs); i += 1000 {
 			if _, err := s.AppendEvents(b.Context(), evs[i:min(i+1000, len(evs))]); err != nil {
 				b.Fatal(err)
@@ -218,15 +220,7 @@ func BenchmarkLoad(b *testing.B) {
 				defer close(batches)
 				bld := mdr.NewBuilder(64)
 				for i := 0; i < b.N; i += size {
-					batch := make([]*mdr.Event, 0, size)
-					for k := i; k < min(i+size, b.N); k++ {
-						e := evs[k%len(evs)]
-						for j := range e.Len() {
-							f := e.Field(j)
-							bld.Add(f.Key, f.Value)
-						}
-						batch = append(batch, bld.FinishAs(e.Origin(), strconv.Itoa(k), e.Time()))
-					}
+					batch := appendCopies(make([]*mdr.Event, 0, size), bld, evs, i, min(i+size, b.N))
 					batches <- batch
 				}
 			}()

@@ -22,13 +22,8 @@ func TestRealEventsRoundTrip(t *testing.T) {
 	for _, name := range []string{"sigma_regression.jsonl", "evtx_attack_samples.jsonl"} {
 		t.Run(name, func(t *testing.T) {
 			evs := readEvents(t, name, 0)
-			dir := t.TempDir()
-			cfg := badger.DefaultConfig(dir)
-			cfg.SyncEvents = false
-			s, err := badger.Open(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			var cfg badger.Config // kept to reopen the store
+			s := openTemp(t, func(c *badger.Config) { cfg = *c })
 			want := make(map[string]*mdr.Event, len(evs))
 			var unique int
 			for i := 0; i < len(evs); i += 1000 {
@@ -50,7 +45,8 @@ func TestRealEventsRoundTrip(t *testing.T) {
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
-			if s, err = badger.Open(cfg); err != nil {
+			s, err := badger.Open(cfg)
+			if err != nil {
 				t.Fatal(err)
 			}
 			defer s.Close()
@@ -212,13 +208,9 @@ func TestConfigValidate(t *testing.T) {
 // events go to the value log, and the LSM tree holds a small part of the
 // store.
 func TestEventsInValueLog(t *testing.T) {
-	dir := t.TempDir()
-	cfg := badger.DefaultConfig(dir)
-	cfg.SyncEvents = false
-	s, err := badger.Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var cfg badger.Config // its directory is read after closing, then reopened
+	s := openTemp(t, func(c *badger.Config) { cfg = *c })
+	dir := cfg.Dir
 	evs := readEvents(t, "evtx_attack_samples.jsonl", 0)
 	if _, err := s.AppendEvents(t.Context(), evs); err != nil {
 		t.Fatal(err)
@@ -247,7 +239,8 @@ func TestEventsInValueLog(t *testing.T) {
 	if lsm == 0 || vlog < 4*lsm {
 		t.Errorf("value log %d bytes, LSM tables %d: events are not in the value log", vlog, lsm)
 	}
-	if s, err = badger.Open(cfg); err != nil {
+	s, err = badger.Open(cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
