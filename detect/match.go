@@ -103,21 +103,17 @@ func (rs *Ruleset) build() {
 	// literal recurs in many rules, and every heap object is marked by
 	// every GC cycle of the host.
 	intern := map[string]string{}
-	internAll := func(ss []string) {
-		for i, s := range ss {
-			if t, ok := intern[s]; ok {
-				ss[i] = t
-			} else {
-				intern[s] = s
-			}
-		}
-	}
 	in := func(s string) string {
 		if t, ok := intern[s]; ok {
 			return t
 		}
 		intern[s] = s
 		return s
+	}
+	internAll := func(ss []string) {
+		for i, s := range ss {
+			ss[i] = in(s)
+		}
 	}
 	// the rules' own copies of repeated metadata (tags, authors, false
 	// positive notes, logsources): new slices, the caller's stay untouched
@@ -198,13 +194,7 @@ func (rs *Ruleset) build() {
 	// stride, see ahocorasick, follows the shortest literal).
 	shortest := map[int32]int{} // per scanned field: its shortest literal of gramLen bytes or more
 	for s, m := range perSlot {
-		short := maxStrideLen
-		for lit := range m {
-			if len(lit) >= gramBytes && len(lit) < short {
-				short = len(lit)
-			}
-		}
-		shortest[s] = short
+		shortest[s] = strideLen(m)
 	}
 	for i, cr := range rs.rules {
 		if !rs.cfg.prefilter || !cr.hasLit || len(cr.litsB) == 0 || !rs.cfg.everySecond && !rs.cheapSecond(cr.litsB, shortest) {
@@ -262,12 +252,7 @@ func (rs *Ruleset) build() {
 			if len(m) > maxCombined {
 				continue // a copy of a large set costs more memory than a second pass saves
 			}
-			short := maxStrideLen
-			for lit := range m {
-				if len(lit) >= gramBytes && len(lit) < short {
-					short = len(lit)
-				}
-			}
+			short := strideLen(m) // after the second sets, which may add literals
 			merged := make(map[string][]int32, len(m))
 			for lit, ids := range m {
 				merged[lit] = ids
@@ -293,6 +278,19 @@ func (rs *Ruleset) build() {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// strideLen returns the length of the shortest literal of gramBytes or
+// more in a field's index (maxStrideLen when none is shorter): the one that
+// sets the stride of the field's scan (see ahocorasick).
+func strideLen(m map[string][]int32) int {
+	short := maxStrideLen
+	for lit := range m {
+		if len(lit) >= gramBytes && len(lit) < short {
+			short = len(lit)
+		}
+	}
+	return short
+}
 
 // maxCombined is the most literals a field may have for a combined field
 // and keyword set (prefilter.bySlotKW).
