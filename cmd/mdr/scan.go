@@ -194,7 +194,7 @@ func processCPU() time.Duration {
 // readAll reads every file in order and calls emit for each event.
 func readAll(ctx context.Context, files []string, opts reader.Options, emit func(scanItem) error) (events, skipped int64, err error) {
 	for _, f := range files {
-		r, err := reader.Open(f, opts)
+		r, err := reader.OpenContext(ctx, f, opts)
 		if err != nil {
 			return events, skipped, err
 		}
