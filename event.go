@@ -143,8 +143,9 @@ func (e *Event) Fields() iter.Seq2[string, Value] {
 // Time returns the event's own time (zero when none was found).
 func (e *Event) Time() time.Time { return e.time }
 
-// ID returns the event's stable id: the source's own id field when present,
-// else a hash of its content.
+// ID returns the event's stable id: the source's own id of the event when
+// it has one (see IDFields and WindowsRecordFields), else a hash of its
+// content.
 func (e *Event) ID() string { return e.id }
 
 // Origin returns where the event was read from.

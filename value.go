@@ -1,6 +1,7 @@
 package mdr
 
 import (
+	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
@@ -313,4 +314,32 @@ func (v Value) Any() any {
 		return m
 	}
 	return nil
+}
+
+// MarshalJSON encodes the value as encoding/json encodes Any(), except that
+// a float that JSON cannot hold (+Inf, -Inf and NaN, which a decoder yields
+// for a number such as 1e400 that overflows float64) is written as the
+// string "+Inf", "-Inf" or "NaN" instead of failing the whole document.
+func (v Value) MarshalJSON() ([]byte, error) { return json.Marshal(v.jsonAny()) }
+
+func (v Value) jsonAny() any {
+	switch v.kind {
+	case KindFloat:
+		if f := math.Float64frombits(v.n); math.IsInf(f, 0) || math.IsNaN(f) {
+			return v.Text()
+		}
+	case KindList:
+		out := make([]any, len(v.items()))
+		for i, e := range v.items() {
+			out[i] = e.jsonAny()
+		}
+		return out
+	case KindObject:
+		m := make(map[string]any, len(v.items())/2)
+		for i := 0; i+1 < len(v.items()); i += 2 {
+			m[v.items()[i].s] = v.items()[i+1].jsonAny()
+		}
+		return m
+	}
+	return v.Any()
 }

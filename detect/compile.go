@@ -82,11 +82,21 @@ type Stats struct {
 	RouteClasses int // distinct logsource routes
 }
 
-// Compile compiles rules into a Ruleset. Every rule that cannot be accepted
-// is reported in a *CompileError (file, line, rule id, reason); the returned
-// Ruleset still holds every accepted rule, so callers may go on with it. An
-// error in the options is returned alone with a nil Ruleset.
+// Compile is CompileContext with context.Background().
 func Compile(rules []Rule, opts ...Option) (*Ruleset, error) {
+	return CompileContext(context.Background(), rules, opts...)
+}
+
+// CompileContext compiles rules into a Ruleset. Every rule that cannot be
+// accepted is reported in a *CompileError (file, line, rule id, reason); the
+// returned Ruleset still holds every accepted rule, so callers may go on
+// with it. An error in the options is returned alone with a nil Ruleset.
+//
+// Compiling is bounded: the constant subexpressions the optimizer folds at
+// compile time are evaluated under the cost limit and FoldTimeout first (a
+// rule that exceeds them is rejected), and when ctx is done the compile
+// stops and returns ctx.Err() with a nil Ruleset.
+func CompileContext(ctx context.Context, rules []Rule, opts ...Option) (*Ruleset, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
@@ -145,10 +155,16 @@ func Compile(rules []Rule, opts ...Option) (*Ruleset, error) {
 	}
 	results := make([]result, len(todo))
 	parallel.For(len(todo), func(k int) {
+		if ctx.Err() != nil {
+			return
+		}
 		r := rules[todo[k]]
-		cr, reason := compileRule(env, optimizer, cache, &r, &cfg)
+		cr, reason := compileRule(ctx, env, optimizer, cache, &r, &cfg)
 		results[k] = result{cr, reason}
 	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	// rejections in input order, as if compiled one by one
 	for k, res := range results {
 		if res.reason != "" {
@@ -203,7 +219,7 @@ func Compile(rules []Rule, opts ...Option) (*Ruleset, error) {
 	return rs, nil
 }
 
-func compileRule(env *cel.Env, optimizer *cel.StaticOptimizer, cache *matcherCache, r *Rule, cfg *config) (*compiledRule, string) {
+func compileRule(ctx context.Context, env *cel.Env, optimizer *cel.StaticOptimizer, cache *matcherCache, r *Rule, cfg *config) (*compiledRule, string) {
 	cond := strings.TrimSpace(r.Condition)
 	if cond == "" {
 		return nil, "the rule has no condition"
@@ -225,6 +241,12 @@ func compileRule(env *cel.Env, optimizer *cel.StaticOptimizer, cache *matcherCac
 	}
 	opt := checked
 	if !staticOptSkip || needsStaticOptimize(checked.NativeRep()) {
+		if reason, err := checkFolding(ctx, env, cond, checked, cfg); err != nil || reason != "" {
+			if err != nil {
+				return nil, "compile interrupted: " + err.Error() // CompileContext returns ctx.Err()
+			}
+			return nil, reason
+		}
 		var iss *cel.Issues
 		if opt, iss = optimizer.Optimize(env, checked); iss != nil && iss.Err() != nil {
 			return nil, "condition: " + oneLine(iss.Err().Error())

@@ -189,7 +189,15 @@
 // rules that cannot be read; Rejections extracts the list from any of them.
 // All wrap ErrRule (and mdr.ErrInvalid). Match returns *EvalError for a
 // rule stopped by the cost limit (wrapping ErrCost and mdr.ErrLimit) or by
-// the cancellation of its context.
+// the cancellation of its context. An EvalError names the rule and the
+// event (its origin: source and line, and its id) and stops only that rule
+// on that event: Match and AppendMatches return every match the other rules
+// found together with an error joining one *EvalError per failed rule
+// (EvalErrors lists them), so a scan counts and reports them and goes on.
+// Only a done context stops a call early. Compile-time work is bounded as
+// well: a constant subexpression (which the optimizer folds into a literal)
+// is evaluated under the same cost limit and CompileContext's context first,
+// and a rule whose folding would exceed them is rejected with its reason.
 //
 // # Concurrency
 //

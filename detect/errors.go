@@ -88,15 +88,65 @@ func Rejections(err error) []RuleError {
 	return nil
 }
 
-// EvalError reports a rule whose evaluation failed for a reason other than
-// the event's data (a cost limit or an interruption). It is safe for
-// concurrent reads.
+// EvalError reports a rule whose evaluation on one event failed for a
+// reason other than the event's data (a cost limit or an interruption):
+// which rule, and which event (its origin, the file or source and line it
+// was read from, and its id). It is safe for concurrent reads.
+//
+// An EvalError stops only that rule on that event: AppendMatches and Match
+// go on with the other rules and return the matches they found together
+// with the errors (see EvalErrors). A caller scanning a stream counts and
+// reports them and goes on with the next event.
 type EvalError struct {
-	RuleID string
-	Err    error
+	RuleID  string
+	Event   mdr.Origin // where the event was read; zero when unknown
+	EventID string
+	Err     error
 }
 
-func (e *EvalError) Error() string { return fmt.Sprintf("detect: rule %s: %v", e.RuleID, e.Err) }
+// Error formats the error as "source:line: rule id: cause" (the causes,
+// ErrCost and context errors, say where they come from).
+func (e *EvalError) Error() string {
+	var b strings.Builder
+	if e.Event.Source != "" {
+		b.WriteString(e.Event.Source)
+		if e.Event.Line > 0 {
+			fmt.Fprintf(&b, ":%d", e.Event.Line)
+		}
+		b.WriteString(": ")
+	} else if e.EventID != "" {
+		fmt.Fprintf(&b, "event %s: ", e.EventID)
+	}
+	fmt.Fprintf(&b, "rule %s: %v", e.RuleID, e.Err)
+	return b.String()
+}
 
 // Unwrap returns the cause.
 func (e *EvalError) Unwrap() error { return e.Err }
+
+// EvalErrors returns every *EvalError in err's tree (the errors.Join of
+// AppendMatches, possibly wrapped), in order; errors.As finds only the
+// first.
+func EvalErrors(err error) []*EvalError {
+	var out []*EvalError
+	var walk func(error)
+	walk = func(err error) {
+		if err == nil {
+			return
+		}
+		if ee, ok := err.(*EvalError); ok {
+			out = append(out, ee)
+			return
+		}
+		switch x := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range x.Unwrap() {
+				walk(e)
+			}
+		case interface{ Unwrap() error }:
+			walk(x.Unwrap())
+		}
+	}
+	walk(err)
+	return out
+}

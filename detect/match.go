@@ -378,6 +378,12 @@ func (sc *scratch) scalarText(v mdr.Value) (string, bool) {
 
 // AppendMatches is Match appending to dst, so that a caller reusing dst
 // allocates nothing for events that match no rule.
+//
+// A rule whose evaluation fails (its cost limit exceeded) does not stop the
+// others: AppendMatches returns dst with every match found and an error
+// joining one *EvalError per failed rule (see EvalErrors), naming the rule
+// and the event's origin. Only when ctx is done does it stop early; the
+// error then holds ctx.Err() too.
 func (rs *Ruleset) AppendMatches(ctx context.Context, dst []Match, ev *mdr.Event) ([]Match, error) {
 	if ev == nil || len(rs.rules) == 0 {
 		return dst, nil
@@ -767,15 +773,18 @@ func (rs *Ruleset) eval(ctx context.Context, cr *compiledRule, ev *mdr.Event, sc
 	out, _, err := cr.prg.ContextEval(ctx, &sc.act)
 	sc.act.e = eventVal{}
 	if err != nil {
+		evalErr := func(cause error) *EvalError {
+			return &EvalError{RuleID: cr.rule.ID, Event: ev.Origin(), EventID: ev.ID(), Err: cause}
+		}
 		if ctx.Err() != nil {
-			return false, &EvalError{RuleID: cr.rule.ID, Err: ctx.Err()}
+			return false, evalErr(ctx.Err())
 		}
 		var ec interpreter.EvalCancelledError
 		if errors.As(err, &ec) {
 			if ec.Cause == interpreter.CostLimitExceeded {
-				return false, &EvalError{RuleID: cr.rule.ID, Err: ErrCost}
+				return false, evalErr(ErrCost)
 			}
-			return false, &EvalError{RuleID: cr.rule.ID, Err: err}
+			return false, evalErr(err)
 		}
 		return false, nil // an error caused by the event's data: no match
 	}

@@ -3,6 +3,7 @@ package reader_test
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -13,8 +14,9 @@ import (
 )
 
 // FuzzReader: any input, read as NDJSON, JSON array or gzip, under either
-// error policy, never panics, never yields more events than it has records,
-// and every error it reports is a *LineError or an I/O error with the source.
+// error policy, never panics, ends (never more events plus skipped records
+// than the input has bytes: an endless loop fails here), and every error it
+// reports is a *LineError or an I/O error with the source.
 func FuzzReader(f *testing.F) {
 	var lines []string
 	for _, name := range shareddata.EventFiles {
@@ -34,32 +36,48 @@ func FuzzReader(f *testing.F) {
 	f.Add(gz(strings.Join(lines, "\n")), uint8(0))
 	f.Add("{\"a\":1}\n{bad\n", uint8(1))
 	f.Add("[{\"a\":\"]\"},{\"b\":[1,2]}]", uint8(0))
+	// issue 17: unterminated arrays under Skip looped forever; commas
+	for _, s := range []string{"[", "[{\"a\":1}", "[{\"a\":1},", "[,{\"a\":1}]", "[{\"a\":1},,{}]", "[{},]", "[{} {}]"} {
+		f.Add(s, uint8(1))
+		f.Add(gz(s), uint8(1))
+	}
 	f.Fuzz(func(t *testing.T, data string, mode uint8) {
 		opts := reader.Options{MaxLineBytes: 4096}
+		var skips int
 		if mode&1 == 1 {
 			opts.OnError = reader.Skip
+			opts.OnSkip = func(le *reader.LineError) {
+				if skips++; skips > len(data)+1 {
+					panic(fmt.Sprintf("%d records skipped from %d bytes: the reader loops (last %v)", skips, len(data), le))
+				}
+			}
 		}
 		r, err := reader.New(strings.NewReader(data), "fuzz", opts)
 		if err != nil {
 			return
 		}
 		n := 0
-		for ev, err := range r.All() {
-			if err != nil {
-				var le *reader.LineError
-				if !errors.As(err, &le) && !strings.HasPrefix(err.Error(), "fuzz") {
-					t.Fatalf("error without source: %v", err)
-				}
-				break
-			}
+		for r.Next() {
+			ev := r.Event()
 			n++
 			if ev.Origin().Source != "fuzz" || ev.Origin().Line < 1 {
 				t.Fatalf("bad origin %+v", ev.Origin())
 			}
 			ev.Get("a")
+			if int64(n)+r.Skipped() > int64(len(data))+1 {
+				break
+			}
 		}
-		if n > len(data) {
-			t.Fatalf("%d events from %d bytes", n, len(data))
+		// skipped records are counted before Next returns: a reader that
+		// loops on a malformed record is caught through OnSkip
+		if int64(n)+r.Skipped() > int64(len(data))+1 {
+			t.Fatalf("%d events and %d skipped from %d bytes", n, r.Skipped(), len(data))
+		}
+		if err := r.Err(); err != nil {
+			var le *reader.LineError
+			if !errors.As(err, &le) && !strings.HasPrefix(err.Error(), "fuzz") {
+				t.Fatalf("error without source: %v", err)
+			}
 		}
 		_ = mdr.Origin{}
 	})

@@ -3,12 +3,14 @@ package reader
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
-	"github.com/klauspost/compress/gzip"
 	"io"
 	"iter"
 	"os"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/mdrkit/mdr"
 	"github.com/mdrkit/mdr/internal/codec"
@@ -42,6 +44,7 @@ type Options struct {
 
 // Reader streams events from one source. It is not safe for concurrent use.
 type Reader struct {
+	ctx     context.Context
 	src     string
 	opts    Options
 	br      *bufio.Reader
@@ -51,6 +54,11 @@ type Reader struct {
 	array   bool // input is a JSON array
 	started bool
 	ended   bool
+	final   bool // the last record error was at the end of input: stop after it
+	// needComma: an array element was read, so a comma must come before
+	// the next one
+	needComma bool
+	polls     uint // records and skips since the context was last checked
 
 	line    int64 // 1-based number of the current line or element
 	lineBuf []byte
@@ -61,17 +69,49 @@ type Reader struct {
 	bytes   int64
 }
 
-// Open opens a file by path ("-" is standard input), detecting gzip by its
-// magic bytes and JSON array versus NDJSON by the first non-space byte.
+// Open is OpenContext with context.Background(): it cannot be interrupted
+// while it waits on a pipe or a terminal.
 func Open(path string, opts Options) (*Reader, error) {
+	return OpenContext(context.Background(), path, opts)
+}
+
+// OpenContext opens a file by path ("-" is standard input), detecting gzip
+// by its magic bytes and JSON array versus NDJSON by the first non-space
+// byte. When ctx is done the read ends with ctx.Err(), also while the reader
+// waits for input on standard input, a pipe, a FIFO or a terminal (those are
+// opened and read on a goroutine of their own, which ends when the source
+// is closed or its blocked read returns).
+func OpenContext(ctx context.Context, path string, opts Options) (*Reader, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if path == "-" {
-		return New(os.Stdin, "-", opts)
+		return NewContext(ctx, os.Stdin, "-", opts)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("%s: %w: a directory, not an event file", path, mdr.ErrInvalid)
+	}
+	if !st.Mode().IsRegular() {
+		// opening a FIFO blocks until a writer opens it: open on the
+		// reading goroutine, where ctx can abandon it
+		cr := newCtxReader(ctx, func() (io.ReadCloser, error) { return os.Open(path) })
+		r, err := newReader(ctx, cr, path, opts)
+		if err != nil {
+			cr.Close()
+			return nil, err
+		}
+		r.closers = append(r.closers, cr)
+		return r, nil
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	r, err := New(f, path, opts)
+	r, err := newReader(ctx, f, path, opts)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -80,13 +120,39 @@ func Open(path string, opts Options) (*Reader, error) {
 	return r, nil
 }
 
-// New reads from r, which may be gzip-compressed NDJSON or a JSON array.
-// source names the input in errors and event origins.
+// New is NewContext with context.Background().
 func New(r io.Reader, source string, opts Options) (*Reader, error) {
+	return NewContext(context.Background(), r, source, opts)
+}
+
+// NewContext reads from r, which may be gzip-compressed NDJSON or a JSON
+// array. source names the input in errors and event origins. When ctx is
+// done the read ends with ctx.Err(); when r is an *os.File that is not a
+// regular file (standard input from a pipe or a terminal, a FIFO), it is
+// read on a goroutine of its own so that a read waiting for input does not
+// hold the reader past ctx. Other readers that may block indefinitely must
+// be made to return by the caller (by closing them, or a deadline).
+func NewContext(ctx context.Context, r io.Reader, source string, opts Options) (*Reader, error) {
+	if f, ok := r.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
+			cr := newCtxReader(ctx, func() (io.ReadCloser, error) { return io.NopCloser(f), nil })
+			rd, err := newReader(ctx, cr, source, opts)
+			if err != nil {
+				cr.Close()
+				return nil, err
+			}
+			rd.closers = append(rd.closers, cr)
+			return rd, nil
+		}
+	}
+	return newReader(ctx, r, source, opts)
+}
+
+func newReader(ctx context.Context, r io.Reader, source string, opts Options) (*Reader, error) {
 	if opts.MaxLineBytes <= 0 {
 		opts.MaxLineBytes = DefaultMaxLineBytes
 	}
-	rd := &Reader{src: source, opts: opts, b: mdr.NewBuilder(48)}
+	rd := &Reader{ctx: ctx, src: source, opts: opts, b: mdr.NewBuilder(48)}
 	br := bufio.NewReaderSize(r, 256<<10)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
@@ -143,7 +209,13 @@ func (r *Reader) All() iter.Seq2[*mdr.Event, error] {
 	}
 }
 
-// Next reads the next event, reporting whether there is one.
+// ctxCheckEvery is how many records (events, skipped or empty lines) Next
+// reads between checks of the context.
+const ctxCheckEvery = 256
+
+// Next reads the next event, reporting whether there is one. It returns
+// false at the end of input, after an error that ends the read (see Err),
+// and once the reader's context is done (Err returns ctx.Err()).
 func (r *Reader) Next() bool {
 	if r.err != nil || r.ended {
 		return false
@@ -156,6 +228,14 @@ func (r *Reader) Next() bool {
 		}
 	}
 	for {
+		if r.polls++; r.polls >= ctxCheckEvery {
+			r.polls = 0
+			if err := r.ctx.Err(); err != nil {
+				r.err = err
+				return false
+			}
+		}
+		before := r.bytes
 		raw, err := r.nextRecord()
 		if err == io.EOF {
 			r.ended = true
@@ -165,6 +245,13 @@ func (r *Reader) Next() bool {
 			var le *LineError
 			if errors.As(err, &le) && r.opts.OnError == Skip {
 				r.skip(le)
+				// A malformed record at the end of input ends the read;
+				// so does one that consumed nothing, which would come back
+				// on the next call (never an endless loop on bad input).
+				if r.final || r.bytes == before {
+					r.ended = true
+					return false
+				}
 				continue
 			}
 			r.err = err
@@ -210,7 +297,7 @@ func (r *Reader) detect() error {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", r.src, err)
+			return r.ioErr(err)
 		}
 		if isSpace(c) {
 			r.bytes++
@@ -254,7 +341,7 @@ func (r *Reader) nextLine() ([]byte, error) {
 				// whole line in the buffer: no copy
 				line := bytes.TrimRight(chunk, "\r\n")
 				if len(line) > r.opts.MaxLineBytes {
-					return nil, &LineError{Source: r.src, Line: r.line, Err: ErrLineTooLong}
+					return nil, r.tooLong()
 				}
 				return bytes.TrimSpace(line), nil
 			} else {
@@ -264,48 +351,64 @@ func (r *Reader) nextLine() ([]byte, error) {
 		switch {
 		case err == nil:
 			if tooLong {
-				return nil, &LineError{Source: r.src, Line: r.line, Err: ErrLineTooLong}
+				return nil, r.tooLong()
 			}
 			return bytes.TrimSpace(r.lineBuf), nil
 		case err == bufio.ErrBufferFull:
 			continue
 		case err == io.EOF:
 			if tooLong {
-				return nil, &LineError{Source: r.src, Line: r.line, Err: ErrLineTooLong}
+				return nil, r.tooLong()
 			}
 			if len(r.lineBuf) == 0 {
 				return nil, io.EOF
 			}
 			return bytes.TrimSpace(r.lineBuf), nil
 		default:
-			return nil, fmt.Errorf("%s:%d: %w", r.src, r.line, err)
+			return nil, r.ioErr(err)
 		}
 	}
 }
 
 // nextElement returns the next element of a JSON array, found by scanning
 // for its end (strings and escapes honoured), so elements are decoded one at
-// a time in bounded memory.
+// a time in bounded memory. Elements must be separated by exactly one comma:
+// a leading, doubled or trailing comma, or two elements without one between
+// them, is a *LineError for that position. The end of input before the
+// closing bracket is a *LineError that also ends the read (r.final), so that
+// a reader skipping malformed records cannot ask again forever.
 func (r *Reader) nextElement() ([]byte, error) {
-	// skip white space and one comma
+	// skip white space and the comma before the element
 	comma := false
 	for {
 		c, err := r.br.ReadByte()
 		if err == io.EOF {
-			return nil, &LineError{Source: r.src, Line: r.line + 1, Err: fmt.Errorf("%w: unterminated JSON array", ErrMalformed)}
+			r.final = true
+			return nil, &LineError{Source: r.src, Line: r.line + 1, Err: fmt.Errorf("%w: unterminated JSON array (input ends before its closing bracket)", ErrMalformed)}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", r.src, err)
+			return nil, r.ioErr(err)
 		}
 		r.bytes++
 		if isSpace(c) {
 			continue
 		}
 		if c == ']' {
+			if comma {
+				r.final = true
+				r.drainTrailing()
+				return nil, &LineError{Source: r.src, Line: r.line + 1, Err: fmt.Errorf("%w: trailing comma before the end of the JSON array", ErrMalformed)}
+			}
 			r.drainTrailing()
 			return nil, io.EOF
 		}
-		if c == ',' && !comma && r.line > 0 {
+		if c == ',' {
+			if !r.needComma || comma {
+				// this comma separates the empty element from the next
+				r.needComma = false
+				r.line++
+				return nil, &LineError{Source: r.src, Line: r.line, Err: fmt.Errorf("%w: empty JSON array element (a comma without an element before it)", ErrMalformed)}
+			}
 			comma = true
 			continue
 		}
@@ -313,6 +416,8 @@ func (r *Reader) nextElement() ([]byte, error) {
 		r.bytes--
 		break
 	}
+	missingComma := r.needComma && !comma
+	r.needComma = true
 	r.line++
 	r.lineBuf = r.lineBuf[:0]
 	depth, inStr, esc, tooLong := 0, false, false, false
@@ -320,9 +425,10 @@ func (r *Reader) nextElement() ([]byte, error) {
 		c, err := r.br.ReadByte()
 		if err != nil {
 			if err == io.EOF {
-				return nil, &LineError{Source: r.src, Line: r.line, Err: fmt.Errorf("%w: unterminated JSON array", ErrMalformed)}
+				r.final = true
+				return nil, &LineError{Source: r.src, Line: r.line, Err: fmt.Errorf("%w: unterminated JSON array (input ends inside an element)", ErrMalformed)}
 			}
-			return nil, fmt.Errorf("%s: %w", r.src, err)
+			return nil, r.ioErr(err)
 		}
 		r.bytes++
 		if !tooLong {
@@ -361,15 +467,29 @@ func (r *Reader) nextElement() ([]byte, error) {
 			}
 		}
 		if depth == 0 && (c == '}' || c == ']' || c == ',') {
-			if tooLong {
-				return nil, &LineError{Source: r.src, Line: r.line, Err: ErrLineTooLong}
+			switch {
+			case tooLong:
+				return nil, r.tooLong()
+			case missingComma:
+				return nil, &LineError{Source: r.src, Line: r.line, Err: fmt.Errorf("%w: missing comma before this JSON array element", ErrMalformed)}
 			}
 			return r.lineBuf, nil
 		}
-		if depth == 0 && c == ',' {
-			continue
-		}
 	}
+}
+
+// tooLong is the error for the current line or element over the limit.
+func (r *Reader) tooLong() *LineError {
+	return &LineError{Source: r.src, Line: r.line, Err: fmt.Errorf("%w: over %d bytes (raise the limit with Options.MaxLineBytes)", ErrLineTooLong, r.opts.MaxLineBytes)}
+}
+
+// ioErr wraps an error of the underlying reader (a damaged gzip stream, a
+// failing disk); it ends the read under either policy.
+func (r *Reader) ioErr(err error) error {
+	if r.line > 0 {
+		return fmt.Errorf("%s:%d: %w", r.src, r.line, err)
+	}
+	return fmt.Errorf("%s: %w", r.src, err)
 }
 
 func (r *Reader) drainTrailing() {

@@ -180,7 +180,7 @@ func ingest(ctx context.Context, st *badger.Store, files []string, batchSize int
 				reported++
 			}
 		}
-		r, ahead, err := openAhead(name, opts)
+		r, ahead, err := openAhead(ctx, name, opts)
 		if err != nil {
 			readErr = err
 			break
@@ -221,7 +221,9 @@ func ingest(ctx context.Context, st *badger.Store, files []string, batchSize int
 			break
 		}
 	}
-	if len(batch) > 0 && readErr == nil && ctx.Err() == nil {
+	// The events read before a damaged input are kept (issue 17): the
+	// error is reported after they are stored.
+	if len(batch) > 0 && ctx.Err() == nil {
 		batches <- batch
 	}
 	close(batches)
@@ -231,7 +233,7 @@ func ingest(ctx context.Context, st *badger.Store, files []string, batchSize int
 	case res.err != nil:
 		return stats, res.err
 	case readErr != nil:
-		return stats, readErr
+		return stats, fmt.Errorf("%w (the %d events read before it were kept: %d stored, %d duplicates)", readErr, stats.events, stats.added, stats.dups)
 	}
 	return stats, ctx.Err()
 }
@@ -240,35 +242,39 @@ func ingest(ctx context.Context, st *badger.Store, files []string, batchSize int
 // file read and, when it is gzip, decompressed on another goroutine so that
 // decompression overlaps with JSON decoding and storing. The caller closes
 // the reader, then the returned Closer, which stops that goroutine.
-func openAhead(name string, opts reader.Options) (*reader.Reader, io.Closer, error) {
-	var src io.ReadCloser = os.Stdin
+func openAhead(ctx context.Context, name string, opts reader.Options) (*reader.Reader, io.Closer, error) {
 	if name != "-" {
-		f, err := os.Open(name)
+		// report a missing file at once; a FIFO is opened (which waits for
+		// a writer) on the read-ahead goroutine, where ctx can abandon it
+		st, err := os.Stat(name)
 		if err != nil {
 			return nil, nil, err
 		}
-		src = f
-	}
-	br := bufio.NewReaderSize(src, 256<<10)
-	var in io.Reader = br
-	var zr *gzip.Reader
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		var err error
-		if zr, err = gzip.NewReader(br); err != nil {
-			src.Close()
-			return nil, nil, fmt.Errorf("%s: gzip: %w", name, err)
+		if st.IsDir() {
+			return nil, nil, fmt.Errorf("%s: %w: a directory, not an event file", name, mdr.ErrInvalid)
 		}
-		in = zr
 	}
-	ra := newReadAhead(in, func() {
-		if zr != nil {
-			zr.Close()
-		}
+	ra := newReadAhead(ctx, func() (io.Reader, func(), error) {
+		var src io.ReadCloser = io.NopCloser(os.Stdin)
 		if name != "-" {
-			src.Close()
+			f, err := os.Open(name)
+			if err != nil {
+				return nil, nil, err
+			}
+			src = f
 		}
+		br := bufio.NewReaderSize(src, 256<<10)
+		if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+			zr, err := gzip.NewReader(br)
+			if err != nil {
+				src.Close()
+				return nil, nil, fmt.Errorf("gzip: %w", err)
+			}
+			return zr, func() { zr.Close(); src.Close() }, nil
+		}
+		return br, func() { src.Close() }, nil
 	})
-	r, err := reader.New(ra, name, opts)
+	r, err := reader.NewContext(ctx, ra, name, opts)
 	if err != nil {
 		ra.Close()
 		return nil, nil, err
@@ -276,27 +282,40 @@ func openAhead(name string, opts reader.Options) (*reader.Reader, io.Closer, err
 	return r, ra, nil
 }
 
-// readAhead reads its source in 1 MiB blocks on its own goroutine, up to
-// four blocks ahead of the consumer, and calls release when that goroutine
-// ends. It is not safe for concurrent use (one consumer).
+// readAhead opens its source and reads it in 1 MiB blocks on its own
+// goroutine, up to four blocks ahead of the consumer, and releases the
+// source when that goroutine ends. A read waiting for a block returns ctx.Err() once ctx is done (the
+// goroutine may stay blocked on standard input until it returns). Every
+// error of the source, io.ErrUnexpectedEOF of a truncated gzip stream
+// included, reaches the consumer after the data read before it; the end of
+// input and errors are sticky. It is not safe for concurrent use (one
+// consumer).
 type readAhead struct {
+	ctx    context.Context
 	blocks chan []byte
 	free   chan []byte
 	stop   chan struct{}
 	err    error  // set by the goroutine before it closes blocks
 	block  []byte // the block being consumed
 	off    int    // how much of block is consumed
+	end    error  // io.EOF or the error returned by every later Read
 	closed bool
 }
 
-func newReadAhead(src io.Reader, release func()) *readAhead {
+func newReadAhead(ctx context.Context, open func() (io.Reader, func(), error)) *readAhead {
 	ra := &readAhead{
+		ctx:    ctx,
 		blocks: make(chan []byte, 4), free: make(chan []byte, 6),
 		stop: make(chan struct{}),
 	}
 	go func() {
-		defer release()
 		defer close(ra.blocks)
+		src, release, err := open()
+		if err != nil {
+			ra.err = err
+			return
+		}
+		defer release()
 		for {
 			var b []byte
 			select {
@@ -304,7 +323,7 @@ func newReadAhead(src io.Reader, release func()) *readAhead {
 			default:
 				b = make([]byte, 1<<20)
 			}
-			n, err := io.ReadFull(src, b[:cap(b)])
+			n, err := fill(src, b[:cap(b)])
 			if n > 0 {
 				select {
 				case ra.blocks <- b[:n]:
@@ -312,7 +331,7 @@ func newReadAhead(src io.Reader, release func()) *readAhead {
 					return
 				}
 			}
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
+			if err == io.EOF {
 				return
 			}
 			if err != nil {
@@ -324,24 +343,54 @@ func newReadAhead(src io.Reader, release func()) *readAhead {
 	return ra
 }
 
+// fill reads into b until it is full or src returns an error: io.EOF at a
+// clean end, any other error as src returned it (unlike io.ReadFull, which
+// would turn a clean end after a partial block into io.ErrUnexpectedEOF and
+// so hide a truncated gzip stream's own io.ErrUnexpectedEOF).
+func fill(src io.Reader, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := src.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		if m == 0 {
+			// a reader returning neither data nor an error: give the
+			// consumer what there is and come back
+			return n, nil
+		}
+	}
+	return n, nil
+}
+
 // Read implements io.Reader.
 func (ra *readAhead) Read(p []byte) (int, error) {
+	if ra.end != nil {
+		return 0, ra.end
+	}
 	for ra.off == len(ra.block) {
 		if ra.block != nil {
 			select {
 			case ra.free <- ra.block:
 			default:
 			}
-			ra.block = nil
+			ra.block, ra.off = nil, 0
 		}
-		b, ok := <-ra.blocks
-		if !ok {
-			if ra.err != nil {
-				return 0, ra.err
+		select {
+		case b, ok := <-ra.blocks:
+			if !ok {
+				ra.end = io.EOF
+				if ra.err != nil {
+					ra.end = ra.err
+				}
+				return 0, ra.end
 			}
-			return 0, io.EOF
+			ra.block, ra.off = b, 0
+		case <-ra.ctx.Done():
+			ra.end = ra.ctx.Err()
+			return 0, ra.end
 		}
-		ra.block, ra.off = b, 0
 	}
 	n := copy(p, ra.block[ra.off:])
 	ra.off += n

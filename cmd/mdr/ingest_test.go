@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -150,6 +151,11 @@ func (f *failAfter) Read(p []byte) (int, error) {
 	return k, nil
 }
 
+// opened is an open function for newReadAhead that returns src.
+func opened(src io.Reader, release func()) func() (io.Reader, func(), error) {
+	return func() (io.Reader, func(), error) { return src, release, nil }
+}
+
 func TestReadAhead(t *testing.T) {
 	// the bytes come through in order across block boundaries
 	want := make([]byte, 3<<20+12345)
@@ -157,7 +163,7 @@ func TestReadAhead(t *testing.T) {
 		want[i] = byte(i*7 + i>>11)
 	}
 	released := make(chan struct{})
-	ra := newReadAhead(bytes.NewReader(want), func() { close(released) })
+	ra := newReadAhead(t.Context(), opened(bytes.NewReader(want), func() { close(released) }))
 	got, err := io.ReadAll(ra)
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("read %d bytes (%v), want the %d bytes of the source", len(got), err, len(want))
@@ -167,7 +173,7 @@ func TestReadAhead(t *testing.T) {
 
 	// a source error reaches the reader after the bytes before it
 	boom := errors.New("disk on fire")
-	ra = newReadAhead(&failAfter{n: 5 << 20, err: boom}, func() {})
+	ra = newReadAhead(t.Context(), opened(&failAfter{n: 5 << 20, err: boom}, func() {}))
 	got, err = io.ReadAll(ra)
 	if !errors.Is(err, boom) || len(got) != 5<<20 {
 		t.Errorf("read %d bytes, error %v; want 5 MiB then %v", len(got), err, boom)
@@ -176,7 +182,7 @@ func TestReadAhead(t *testing.T) {
 
 	// Close while the goroutine is blocked on a full queue releases the source
 	released = make(chan struct{})
-	ra = newReadAhead(&failAfter{n: 64 << 20, err: io.EOF}, func() { close(released) })
+	ra = newReadAhead(t.Context(), opened(&failAfter{n: 64 << 20, err: io.EOF}, func() { close(released) }))
 	var p [10]byte
 	if _, err := ra.Read(p[:]); err != nil {
 		t.Fatal(err)
@@ -201,5 +207,88 @@ func TestIngestProfiles(t *testing.T) {
 		if info, err := os.Stat(p); err != nil || info.Size() == 0 {
 			t.Errorf("profile %s: %v", p, err)
 		}
+	}
+}
+
+// TestReadAheadEnds is issue 17 defects 1 and 2 in mdr ingest: a Read after
+// the end of input panicked (slice bounds out of range), and the
+// io.ErrUnexpectedEOF of a truncated gzip stream was taken for a clean end
+// (io.ReadFull's own meaning of it). The end and every error are sticky,
+// and a Read waiting for input returns when the context is done.
+func TestReadAheadEnds(t *testing.T) {
+	ra := newReadAhead(t.Context(), opened(strings.NewReader("["), func() {}))
+	var p [8]byte
+	if n, err := ra.Read(p[:]); n != 1 || err != nil {
+		t.Fatalf("%d %v", n, err)
+	}
+	for i := 0; i < 3; i++ {
+		if n, err := ra.Read(p[:]); n != 0 || err != io.EOF {
+			t.Fatalf("read %d after the end: %d %v", i, n, err)
+		}
+	}
+	ra.Close()
+
+	ra = newReadAhead(t.Context(), opened(&failAfter{n: 3 << 20, err: io.ErrUnexpectedEOF}, func() {}))
+	got, err := io.ReadAll(ra)
+	if err != io.ErrUnexpectedEOF || len(got) != 3<<20 {
+		t.Errorf("read %d bytes, %v; want 3 MiB then unexpected EOF", len(got), err)
+	}
+	if _, err := ra.Read(p[:]); err != io.ErrUnexpectedEOF {
+		t.Errorf("the error is not sticky: %v", err)
+	}
+	ra.Close()
+
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	ra = newReadAhead(ctx, opened(pr, func() {}))
+	time.AfterFunc(50*time.Millisecond, cancel)
+	done := make(chan error, 1)
+	go func() { _, err := ra.Read(p[:]); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a Read waiting for input ignored the context")
+	}
+	ra.Close()
+}
+
+// TestIngestHostile is issue 17 defects 1 and 2 through runIngest: an
+// unclosed or cut JSON array and a damaged gzip are errors, reported after
+// the events before the damage are stored.
+func TestIngestHostile(t *testing.T) {
+	for _, c := range []struct {
+		file   string
+		stored string // in the summary
+		errSub string // in the error; "" for none
+	}{
+		{"unclosed-array.json", "0 stored", ""},
+		{"cut-array.json", "5 stored", ""},
+		{"cut.jsonl.gz", "", "unexpected EOF"},
+		{"no-trailer.jsonl.gz", "3000 stored", "unexpected EOF"},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			var out, errOut strings.Builder
+			err := runIngest(t.Context(), []string{"--store", t.TempDir(), filepath.Join("..", "..", "testdata", "hostile", c.file)}, &out, &errOut)
+			if c.errSub == "" {
+				if err != nil {
+					t.Fatalf("%v\n%s", err, errOut.String())
+				}
+				if !strings.Contains(errOut.String(), "unterminated JSON array") || !strings.Contains(out.String(), "1 malformed lines skipped") {
+					t.Errorf("the cut is not reported: %s%s", out.String(), errOut.String())
+				}
+			} else if err == nil || !strings.Contains(err.Error(), c.errSub) || !strings.Contains(err.Error(), "kept") {
+				t.Fatalf("error %v, want %q", err, c.errSub)
+			}
+			if !strings.Contains(out.String(), c.stored) {
+				t.Errorf("summary %q, want %q", out.String(), c.stored)
+			}
+			if c.file == "cut.jsonl.gz" && strings.Contains(out.String(), " 0 stored") {
+				t.Errorf("nothing kept: %s", out.String())
+			}
+		})
 	}
 }

@@ -60,8 +60,9 @@ type scanBatch struct {
 	out     []byte
 	matches int64
 	err     error
-	ends    []int            // with correlation: end of each item's lines in out
-	ms      [][]detect.Match // with correlation: each item's matches that feed it
+	evalErr []*detect.EvalError // rules that failed on an event, in item order
+	ends    []int               // with correlation: end of each item's lines in out
+	ms      [][]detect.Match    // with correlation: each item's matches that feed it
 }
 
 const scanBatchSize = 256
@@ -151,10 +152,11 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	start, cpu0 := time.Now(), processCPU()
 	var events, matches, skipped int64
 	var runErr error
+	ev := &evalReport{w: stderr}
 	if rs == nil || *workers == 1 {
-		events, matches, skipped, runErr = scanSequential(ctx, rs, sc, files, opts, w)
+		events, matches, skipped, runErr = scanSequential(ctx, rs, sc, files, opts, w, ev)
 	} else {
-		events, matches, skipped, runErr = scanParallel(ctx, rs, sc, files, opts, w, *workers)
+		events, matches, skipped, runErr = scanParallel(ctx, rs, sc, files, opts, w, *workers, ev)
 	}
 	if sc != nil && runErr == nil {
 		runErr = sc.finish(ctx, w)
@@ -171,6 +173,9 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if skipped > 0 {
 		summary += fmt.Sprintf(", %d malformed lines skipped", skipped)
+	}
+	if ev.n > 0 {
+		summary += fmt.Sprintf(", %d rule evaluation errors (those rules skipped on those events)", ev.n)
 	}
 	if sc != nil {
 		summary += sc.summary()
@@ -194,7 +199,7 @@ func processCPU() time.Duration {
 // readAll reads every file in order and calls emit for each event.
 func readAll(ctx context.Context, files []string, opts reader.Options, emit func(scanItem) error) (events, skipped int64, err error) {
 	for _, f := range files {
-		r, err := reader.Open(f, opts)
+		r, err := reader.OpenContext(ctx, f, opts)
 		if err != nil {
 			return events, skipped, err
 		}
@@ -221,7 +226,46 @@ func readAll(ctx context.Context, files []string, opts reader.Options, emit func
 	return events, skipped, nil
 }
 
-func scanSequential(ctx context.Context, rs *detect.Ruleset, sc *scanCorrelation, files []string, opts reader.Options, w *bufio.Writer) (events, matches, skipped int64, err error) {
+// evalReport counts the rules whose evaluation failed on an event (issue
+// 17: one such event used to end the scan) and reports the first of them
+// on stderr, in input order.
+type evalReport struct {
+	w io.Writer
+	n int64
+}
+
+// evalReportMax is how many evaluation errors are reported one by one.
+const evalReportMax = 20
+
+func (e *evalReport) add(errs []*detect.EvalError) {
+	for _, ee := range errs {
+		e.n++
+		switch {
+		case e.n <= evalReportMax:
+			fmt.Fprintf(e.w, "mdr scan: evaluation error, rule skipped on this event: %v\n", ee)
+		case e.n == evalReportMax+1:
+			fmt.Fprintln(e.w, "mdr scan: more evaluation errors (counted in the summary)")
+		}
+	}
+}
+
+// evalErrors splits an error of AppendMatches: the rules that failed on the
+// event, or an error that ends the scan (a done context, anything else).
+func evalErrors(ctx context.Context, err error) ([]*detect.EvalError, error) {
+	if err == nil {
+		return nil, nil
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	ees := detect.EvalErrors(err)
+	if len(ees) == 0 {
+		return nil, err
+	}
+	return ees, nil
+}
+
+func scanSequential(ctx context.Context, rs *detect.Ruleset, sc *scanCorrelation, files []string, opts reader.Options, w *bufio.Writer, rep *evalReport) (events, matches, skipped int64, err error) {
 	var ms []detect.Match
 	var line []byte
 	events, skipped, err = readAll(ctx, files, opts, func(it scanItem) error {
@@ -230,9 +274,11 @@ func scanSequential(ctx context.Context, rs *detect.Ruleset, sc *scanCorrelation
 		}
 		var err error
 		ms, err = rs.AppendMatches(ctx, ms[:0], it.ev)
+		ees, err := evalErrors(ctx, err)
 		if err != nil {
 			return err
 		}
+		rep.add(ees)
 		for i := range ms {
 			if ms[i].Hidden {
 				continue
@@ -251,7 +297,7 @@ func scanSequential(ctx context.Context, rs *detect.Ruleset, sc *scanCorrelation
 	return events, matches, skipped, err
 }
 
-func scanParallel(ctx context.Context, rs *detect.Ruleset, sc *scanCorrelation, files []string, opts reader.Options, w *bufio.Writer, workers int) (events, matches, skipped int64, err error) {
+func scanParallel(ctx context.Context, rs *detect.Ruleset, sc *scanCorrelation, files []string, opts reader.Options, w *bufio.Writer, workers int, rep *evalReport) (events, matches, skipped int64, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	todo := make(chan *scanBatch, 2*workers)
@@ -267,10 +313,12 @@ func scanParallel(ctx context.Context, rs *detect.Ruleset, sc *scanCorrelation, 
 				for _, it := range b.items {
 					var err error
 					ms, err = rs.AppendMatches(ctx, ms[:0], it.ev)
+					ees, err := evalErrors(ctx, err)
 					if err != nil {
 						b.err = err
 						break
 					}
+					b.evalErr = append(b.evalErr, ees...)
 					for i := range ms {
 						if ms[i].Hidden {
 							continue
@@ -312,6 +360,7 @@ func scanParallel(ctx context.Context, rs *detect.Ruleset, sc *scanCorrelation, 
 					cancel()
 				}
 				if werr == nil {
+					rep.add(nb.evalErr)
 					write := func() error { _, err := w.Write(nb.out); return err }
 					if sc != nil {
 						write = func() error { return sc.writeBatch(ctx, w, nb) }
@@ -388,7 +437,7 @@ func appendMatchJSON(dst []byte, m *detect.Match, it scanItem) ([]byte, error) {
 		fields := make(map[string]any, len(r.Fields))
 		for _, f := range r.Fields {
 			if v, ok := m.Event.Get(f); ok {
-				fields[f] = v.Any()
+				fields[f] = v // Value.MarshalJSON: +Inf and NaN as strings, not an error
 			}
 		}
 		if len(fields) > 0 {

@@ -198,3 +198,52 @@ func numberFrom(lit string) (mdr.Value, error) {
 	}
 	return mdr.Float(f), nil
 }
+
+// mayHaveControl reports whether s may hold a byte below 0x20 (it may say
+// yes when there is none: the byte-wise borrow of the test can flag a
+// byte above a real one, and 0x80 bytes and above are masked out exactly).
+// It tests eight bytes at a time.
+func mayHaveControl(s string) bool {
+	const hi, ctl = 0x8080808080808080, 0x2020202020202020
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if (x-ctl)&^x&hi != 0 {
+			return true
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] < 0x20 {
+			return true
+		}
+	}
+	return false
+}
+
+// controlInString returns an error for the first raw control character
+// (below 0x20) inside a string of the JSON text s, which RFC 8259 and
+// encoding/json reject and sonic accepts: both builds must decode the same
+// lines. Outside strings such bytes are white space or a syntax error the
+// parser has reported already.
+func controlInString(s string) error {
+	in, esc := false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case !in:
+			if c == '"' {
+				in = true
+			}
+		case esc:
+			esc = false
+		case c == '\\':
+			esc = true
+		case c == '"':
+			in = false
+		case c < 0x20:
+			return fmt.Errorf("invalid character %q in string literal", c)
+		}
+	}
+	return nil
+}

@@ -27,6 +27,11 @@ func walkSonic(s string, v *visitor) error {
 	if !sonic.ValidString(s) {
 		return errTrailing
 	}
+	// sonic takes raw control characters inside strings; encoding/json
+	// (the mdrstdjson build) rejects them, as RFC 8259 does
+	if mayHaveControl(s) {
+		return controlInString(s)
+	}
 	return nil
 }
 
