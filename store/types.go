@@ -31,6 +31,16 @@ type AlertRecord struct {
 	Status string `json:"status,omitempty"`
 	// Score is the triage score; ListQuery.Order ByScore lists highest first.
 	Score float64 `json:"score,omitempty"`
+	// Parts are the named parts of Score (see package triage).
+	Parts []mdr.ScorePart `json:"parts,omitempty"`
+	// Count is how many occurrences the record stands for when duplicates
+	// were merged into it (0 or 1: one), First the event time of the
+	// earliest; Alert.Time is the latest.
+	Count int       `json:"count,omitempty"`
+	First time.Time `json:"first,omitzero"`
+	// Reason says why the record has its status (for example the
+	// suppression that matched).
+	Reason string `json:"reason,omitempty"`
 	// IncidentID names the incident the alert was grouped into.
 	IncidentID string `json:"incident_id,omitempty"`
 	// Updated is when the record last changed, as the caller tells it.

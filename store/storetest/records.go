@@ -38,7 +38,8 @@ func RunAlerts(t *testing.T, open func(t *testing.T) store.Alerts) {
 					Tags: []string{"attack.execution", "attack.t1059.001"}, Time: tm, EventIDs: []string{"e1", "e2"}, Host: "ws1",
 					Entities:    []mdr.Entity{{Kind: mdr.EntityProcess, ID: "p:1", Name: "cmd.exe", Attrs: map[string]string{"pid": "42"}}},
 					Fields:      map[string]string{"Image": `C:\x.exe`},
-					Explanation: "because", Confidence: 0.75}, Status: status, Score: score, Updated: tm}
+					Explanation: "because", Confidence: 0.75}, Status: status, Score: score, Updated: tm,
+					Parts: []mdr.ScorePart{{Name: "rule", Value: score, Detail: "level high"}}, Count: 2, First: tm.Add(-time.Second), Reason: "why"}
 			},
 			put: s.PutAlert, get: s.GetAlert, update: s.UpdateAlert, list: s.ListAlerts,
 			meta: store.MetaOfAlert,
@@ -51,7 +52,11 @@ func RunAlerts(t *testing.T, open func(t *testing.T) store.Alerts) {
 					return err
 				}
 				aa, bb := *a, *b
+				if err := sameJSONish(a.First, b.First); err != nil {
+					return err
+				}
 				aa.Alert.Time, bb.Alert.Time, aa.Updated, bb.Updated = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+				aa.First, bb.First = time.Time{}, time.Time{}
 				if fmt.Sprintf("%#v", aa) != fmt.Sprintf("%#v", bb) {
 					return fmt.Errorf("alert %q differs:\n got  %+v\n want %+v", a.Alert.ID, bb, aa)
 				}
