@@ -20,7 +20,18 @@ func (c rulesetCatalog) RuleInfo(id string) (RuleInfo, bool) {
 	if !ok {
 		return RuleInfo{}, false
 	}
-	return RuleInfo{Status: strings.ToLower(r.Status), BuildingBlock: isBuildingBlock(r.Tags)}, true
+	return RuleInfo{Status: strings.ToLower(r.Status), BuildingBlock: isBuildingBlock(r.Tags), NoKnownFalsePositives: noKnownFPs(r.FalsePositives)}, true
+}
+
+func noKnownFPs(fps []string) bool {
+	for _, f := range fps {
+		switch strings.ToLower(strings.TrimSpace(strings.TrimSuffix(f, "."))) {
+		case "unknown", "unlikely", "none", "":
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // knownFPs adds known false positives to another catalog.

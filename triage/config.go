@@ -30,6 +30,12 @@ type Weights struct {
 	// 1/(1+k·ln(1+hosts)) · 1/(1+kp·ln(1+occurrences)).
 	Prevalence float64 `yaml:"prevalence" json:"prevalence"`
 	Repeat     float64 `yaml:"repeat" json:"repeat"`
+	// EntityRisk weighs the risk the incident's hosts and users carry from
+	// other alerts within RiskWindow (Elastic's entity risk).
+	EntityRisk float64 `yaml:"entity_risk" json:"entity_risk"`
+	// NoKnownFP is the factor for rules whose falsepositives say only
+	// "unknown" or "unlikely" (or name none).
+	NoKnownFP float64 `yaml:"no_known_fp" json:"no_known_fp"`
 	// Tactic is added per distinct ATT&CK tactic of an incident beyond the
 	// first (×1.5 when they appeared in kill-chain order).
 	Tactic float64 `yaml:"tactic" json:"tactic"`
@@ -72,6 +78,8 @@ type Config struct {
 	// names never used for grouping (SYSTEM, machine accounts, …).
 	IgnoreEntities []string `yaml:"ignore_entities" json:"ignore_entities,omitempty"`
 	Reopen         Reopen   `yaml:"reopen" json:"reopen"`
+	// RiskWindow is the event-time window of entity risk.
+	RiskWindow time.Duration `yaml:"risk_window" json:"risk_window"`
 	// Bounds: incidents and alerts held in memory (the least recently
 	// active incident and its alerts are evicted first, and counted),
 	// learned patterns, event ids kept per alert, top alerts per incident.
@@ -106,6 +114,7 @@ func DefaultConfig() Config {
 		IgnoreEntities: []string{`^(nt authority\\)?(system|local service|network service)$`, `\$$`,
 			`^(-|localhost|127\.0\.0\.1|::1)?$`},
 		Reopen:       ReopenIncident,
+		RiskWindow:   30 * 24 * time.Hour,
 		MaxIncidents: 10_000,
 		MaxAlerts:    200_000,
 		MaxPatterns:  100_000,
@@ -119,6 +128,8 @@ func DefaultConfig() Config {
 			Prevalence:    1,
 			Repeat:        0,
 			Tactic:        0.5,
+			EntityRisk:    0.5,
+			NoKnownFP:     1.3,
 		},
 	}
 }
@@ -130,6 +141,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Lookback <= 0 {
 		return bad("lookback", "must be positive")
+	}
+	if c.RiskWindow <= 0 {
+		return bad("risk_window", "must be positive")
 	}
 	if c.DedupWindow < 0 {
 		return bad("dedup_window", "must not be negative")
@@ -161,7 +175,7 @@ func (c *Config) Validate() error {
 			return bad("weights", "levels.%s: want a severity name and a value in 0–100", k)
 		}
 	}
-	for k, v := range map[string]float64{"known_fp": w.KnownFP, "building_block": w.BuildingBlock, "prevalence": w.Prevalence, "repeat": w.Repeat, "tactic": w.Tactic} {
+	for k, v := range map[string]float64{"known_fp": w.KnownFP, "building_block": w.BuildingBlock, "prevalence": w.Prevalence, "repeat": w.Repeat, "tactic": w.Tactic, "entity_risk": w.EntityRisk, "no_known_fp": w.NoKnownFP} {
 		if v < 0 || v > 100 {
 			return bad("weights", "%s: %v out of range", k, v)
 		}

@@ -131,6 +131,29 @@ func (q *Queue) materialize(inc *incState) {
 		}
 		parts = append(parts, Part{Name: "risk", Value: round2(risk), Detail: d})
 	}
+	if w := q.cfg.Weights.EntityRisk; w > 0 && len(rules) > 0 {
+		best, which, n := 0.0, "", 0
+		seen := map[string]bool{}
+		for _, as := range inc.members {
+			q.riskKeys(&as.Alert.Alert, func(k string) {
+				if seen[k] {
+					return
+				}
+				seen[k] = true
+				r, c := q.risk.risk(k, in.Last)
+				if other := r - risk; other > best {
+					best, which, n = other, k, c
+				}
+			})
+			if len(seen) > 16 {
+				break
+			}
+		}
+		if best > 0 {
+			parts = append(parts, Part{Name: "entity_risk", Value: round2(w * best),
+				Detail: fmt.Sprintf("%s: %.1f more risk from %d rules within %v", which, best, n, q.cfg.RiskWindow)})
+		}
+	}
 	// tactics in kill-chain order, and whether they appeared in that order
 	in.Tactics = in.Tactics[:0]
 	var times []time.Time

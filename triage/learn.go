@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mdrkit/mdr"
 )
@@ -262,4 +264,92 @@ func (s feedbackScorer) ScoreAlert(a *Alert, sofar float64, dst []Part) []Part {
 		return dst
 	}
 	return append(dst, factorPart("feedback", sofar, fac, detail))
+}
+
+// riskPoint is the highest score of one rule on one entity and when it
+// was last seen.
+type riskPoint struct {
+	Best float64   `json:"best"`
+	Last time.Time `json:"last"`
+}
+
+// entityRisk is Elastic's entity risk on event time: per host and user,
+// the best score of each rule seen within Window, combined as the sum of
+// the sorted scores weighted 1/i^1.5. It holds at most max entities
+// (further ones are counted in Dropped) and at most maxRulesPerEntity rules
+// per entity.
+type entityRisk struct {
+	Entities map[string]map[string]riskPoint `json:"entities"`
+	Dropped  int64                           `json:"dropped"`
+	max      int
+	window   time.Duration
+}
+
+const maxRulesPerEntity = 256
+
+func newEntityRisk(max int, window time.Duration) *entityRisk {
+	return &entityRisk{Entities: map[string]map[string]riskPoint{}, max: max, window: window}
+}
+
+func (e *entityRisk) observe(key, rule string, score float64, t time.Time) {
+	rs := e.Entities[key]
+	if rs == nil {
+		if len(e.Entities) >= e.max {
+			e.Dropped++
+			return
+		}
+		rs = map[string]riskPoint{}
+		e.Entities[key] = rs
+	}
+	p, ok := rs[rule]
+	switch {
+	case !ok:
+		if len(rs) >= maxRulesPerEntity {
+			e.Dropped++
+			return
+		}
+		p = riskPoint{Best: score, Last: t}
+	case absDur(t.Sub(p.Last)) > e.window:
+		if t.After(p.Last) {
+			p = riskPoint{Best: score, Last: t}
+		}
+	default:
+		p.Best = math.Max(p.Best, score)
+		if t.After(p.Last) {
+			p.Last = t
+		}
+	}
+	rs[rule] = p
+}
+
+// risk is the entity's risk around event time t.
+func (e *entityRisk) risk(key string, t time.Time) (float64, int) {
+	rs := e.Entities[key]
+	vs := make([]float64, 0, len(rs))
+	for _, p := range rs {
+		if absDur(t.Sub(p.Last)) <= e.window {
+			vs = append(vs, p.Best)
+		}
+	}
+	return zetaSum(vs), len(vs)
+}
+
+// zetaSum sorts vs from highest and sums them weighted 1/i^1.5.
+func zetaSum(vs []float64) float64 {
+	slices.SortFunc(vs, func(a, b float64) int { return cmpF(b, a) })
+	var s float64
+	for i, v := range vs {
+		s += v / math.Pow(float64(i+1), 1.5)
+	}
+	return s
+}
+
+func cmpF(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }

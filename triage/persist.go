@@ -23,6 +23,7 @@ type snapshot struct {
 	Version      int                 `json:"version"`
 	Seq          uint64              `json:"seq"`
 	Rarity       *rarity             `json:"rarity"`
+	Risk         *entityRisk         `json:"risk"`
 	Feedback     *Feedback           `json:"feedback,omitempty"`
 	Suppressions []Suppression       `json:"suppressions,omitempty"`
 	LastSeq      map[string]uint64   `json:"last_seq"`  // incident → last activity
@@ -127,7 +128,7 @@ func cmpStr(a, b string) int {
 }
 
 func (q *Queue) writeSnapshot(ctx context.Context) error {
-	s := snapshot{Version: snapshotVersion, Seq: q.seq, Rarity: q.rarity, Suppressions: q.added, Stats: q.stats,
+	s := snapshot{Version: snapshotVersion, Seq: q.seq, Rarity: q.rarity, Risk: q.risk, Suppressions: q.added, Stats: q.stats,
 		LastSeq: map[string]uint64{}, ByEntity: map[string]string{}, ByChain: map[string]string{}, Dedup: map[string]string{},
 		Chains: map[string][]string{}, Keys: map[string][]string{}}
 	if !q.sharedFB {
@@ -187,6 +188,9 @@ func (q *Queue) load(ctx context.Context) error {
 	q.rarity.RuleHosts, q.rarity.Patterns, q.rarity.Dropped = s.Rarity.RuleHosts, s.Rarity.Patterns, s.Rarity.Dropped
 	if q.rarity.Patterns == nil {
 		q.rarity.Patterns = map[string]uint32{}
+	}
+	if s.Risk != nil && s.Risk.Entities != nil {
+		q.risk.Entities, q.risk.Dropped = s.Risk.Entities, s.Risk.Dropped
 	}
 	q.seq, q.stats = s.Seq, s.Stats
 	for _, sp := range s.Suppressions {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"sync"
 	"testing"
 
 	"github.com/mdrkit/mdr"
@@ -25,7 +26,24 @@ var sigmaDirs = [][]string{
 
 var qualityFiles = []string{"evtx_attack_samples.jsonl", "evtx_to_mitre_attack.jsonl", "benign_baseline.jsonl"}
 
+// corpus caches the compiled SigmaHQ corpus and the detected alerts for
+// the tests of this package (compiling takes seconds).
+var corpus struct {
+	once  sync.Once
+	rules *engine.Rules
+	det   *detected
+}
+
 func loadCorpus(t testing.TB) *engine.Rules {
+	t.Helper()
+	corpus.once.Do(func() { corpus.rules = compileCorpus(t); corpus.det = detectQuality(t, corpus.rules) })
+	if corpus.rules == nil {
+		t.Fatal("corpus failed to load")
+	}
+	return corpus.rules
+}
+
+func compileCorpus(t testing.TB) *engine.Rules {
 	t.Helper()
 	var paths []string
 	for _, d := range sigmaDirs {
@@ -202,7 +220,7 @@ func (r *qualityRun) split(benign map[string]bool) (att, ben []float64) {
 func TestQuality(t *testing.T) {
 	rules := loadCorpus(t)
 	benign := benignSources(t)
-	det := detectQuality(t, rules)
+	det := corpus.det
 	r := runQuality(t, rules, det, qualityConfig(t))
 	att, ben := r.split(benign)
 	a := auc(att, ben)
@@ -229,5 +247,57 @@ func TestQuality(t *testing.T) {
 		if len(in.Parts) == 0 || in.Score != triage.Recompute(in.Parts) {
 			t.Errorf("incident %s: score %v not recomputable from parts %v", in.ID, in.Score, in.Parts)
 		}
+	}
+}
+
+// TestQualityVerdictReplay: after one benign verdict on each incident that
+// holds only benign files' events, replaying the same alerts (into a new
+// queue that shares the learned Feedback) ranks every benign incident below
+// every attack incident that has a high or critical alert.
+func TestQualityVerdictReplay(t *testing.T) {
+	ctx := context.Background()
+	rules := loadCorpus(t)
+	benign := benignSources(t)
+	det := corpus.det
+	fb := triage.NewFeedback(100_000)
+	r1 := runQuality(t, rules, det, qualityConfig(t), triage.WithFeedback(fb))
+	kind := func(r *qualityRun, id string) (ben, att bool) {
+		for f := range r.incFiles[id] {
+			if benign[f] {
+				ben = true
+			} else {
+				att = true
+			}
+		}
+		return ben, att
+	}
+	verdicts := 0
+	for _, in := range r1.incidents {
+		if ben, att := kind(r1, in.ID); ben && !att {
+			if err := r1.q.VerdictIncident(ctx, in.ID, triage.Verdict{Reason: "baseline activity", Author: "test"}); err != nil {
+				t.Fatal(err)
+			}
+			verdicts++
+		}
+	}
+	r2 := runQuality(t, rules, det, qualityConfig(t), triage.WithFeedback(fb))
+	maxBen, minAtt := -1.0, 101.0
+	nAtt := 0
+	for _, in := range r2.incidents {
+		ben, att := kind(r2, in.ID)
+		switch {
+		case ben && !att:
+			maxBen = max(maxBen, in.Score)
+		case att && !ben && r2.highInc[in.ID]:
+			minAtt = min(minAtt, in.Score)
+			nAtt++
+		}
+	}
+	t.Logf("%d benign verdicts; after replay: highest benign incident %.2f, lowest of %d attack incidents with a high or critical alert %.2f", verdicts, maxBen, nAtt, minAtt)
+	if verdicts == 0 || nAtt == 0 {
+		t.Fatal("no benign or no high attack incident")
+	}
+	if maxBen >= minAtt {
+		t.Errorf("a benign incident (%.2f) ranks at or above an attack incident with a high alert (%.2f)", maxBen, minAtt)
 	}
 }

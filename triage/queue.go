@@ -147,6 +147,7 @@ type Queue struct {
 	iscorers []IncidentScorer
 	scorers  []AlertScorer
 	rarity   *rarity
+	risk     *entityRisk
 	fb       *Feedback
 	sharedFB bool
 	baseline *Baseline
@@ -198,6 +199,7 @@ func Open(ctx context.Context, st Store, cfg Config, opts ...Option) (*Queue, er
 	if len(cfg.KnownFalsePositives) > 0 {
 		q.catalog = withKnownFPs(q.catalog, cfg.KnownFalsePositives)
 	}
+	q.risk = newEntityRisk(cfg.MaxPatterns, cfg.RiskWindow)
 	q.rarity = newRarity(cfg.MaxPatterns, cfg.Weights.Prevalence, cfg.Weights.Repeat, q.baseline)
 	q.scorers = append([]AlertScorer{&RuleBase{Weights: cfg.Weights, Catalog: q.catalog}, &Criticality{Rules: cfg.Criticality}, q.rarity, feedbackScorer{q.fb}}, q.extra...)
 	var err error
@@ -276,6 +278,9 @@ func (q *Queue) Push(ctx context.Context, a mdr.Alert, ev *mdr.Event) (Pushed, e
 	}
 	if inc == nil && as.Status != AlertSuppressed {
 		inc = q.newIncident(as)
+	}
+	if as.Status != AlertSuppressed {
+		q.observeRisk(&as.Alert)
 	}
 	if inc != nil {
 		inc.add(q, as)
@@ -358,6 +363,23 @@ func (q *Queue) scoreAlert(a *Alert) Score {
 		}
 	}
 	return newScore(parts)
+}
+
+// riskKeys are the entities whose risk an alert feeds: its host and users.
+func (q *Queue) riskKeys(a *mdr.Alert, f func(key string)) {
+	if a.Host != "" && !q.ignored(a.Host) {
+		f("host:" + strings.ToLower(a.Host))
+	}
+	for i := range a.Entities {
+		e := &a.Entities[i]
+		if e.Kind == mdr.EntityUser && e.ID != "" && !q.ignored(e.Name) {
+			f(e.ID)
+		}
+	}
+}
+
+func (q *Queue) observeRisk(a *Alert) {
+	q.riskKeys(&a.Alert, func(k string) { q.risk.observe(k, a.RuleID, a.Score.Total, a.Time) })
 }
 
 // entityKeys returns the grouping keys of an alert.

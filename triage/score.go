@@ -14,7 +14,8 @@ type Part = mdr.ScorePart
 // Score is the score of an alert or an incident: its named parts, their
 // total on 0–100 and the level of that total.
 //
-// Parts combine by addition: Total = min(100, max(0, Σ Part.Value)), and
+// Parts combine by addition: Total = min(100, max(0, Σ Part.Value)) rounded
+// to two decimals, and
 // Level = LevelOf(Total). A part that acts as a factor (criticality,
 // rarity, feedback) is stored as the amount it added or removed, with the
 // factor in its Detail, so Total can be recomputed from Parts alone (see
@@ -25,13 +26,14 @@ type Score struct {
 	Parts []Part       `json:"parts"`
 }
 
-// Recompute returns the total of parts as Score documents it.
+// Recompute returns the total of parts as Score documents it (rounded to
+// two decimals, as every part is).
 func Recompute(parts []Part) float64 {
 	var s float64
 	for _, p := range parts {
 		s += p.Value
 	}
-	return clamp(s)
+	return round2(clamp(s))
 }
 
 func clamp(v float64) float64 {

@@ -35,6 +35,9 @@ type RuleInfo struct {
 	// KnownFalsePositive says the rule is known to fire on benign activity
 	// (for example it is listed in SigmaHQ's known-FPs.csv).
 	KnownFalsePositive bool
+	// NoKnownFalsePositives says the rule's authors know of no benign
+	// activity that triggers it (Sigma falsepositives: only "Unknown").
+	NoKnownFalsePositives bool
 	// BuildingBlock says the rule is a hunting or building-block rule whose
 	// alerts inform rather than alarm (Sigma's detection.threat-hunting).
 	BuildingBlock bool
@@ -77,6 +80,10 @@ func (r *RuleBase) ScoreAlert(a *Alert, _ float64, dst []Part) []Part {
 	if a.Confidence > 0 {
 		f := 0.5 + a.Confidence
 		p := factorPart("confidence", s, f, fmt.Sprintf("rule confidence %.2f", a.Confidence))
+		dst, s = append(dst, p), s+p.Value
+	}
+	if info.NoKnownFalsePositives && !info.KnownFalsePositive && w.NoKnownFP != 1 {
+		p := factorPart("no_known_fp", s, w.NoKnownFP, "the rule names no benign cause")
 		dst, s = append(dst, p), s+p.Value
 	}
 	if info.KnownFalsePositive && w.KnownFP != 1 {
