@@ -28,6 +28,7 @@ type ruleAgg struct {
 	level     mdr.Severity
 	best      float64
 	bestAlert string
+	bestFirst time.Time
 	count     int
 }
 
@@ -71,8 +72,11 @@ func (inc *incState) add(q *Queue, as *alertState) {
 	}
 	r.count += as.Count
 	r.level = max(r.level, as.Severity)
-	if as.Score.Total > r.best || r.bestAlert == "" {
-		r.best, r.bestAlert = as.Score.Total, as.ID
+	// the best alert of the rule; ties go to the earliest, then the
+	// smallest id, so the order alerts arrive in does not matter
+	if r.bestAlert == "" || as.Score.Total > r.best || (as.Score.Total == r.best &&
+		(as.First.Before(r.bestFirst) || (as.First.Equal(r.bestFirst) && as.ID < r.bestAlert))) {
+		r.best, r.bestAlert, r.bestFirst = as.Score.Total, as.ID, as.First
 	}
 	if as.Severity > in.Severity {
 		in.Severity = as.Severity

@@ -322,12 +322,21 @@ func (e *entityRisk) observe(key, rule string, score float64, t time.Time) {
 	rs[rule] = p
 }
 
-// risk is the entity's risk around event time t.
+// forget removes what rule added to an entity's risk (after a benign
+// verdict).
+func (e *entityRisk) forget(key, rule string) {
+	if rs := e.Entities[key]; rs != nil {
+		delete(rs, rule)
+	}
+}
+
+// risk is the entity's risk at event time t: the rules last seen within
+// the window before t.
 func (e *entityRisk) risk(key string, t time.Time) (float64, int) {
 	rs := e.Entities[key]
 	vs := make([]float64, 0, len(rs))
 	for _, p := range rs {
-		if absDur(t.Sub(p.Last)) <= e.window {
+		if d := t.Sub(p.Last); d >= 0 && d <= e.window {
 			vs = append(vs, p.Best)
 		}
 	}

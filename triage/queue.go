@@ -252,23 +252,24 @@ func (q *Queue) Push(ctx context.Context, a mdr.Alert, ev *mdr.Event) (Pushed, e
 		q.stats.Replayed++
 		return Pushed{AlertID: old.ID, IncidentID: old.IncidentID, Replayed: true, Suppressed: old.Status == AlertSuppressed}, nil
 	}
-	key := q.dedupKey(&a)
-	if as := q.dedup[key]; as != nil && q.cfg.DedupWindow > 0 && absDur(a.Time.Sub(as.Time)) <= q.cfg.DedupWindow {
-		return q.dedupInto(as, &a), nil
-	}
-	as := &alertState{Alert: Alert{Alert: a, Count: 1, First: a.Time, Status: AlertNew}, key: key}
-	as.EventIDs = slices.Clone(a.EventIDs)
 	var err error
+	var sup *compiledSuppression
 	if len(q.sups) > 0 {
-		var s *compiledSuppression
-		s, err = matchSuppressions(ctx, q.sups, &a, ev)
+		sup, err = matchSuppressions(ctx, q.sups, &a, ev)
 		if err != nil {
 			q.stats.SuppressionErrors++
 		}
-		if s != nil {
-			as.Status, as.SuppressedBy = AlertSuppressed, s.ID
-			q.stats.Suppressed++
-		}
+	}
+	key := q.dedupKey(&a)
+	if as := q.dedup[key]; as != nil && q.cfg.DedupWindow > 0 && absDur(a.Time.Sub(as.Time)) <= q.cfg.DedupWindow &&
+		(as.Status == AlertSuppressed) == (sup != nil) {
+		return q.dedupInto(as, &a), err
+	}
+	as := &alertState{Alert: Alert{Alert: a, Count: 1, First: a.Time, Status: AlertNew}, key: key}
+	as.EventIDs = slices.Clone(a.EventIDs)
+	if sup != nil {
+		as.Status, as.SuppressedBy = AlertSuppressed, sup.ID
+		q.stats.Suppressed++
 	}
 	as.Score = q.scoreAlert(&as.Alert)
 	q.rarity.observe(&a)

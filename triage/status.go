@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -166,6 +167,12 @@ func (q *Queue) VerdictIncident(ctx context.Context, incidentID string, v Verdic
 	for _, k := range keys {
 		q.fb.Record(k[0], k[1], v.Malicious)
 	}
+	if !v.Malicious {
+		// alerts judged benign carry no entity risk
+		for _, as := range inc.members {
+			q.riskKeys(&as.Alert.Alert, func(key string) { q.risk.forget(key, as.RuleID) })
+		}
+	}
 	from, to := inc.in.Status, inc.in.Status
 	if !v.Malicious && Allowed(from, mdr.IncidentFalsePositive) {
 		to = mdr.IncidentFalsePositive
@@ -216,6 +223,9 @@ func (q *Queue) VerdictAlert(ctx context.Context, alertID string, v Verdict) err
 		as = &alertState{Alert: alertOf(rec)}
 	}
 	q.fb.Record(as.RuleID, as.Host, v.Malicious)
+	if !v.Malicious {
+		q.riskKeys(&as.Alert.Alert, func(key string) { q.risk.forget(key, as.RuleID) })
+	}
 	if v.Suppress != nil && !v.Malicious {
 		if err := q.suppressPairs(alertID, [][2]string{{as.RuleID, as.Host}}, v); err != nil {
 			return err
@@ -250,8 +260,8 @@ func (q *Queue) suppressPairs(target string, pairs [][2]string, v Verdict) error
 	var conds []string
 	for _, p := range pairs {
 		rule, _ := json.Marshal(p[0])
-		host, _ := json.Marshal(strings.ToLower(p[1]))
-		conds = append(conds, fmt.Sprintf("(alert.rule_id == %s && alert.host.lowerAscii() == %s)", rule, host))
+		host, _ := json.Marshal("(?i)^" + regexp.QuoteMeta(p[1]) + "$")
+		conds = append(conds, fmt.Sprintf("(alert.rule_id == %s && alert.host.matches(%s))", rule, host))
 	}
 	if len(conds) == 0 {
 		return nil
