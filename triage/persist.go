@@ -27,7 +27,7 @@ type snapshot struct {
 	Feedback     *Feedback           `json:"feedback,omitempty"`
 	Suppressions []Suppression       `json:"suppressions,omitempty"`
 	LastSeq      map[string]uint64   `json:"last_seq"`  // incident → last activity
-	ByEntity     map[string]string   `json:"by_entity"` // entity key → incident
+	ByEntity     map[string][]string `json:"by_entity"` // entity key → incidents
 	ByChain      map[string]string   `json:"by_chain"`  // causal chain id → incident
 	Dedup        map[string]string   `json:"dedup"`     // dedup key → alert
 	Chains       map[string][]string `json:"chains"`    // incident → chain ids it indexed
@@ -129,7 +129,7 @@ func cmpStr(a, b string) int {
 
 func (q *Queue) writeSnapshot(ctx context.Context) error {
 	s := snapshot{Version: snapshotVersion, Seq: q.seq, Rarity: q.rarity, Risk: q.risk, Suppressions: q.added, Stats: q.stats,
-		LastSeq: map[string]uint64{}, ByEntity: map[string]string{}, ByChain: map[string]string{}, Dedup: map[string]string{},
+		LastSeq: map[string]uint64{}, ByEntity: map[string][]string{}, ByChain: map[string]string{}, Dedup: map[string]string{},
 		Chains: map[string][]string{}, Keys: map[string][]string{}}
 	if !q.sharedFB {
 		s.Feedback = q.fb
@@ -143,8 +143,12 @@ func (q *Queue) writeSnapshot(ctx context.Context) error {
 			s.Keys[id] = inc.keys
 		}
 	}
-	for k, inc := range q.byEntity {
-		s.ByEntity[k] = inc.in.ID
+	for k, l := range q.byEntity {
+		ids := make([]string, len(l))
+		for i, inc := range l {
+			ids[i] = inc.in.ID
+		}
+		s.ByEntity[k] = ids
 	}
 	for k, inc := range q.byChain {
 		s.ByChain[k] = inc.in.ID
@@ -226,9 +230,11 @@ func (q *Queue) load(ctx context.Context) error {
 		a := &alertState{Alert: alertOf(rec), key: q.dedupKey(&rec.Alert)}
 		q.alerts[a.ID] = a
 	}
-	for k, id := range s.ByEntity {
-		if inc := q.incidents[id]; inc != nil {
-			q.byEntity[k] = inc
+	for k, ids := range s.ByEntity {
+		for _, id := range ids {
+			if inc := q.incidents[id]; inc != nil {
+				q.byEntity[k] = append(q.byEntity[k], inc)
+			}
 		}
 	}
 	for k, id := range s.ByChain {

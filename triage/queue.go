@@ -161,7 +161,7 @@ type Queue struct {
 	alerts    map[string]*alertState
 	dedup     map[string]*alertState
 	incidents map[string]*incState
-	byEntity  map[string]*incState
+	byEntity  map[string][]*incState // most recent last, at most maxPerEntity
 	byChain   map[string]*incState
 	dirtyA    map[*alertState]struct{}
 	dirtyI    map[*incState]struct{}
@@ -186,7 +186,7 @@ func Open(ctx context.Context, st Store, cfg Config, opts ...Option) (*Queue, er
 	}
 	q := &Queue{cfg: cfg, st: st, now: time.Now,
 		alerts: map[string]*alertState{}, dedup: map[string]*alertState{}, incidents: map[string]*incState{},
-		byEntity: map[string]*incState{}, byChain: map[string]*incState{},
+		byEntity: map[string][]*incState{}, byChain: map[string]*incState{},
 		dirtyA: map[*alertState]struct{}{}, dirtyI: map[*incState]struct{}{}}
 	for _, o := range opts {
 		if err := o(q); err != nil {
@@ -399,6 +399,16 @@ func (q *Queue) entityKeys(a *mdr.Alert, dst []string) []string {
 	return dst
 }
 
+// holdsAll reports whether every key points at inc.
+func (q *Queue) holdsAll(inc *incState, keys []string) bool {
+	for _, k := range keys {
+		if !slices.Contains(q.byEntity[k], inc) {
+			return false
+		}
+	}
+	return true
+}
+
 func (q *Queue) near(inc *incState, t time.Time) bool {
 	lb := q.cfg.Lookback
 	return !t.Before(inc.in.First.Add(-lb)) && !t.After(inc.in.Last.Add(lb))
@@ -428,23 +438,13 @@ func (q *Queue) findIncident(ctx context.Context, as *alertState) (*incState, er
 		var buf [8]string
 		keys := q.entityKeys(&as.Alert.Alert, buf[:0])
 		for i, k := range keys {
-			inc := q.byEntity[k]
-			if inc == nil || !q.near(inc, as.Time) {
-				if q.cfg.Match == MatchAll {
-					found = nil
-					break
+			for _, inc := range q.byEntity[k] {
+				if !q.near(inc, as.Time) || (found != nil && inc.lastSeq <= found.lastSeq) {
+					continue
 				}
-				continue
-			}
-			if q.cfg.Match == MatchAll {
-				if i > 0 && inc != found {
-					found = nil
-					break
+				if q.cfg.Match == MatchAll && (i > 0 || !q.holdsAll(inc, keys)) {
+					continue
 				}
-				found = inc
-				continue
-			}
-			if found == nil || inc.lastSeq > found.lastSeq {
 				found = inc
 			}
 		}
@@ -478,10 +478,17 @@ func (q *Queue) newIncident(as *alertState) *incState {
 func (q *Queue) index(inc *incState, as *alertState) {
 	var buf [8]string
 	for _, k := range q.entityKeys(&as.Alert.Alert, buf[:0]) {
-		if q.byEntity[k] != inc {
-			q.byEntity[k] = inc
+		l := q.byEntity[k]
+		if i := slices.Index(l, inc); i >= 0 {
+			l = append(slices.Delete(l, i, i+1), inc)
+		} else {
+			if len(l) >= maxPerEntity {
+				l = slices.Delete(l, 0, 1)
+			}
+			l = append(l, inc)
 			inc.keys = append(inc.keys, k)
 		}
+		q.byEntity[k] = l
 	}
 	for _, id := range as.chain {
 		if len(inc.chain) >= maxChainPerIncident {
@@ -497,6 +504,7 @@ func (q *Queue) index(inc *incState, as *alertState) {
 
 const (
 	maxChainPerIncident = 1024
+	maxPerEntity        = 8 // incidents remembered per entity key
 	maxListPerIncident  = 64
 	maxAlertIDs         = 10_000
 )
@@ -545,8 +553,14 @@ func (q *Queue) dropIncident(inc *incState) {
 	q.stats.EvictedIncidents++
 	delete(q.incidents, inc.in.ID)
 	for _, k := range inc.keys {
-		if q.byEntity[k] == inc {
+		l := q.byEntity[k]
+		if i := slices.Index(l, inc); i >= 0 {
+			l = slices.Delete(l, i, i+1)
+		}
+		if len(l) == 0 {
 			delete(q.byEntity, k)
+		} else {
+			q.byEntity[k] = l
 		}
 	}
 	for _, k := range inc.chain {
