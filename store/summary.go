@@ -127,13 +127,14 @@ func Normalize(s string) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if ('A' <= c && c <= 'Z') || c >= utf8.RuneSelf {
-			return string(appendNormalized(nil, s))
+			return string(AppendNormalized(nil, s))
 		}
 	}
 	return s
 }
 
-func appendNormalized(b []byte, s string) []byte {
+// AppendNormalized appends Normalize(s) to b.
+func AppendNormalized(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
@@ -247,7 +248,7 @@ func (b *SummaryBuilder) Add(e *mdr.Event) {
 		if !ok || v.Kind() == mdr.KindList || v.Kind() == mdr.KindObject {
 			continue
 		}
-		b.buf = appendNormalized(b.buf[:0], v.Text())
+		b.buf = AppendNormalized(b.buf[:0], v.Text())
 		if !slices.Contains(l.values, string(b.buf)) {
 			if len(l.values) >= MaxListValues {
 				l.overflow, l.values = true, nil
