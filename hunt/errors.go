@@ -1,7 +1,6 @@
 package hunt
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/mdrkit/mdr"
@@ -58,5 +57,3 @@ func (e *IndicatorError) Error() string {
 
 // Unwrap returns ErrIndicator.
 func (e *IndicatorError) Unwrap() error { return ErrIndicator }
-
-var errNoStore = errors.New("hunt: no store")

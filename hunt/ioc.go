@@ -373,7 +373,7 @@ type Sweeper struct {
 	inds   []Indicator
 	tokens map[string][]int32 // normalised token -> indicators
 	subs   *ahocorasick.Matcher
-	subIdx []int32               // AC pattern -> indicator
+	subIdx []int32                // AC pattern -> indicator
 	addrs  map[netip.Addr][]int32 // IPv6 (and IPv4) addresses as whole values
 	nets   map[netip.Prefix][]int32
 	bits   []int // prefix lengths present in nets
