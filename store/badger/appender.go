@@ -41,7 +41,12 @@ type Appender struct {
 	total   store.AppendResult // what committed batches stored
 	err     error              // the first error; every later call returns it
 	scratch []byte
+	since   int // events appended since mapped pages were last released
 }
+
+// releaseEvery is the number of events an Appender appends between two
+// releases of the store's mapped pages (see Config.ReleaseMappedPages).
+const releaseEvery = 50000
 
 // NewAppender starts a bulk load.
 func (s *Store) NewAppender() (*Appender, error) {
@@ -98,6 +103,10 @@ func (a *Appender) Append(ctx context.Context, batch []*mdr.Event) error {
 	if err := a.renew(); err != nil {
 		txn.Discard()
 		return err
+	}
+	if a.since += len(batch); a.since >= releaseEvery && a.s.cfg.ReleaseMappedPages {
+		a.since = 0
+		releaseMappedPages(a.s.cfg.Dir)
 	}
 	done := make(chan error, 1)
 	a.flight, a.fbatch, a.fres = done, batch, res

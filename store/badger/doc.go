@@ -12,17 +12,19 @@
 // Iterators read a snapshot taken when the iteration starts and may be
 // consumed at any pace; they hold no lock while the loop body runs.
 //
-// # Key layout (version 1)
+// # Key layout (version 2)
 //
 // All integers are big-endian, so byte order is numeric order. Times are
 // store.TimeKey values (Unix nanoseconds; the zero time first) with the sign
 // bit flipped; scores likewise in an order-preserving float encoding.
 //
-//	0x00 "m/layout"                          -> uint32 layout version (1)
+//	0x00 "m/layout"                          -> uint32 layout version (2)
 //	0x00 "m/bucket"                          -> uint64 bucket width in ns
 //	0x00 "q/seq"                             -> badger sequence (event and edge order)
-//	'e' bucket(8) time(8) seq(8)             -> event (binary, see codec.go)
+//	0x00 "d/" id(4)                          -> s2 compression dictionary
+//	'e' bucket(8) time(8) seq(8)             -> event (compressed binary, see compress.go and codec.go)
 //	'i' event id                             -> bucket(8) time(8) seq(8)
+//	'b' bucket(8) seq(8)                     -> summary of one write's events in the bucket (store.Summary)
 //	'a' 'r' id                               -> alert record (JSON)
 //	'a' 't' time(8) id                       -> (time index)
 //	'a' 's' -score(8) time(8) id             -> (score index)
@@ -37,7 +39,9 @@
 // store is created). Open writes the layout version into an empty directory
 // and refuses a directory with another version, or with data but no
 // version, with a *LayoutError (errors.Is(err, ErrLayout)): a store written
-// by a newer mdrkit is never misread. Any change to a key or value encoding
+// by a newer mdrkit is never misread. Layout 1 (events uncompressed, no
+// summaries) is refused the same way: ingest its events again. Any change
+// to a key or value encoding
 // above must change the version.
 //
 // Events are encoded in a compact binary form (id, flags, time, origin, then
@@ -45,6 +49,27 @@
 // through mdr.Builder.FinishAs: id, time, origin, duplicate-key flag, field
 // order, value kinds and float bits. Every string of a decoded event shares
 // one allocation.
+//
+// # Compression and summaries
+//
+// Each event is stored on its own, compressed with s2 and a dictionary made
+// from the events written just before: every 20,000 events the store takes
+// the newest 64 KiB of a sample of one event in seven and stores it as a
+// new dictionary (in a transaction of its own, before any event that uses
+// it); the value names the dictionary, and readers keep up to 256
+// dictionaries in memory. Making a dictionary costs about a millisecond;
+// compressing an event a few microseconds. On benchmark.jsonl.gz, s2
+// alone stores 0.68 of the JSON size, s2 with one dictionary trained once
+// 0.46, and with dictionaries renewed from the stream 0.31.
+//
+// Every write (a transaction of up to a few thousand events) also stores,
+// for each time bucket it wrote into, a store.Summary of those events: their
+// time range, the distinct channels, event ids and hosts (up to 64 each),
+// and a Bloom filter of every field value and every token of every value
+// (about 10 bits per distinct entry). ScanSummarized reads the summaries of
+// a range first and reads only the events of the time spans whose summary a
+// caller's predicate keeps: a search for values no segment holds reads no
+// event at all.
 //
 // # Writes and durability
 //

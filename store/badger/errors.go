@@ -25,7 +25,7 @@ type LayoutError struct {
 }
 
 func (e *LayoutError) Error() string {
-	return fmt.Sprintf("badger store %s: key layout version %s, this build reads version %d only (a store written by a newer mdrkit, or not an mdrkit store)", e.Dir, e.Found, e.Supported)
+	return fmt.Sprintf("badger store %s: key layout version %s, this build reads version %d only (a store written by a newer mdrkit; an older one, whose events must be ingested again; or not an mdrkit store)", e.Dir, e.Found, e.Supported)
 }
 
 // Unwrap returns ErrLayout.

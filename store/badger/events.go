@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"sync"
 	"time"
 
@@ -123,19 +124,40 @@ func (s *Store) appendChunk(batch []*mdr.Event, maxBytes, maxCount int64, scratc
 
 // prepareChunk writes a prefix of batch into txn (not committed) and
 // reports how many events it consumed and what committing would store.
+// Each event is stored compressed (compress.go); the events it adds are
+// summarised per time bucket, and each bucket's summary is written in the
+// same transaction under a key of its own (summaryKey).
 func (s *Store) prepareChunk(txn *bdg.Txn, batch []*mdr.Event, maxBytes, maxCount int64, scratch *[]byte) (int, store.AppendResult, error) {
 	var res store.AppendResult
 	var arena []byte
 	var size, count int64
 	n := 0
+	s.comp.mu.Lock()
+	defer s.comp.mu.Unlock()
+	sums := s.comp.sums[:0]
+	// room for the summaries written at the end
+	maxBytes -= maxChunkBuckets * s.entrySize(summaryKeyLen, int(s.cfg.ValueThreshold))
+	maxCount -= maxChunkBuckets
 	for _, e := range batch {
-		*scratch = appendEvent((*scratch)[:0], e)
-		val := *scratch
+		raw := appendEvent((*scratch)[:0], e)
+		*scratch = raw
 		id := e.ID()
+		var err error
+		s.comp.val, err = s.encodeValue(s.comp.val[:0], raw, idPrefixLen(id))
+		if err != nil {
+			return 0, res, err
+		}
+		val := s.comp.val
 		need := len(val) + eventKeyLen + 1 + len(id) + eventKeyLen
 		entrySize := s.entrySize(eventKeyLen, len(val)) + s.entrySize(1+len(id), eventKeyLen-1)
 		if n > 0 && (size+entrySize > maxBytes || count+2 > maxCount) {
 			break
+		}
+		tk := store.TimeKey(e.Time())
+		bucket := s.bucketOf(tk)
+		si := slices.IndexFunc(sums, func(b bucketSummary) bool { return b.bucket == bucket })
+		if si < 0 && len(sums) == maxChunkBuckets {
+			break // the chunk ends here; the next one takes this bucket
 		}
 		if cap(arena)-len(arena) < need {
 			// room for this event and, at its size, up to 128 KiB of the rest
@@ -148,7 +170,7 @@ func (s *Store) prepareChunk(txn *bdg.Txn, batch []*mdr.Event, maxBytes, maxCoun
 		arena = append(append(arena, pEventID), id...)
 		ik := arena[off:len(arena):len(arena)]
 
-		_, err := txn.Get(ik)
+		_, err = txn.Get(ik)
 		switch {
 		case err == nil:
 			res.Duplicates++
@@ -162,7 +184,7 @@ func (s *Store) prepareChunk(txn *bdg.Txn, batch []*mdr.Event, maxBytes, maxCoun
 			return 0, res, err
 		}
 		off = len(arena)
-		arena = s.eventKey(arena, store.TimeKey(e.Time()), seq)
+		arena = s.eventKey(arena, tk, seq)
 		ek := arena[off:len(arena):len(arena)]
 		if err := txn.Set(ek, val); err != nil {
 			if errors.Is(err, bdg.ErrTxnTooBig) {
@@ -176,10 +198,28 @@ func (s *Store) prepareChunk(txn *bdg.Txn, batch []*mdr.Event, maxBytes, maxCoun
 			}
 			return 0, res, err
 		}
+		if si < 0 {
+			si = len(sums)
+			sums = s.comp.summaryFor(sums, bucket)
+		}
+		sums[si].b.Add(e)
 		size += entrySize
 		count += 2
 		res.Added++
 		n++
+	}
+	s.comp.sums = sums
+	for i := range sums {
+		seq, err := s.seq.Next()
+		if err != nil {
+			return 0, res, err
+		}
+		if err := txn.Set(summaryKey(sums[i].bucket, seq), sums[i].b.AppendTo(nil)); err != nil {
+			if errors.Is(err, bdg.ErrTxnTooBig) {
+				return 0, res, errShrink
+			}
+			return 0, res, err
+		}
 	}
 	return n, res, nil
 }
@@ -216,7 +256,7 @@ func (s *Store) GetEvent(ctx context.Context, id string) (*mdr.Event, error) {
 			b := builders.Get().(*mdr.Builder)
 			err = item.Value(func(v []byte) error {
 				var derr error
-				if ev, derr = decodeEvent(v, b); derr != nil {
+				if ev, _, derr = s.decodeValue(txn, v, b, nil); derr != nil {
 					return corrupt(ek, derr.Error())
 				}
 				return nil
@@ -243,6 +283,7 @@ type iteration struct {
 	s   *Store
 	txn *bdg.Txn
 	it  *bdg.Iterator
+	buf []byte // decompressed event encoding
 }
 
 // startIteration opens a read transaction and an iterator over prefix.
@@ -343,7 +384,7 @@ func (r *iteration) nextEvent(s *Store, first bool, from time.Time, hi []byte, b
 	}
 	err = item.Value(func(v []byte) error {
 		var derr error
-		if ev, derr = decodeEvent(v, b); derr != nil {
+		if ev, r.buf, derr = s.decodeValue(r.txn, v, b, r.buf); derr != nil {
 			return corrupt(k, derr.Error())
 		}
 		return nil
@@ -443,7 +484,7 @@ func (s *Store) dropBucket(prefix []byte) (int64, error) {
 			var id string
 			if err := item.Value(func(v []byte) error {
 				var err error
-				id, err = eventID(v)
+				id, err = valueID(v)
 				return err
 			}); err != nil {
 				return corrupt(item.Key(), err.Error())
@@ -461,5 +502,6 @@ func (s *Store) dropBucket(prefix []byte) (int64, error) {
 	if err := wb.Flush(); err != nil {
 		return 0, err
 	}
-	return n, s.db.DropPrefix(prefix)
+	sp := append([]byte{pSummary}, prefix[1:]...)
+	return n, s.db.DropPrefix(prefix, sp)
 }

@@ -10,13 +10,14 @@ import (
 
 // layoutVersion is the key layout this build writes and reads. Change it
 // with any change to the keys or values described in the package doc.
-const layoutVersion uint32 = 1
+const layoutVersion uint32 = 2
 
 // Key prefixes (first byte). See the package doc for the full layout.
 const (
 	pMeta     = 0x00 // metadata: layout version, bucket width, sequences
 	pEvent    = 'e'  // events by bucket, time, sequence
 	pEventID  = 'i'  // event id -> event key suffix
+	pSummary  = 'b'  // event summaries by bucket, sequence
 	pAlert    = 'a'  // alert records and their indexes
 	pIncident = 'n'  // incident records and their indexes
 	pGraph    = 'g'  // graph edges, out and in
@@ -104,4 +105,14 @@ func auditKey(seq uint64) []byte {
 
 func stateKey(key string) []byte {
 	return append([]byte{pState}, key...)
+}
+
+// summaryKeyLen is the length of a summary key: prefix, bucket, seq.
+const summaryKeyLen = 1 + 8 + 8
+
+func summaryKey(bucket int64, seq uint64) []byte {
+	k := make([]byte, 0, summaryKeyLen)
+	k = append(k, pSummary)
+	k = binary.BigEndian.AppendUint64(k, orderedInt(bucket))
+	return binary.BigEndian.AppendUint64(k, seq)
 }

@@ -95,14 +95,17 @@ func TestLayoutVersion(t *testing.T) {
 	}
 	s.Close()
 
-	// rewrite the version key as a newer mdrkit would
-	setRaw(t, dir, "\x00m/layout", []byte{0, 0, 0, 2})
-	_, err = badger.Open(badger.DefaultConfig(dir))
-	var le *badger.LayoutError
-	if !errors.Is(err, badger.ErrLayout) || !errors.As(err, &le) || le.Found != "2" || !strings.Contains(err.Error(), "version 2") {
-		t.Fatalf("Open of a version-2 store = %v, want *LayoutError naming version 2", err)
+	// rewrite the version key as a newer mdrkit would, then as the older
+	// layout 1 (uncompressed events, no summaries) had it
+	for _, v := range []string{"3", "1"} {
+		setRaw(t, dir, "\x00m/layout", []byte{0, 0, 0, v[0] - '0'})
+		_, err = badger.Open(badger.DefaultConfig(dir))
+		var le *badger.LayoutError
+		if !errors.Is(err, badger.ErrLayout) || !errors.As(err, &le) || le.Found != v || !strings.Contains(err.Error(), "version "+v) {
+			t.Fatalf("Open of a version-%s store = %v, want *LayoutError naming version %s", v, err, v)
+		}
+		t.Logf("refused with: %v", err)
 	}
-	t.Logf("refused with: %v", err)
 
 	// a badger directory that is not an mdrkit store
 	foreign := t.TempDir()

@@ -30,6 +30,8 @@ type Store struct {
 	log         *slog.Logger
 	bucketNanos int64
 	seq         *bdg.Sequence
+	comp        compressor // encoding side of event compression and summaries
+	dicts       dicts      // decoding dictionaries
 
 	// mu guards closed: operations hold it shared, Close exclusively.
 	mu     sync.RWMutex
@@ -95,6 +97,10 @@ func Open(cfg Config) (*Store, error) {
 	if err := s.checkLayout(); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if err := s.loadDictIDs(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("badger store %s: %w", cfg.Dir, err)
 	}
 	if s.seq, err = db.GetSequence(keySeq, 4096); err != nil {
 		db.Close()
