@@ -619,7 +619,7 @@ func (g *Graph) CausalChain(ctx context.Context, a *mdr.Alert) ([]string, error)
 func (g *Graph) alertSeeds(a *mdr.Alert) []uint32 {
 	var procs, hubs, out []uint32
 	for i := range a.Entities {
-		n, ok := g.ids[a.Entities[i].ID]
+		n, ok := g.resolve(a.Entities[i].ID, a.Time)
 		if !ok {
 			continue
 		}
@@ -654,4 +654,32 @@ func (g *Graph) alertSeeds(a *mdr.Alert) []uint32 {
 		}
 	}
 	return out
+}
+
+// resolve returns the node of an entity id, joining a process that the
+// alert named by host and pid alone (a stateless mapping of its event) to
+// the process the graph's table knows under that pid at time t.
+func (g *Graph) resolve(id string, t time.Time) (uint32, bool) {
+	if n, ok := g.ids[id]; ok {
+		return n, true
+	}
+	rest, ok := strings.CutPrefix(id, "process:")
+	if !ok || g.mapper.Processes == nil {
+		return 0, false
+	}
+	rest, _, _ = strings.Cut(rest, "@")
+	i := strings.LastIndexByte(rest, ':')
+	if i < 0 {
+		return 0, false
+	}
+	pid, err := strconv.ParseInt(rest[i+1:], 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	known, ok := g.mapper.Processes.Lookup(rest[:i], pid, t)
+	if !ok {
+		return 0, false
+	}
+	n, ok := g.ids[known]
+	return n, ok
 }

@@ -256,17 +256,27 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	b := &scopeBuilder{g: g, s: &Scope{Entities: map[string]mdr.Entity{}}, items: map[itemKey]int{},
-		role: map[uint32]Role{}, edgeSeen: map[uint32]bool{}, lim: lim}
+		role: map[uint32]Role{}, edgeSeen: map[uint32]bool{}, lim: lim, edgeHost: map[uint32]string{},
+		alertHosts: map[string]bool{}, alertUsers: map[string]bool{}}
 	var rootT int64 = math.MaxInt64
 	var rootID string
 	var payloads []uint32
 	for i := range alerts {
 		a := &alerts[i]
 		b.s.Alerts = append(b.s.Alerts, a.ID)
+		if a.Host != "" {
+			b.alertHosts[a.Host] = true
+		}
+		for j := range a.Entities {
+			if a.Entities[j].Kind == mdr.EntityUser && !systemAccount(a.Entities[j].ID) && a.Entities[j].Name != "" {
+				b.alertUsers[a.Entities[j].Name] = true
+			}
+		}
 		at := int64(math.MaxInt64)
 		if !a.Time.IsZero() {
 			at = a.Time.UnixMicro()
 		}
+		b.alertEdges(a, at)
 		for _, s := range g.alertSeeds(a) {
 			if err := ctx.Err(); err != nil {
 				return nil, err
@@ -310,6 +320,9 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 			}
 		}
 	}
+	if rootID == "" {
+		rootID = b.alertRoot()
+	}
 	if rootID != "" {
 		e := g.entityOf(g.ids[rootID])
 		b.s.RootCause = Ref{Kind: e.Kind, ID: e.ID, Name: e.Name}
@@ -338,8 +351,256 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 			return nil, err
 		}
 	}
+	b.attributeProxies()
 	b.finish()
 	return b.s, nil
+}
+
+// maxAlertEdges bounds the edges of one entity that alertEdges looks at.
+const maxAlertEdges = 4096
+
+// alertEdges adds the edges of alert a's own events: the edges touching
+// its entities whose event is one of the alert's, or whose time span holds
+// the alert's time and that join two of its entities. So an alert on a
+// service installation, a logon or a share access puts what it saw in the
+// scope even when no process is named.
+func (b *scopeBuilder) alertEdges(a *mdr.Alert, at int64) {
+	g := b.g
+	evs := make(map[string]bool, len(a.EventIDs))
+	for _, id := range a.EventIDs {
+		evs[id] = true
+	}
+	ents := map[uint32]bool{}
+	for i := range a.Entities {
+		if n, ok := g.resolve(a.Entities[i].ID, a.Time); ok {
+			ents[n] = true
+		}
+	}
+	match := func(e uint32, other uint32) bool {
+		x := &g.edges[e]
+		if flowOf(x.kind()) == flowNone {
+			return false
+		}
+		if x.ev != 0 && evs[string(g.eventBytes(x.ev))] {
+			return true
+		}
+		return ents[other] && x.first <= at && at <= x.last()
+	}
+	for n := range ents {
+		i := 0
+		for e := g.nodes[n].headOut; e != 0 && i < maxAlertEdges; e = g.edges[e].nextOut {
+			i++
+			if match(e, g.edges[e].to) {
+				b.alertEdge(e, a.Host)
+			}
+		}
+		if g.nodes[n].kind == mdr.EntityHost {
+			continue // its incoming edges are every process's ran_on
+		}
+		i = 0
+		for e := g.nodes[n].headIn; e != 0 && i < maxAlertEdges; e = g.edges[e].nextIn {
+			i++
+			if match(e, g.edges[e].from) {
+				b.alertEdge(e, a.Host)
+			}
+		}
+	}
+}
+
+func (b *scopeBuilder) alertEdge(e uint32, host string) {
+	g := b.g
+	b.edge(e)
+	if _, ok := b.edgeHost[e]; !ok && host != "" {
+		b.edgeHost[e] = host
+	}
+	b.alertEdgeList = append(b.alertEdgeList, e)
+	for _, n := range []uint32{g.edges[e].from, g.edges[e].to} {
+		switch g.nodes[n].kind {
+		case mdr.EntityHost, mdr.EntityUser, mdr.EntityAccount:
+			continue
+		}
+		if _, ok := b.role[n]; !ok {
+			b.role[n] = RoleAlert
+		}
+	}
+}
+
+// alertRoot picks a root cause when no alert named a process: the source
+// of the earliest edge of the alerts' own events (a logon's source
+// address, else the entity that acted).
+func (b *scopeBuilder) alertRoot() string {
+	g := b.g
+	var best uint32
+	for _, e := range b.alertEdgeList {
+		if best == 0 || g.edges[e].first < g.edges[best].first {
+			best = e
+		}
+	}
+	if best == 0 {
+		return ""
+	}
+	x := &g.edges[best]
+	if ip := blobVal(g.blobs, x.attrs, "source_ip"); ip != "" {
+		if _, ok := g.ids["ip:"+strings.ToLower(ip)]; ok {
+			return "ip:" + strings.ToLower(ip)
+		}
+	}
+	if g.nodes[x.from].kind != mdr.EntityHost {
+		return g.nodes[x.from].id
+	}
+	return g.nodes[x.to].id
+}
+
+// proxyWindow is how long after a process started the host's machinery
+// may carry out what its command line asked for.
+const proxyWindow = 10 * time.Minute
+
+// attributeProxies links the proxy edges (see Graph.proxies) to the
+// scope: a service installed, a task or account created, a group changed,
+// or a service's or task's registry written by a hub, on the host of a
+// scope process, within proxyWindow after it started, whose name the
+// process's command line (or a script it ran) names as a whole word. That
+// is how `sc create`, `schtasks /create`, `net user /add` and their
+// PowerShell equivalents act: through services.exe, the task scheduler and
+// the SAM, never writing the thing themselves.
+func (b *scopeBuilder) attributeProxies() {
+	g := b.g
+	if len(g.proxies) == 0 {
+		return
+	}
+	type source struct {
+		host  uint32
+		start int64
+		text  string
+	}
+	var srcs []source
+	for n := range b.role {
+		x := &g.nodes[n]
+		if x.kind != mdr.EntityProcess || x.hub {
+			continue
+		}
+		var texts []string
+		if cl := blobVal(g.blobs, x.attrs, "command_line"); cl != "" {
+			texts = append(texts, cl)
+		}
+		for e := x.headOut; e != 0; e = g.edges[e].nextOut {
+			if g.edges[e].kind() == mdr.RelExecutedScript {
+				if t := blobVal(g.blobs, g.nodes[g.edges[e].to].attrs, "text"); t != "" {
+					texts = append(texts, t)
+				}
+			}
+		}
+		if len(texts) > 0 {
+			srcs = append(srcs, source{x.host, g.startOf(n), strings.ToLower(strings.Join(texts, "\n"))})
+		}
+	}
+	if len(srcs) == 0 {
+		return
+	}
+	win := proxyWindow.Microseconds()
+	for _, p := range g.proxies {
+		if b.edgeSeen[p.edge] {
+			continue
+		}
+		x := &g.edges[p.edge]
+		names := g.proxyNames(x)
+		if len(names) == 0 {
+			continue
+		}
+		for _, s := range srcs {
+			if s.host != p.host || x.first < s.start || x.first > s.start+win {
+				continue
+			}
+			hit := false
+			for _, nm := range names {
+				if containsWord(s.text, nm) {
+					hit = true
+					break
+				}
+			}
+			if hit {
+				b.edge(p.edge)
+				if p.host != 0 {
+					b.edgeHost[p.edge] = g.nodes[p.host].name
+				}
+				for _, n := range []uint32{x.from, x.to} {
+					if k := g.nodes[n].kind; k != mdr.EntityHost && k != mdr.EntityUser && k != mdr.EntityAccount {
+						if _, ok := b.role[n]; !ok {
+							b.role[n] = RoleImpact
+						}
+					}
+				}
+				break
+			}
+		}
+	}
+}
+
+// proxyNames returns the lower-cased names by which a command line would
+// name the target of proxy edge x.
+func (g *Graph) proxyNames(x *edgeRec) []string {
+	to, from := &g.nodes[x.to], &g.nodes[x.from]
+	var out []string
+	add := func(s string) {
+		s = strings.ToLower(strings.Trim(s, `" `))
+		if len(s) >= 3 {
+			out = append(out, s)
+		}
+	}
+	switch x.kind() {
+	case mdr.RelInstalledService:
+		add(to.name)
+	case mdr.RelCreatedTask:
+		add(to.name)
+		add(baseName(to.name))
+	case mdr.RelCreatedAccount, mdr.RelDeletedAccount:
+		add(accountName(to.name))
+	case mdr.RelAddedToGroup, mdr.RelRemovedFromGroup:
+		add(accountName(from.name))
+	case mdr.RelSetRegistry, mdr.RelDeletedRegistry:
+		k := strings.ToLower(to.name)
+		for _, marker := range []string{`\services\`, `	ree\`} {
+			if i := strings.LastIndex(k, marker); i >= 0 {
+				rest := k[i+len(marker):]
+				if marker == `\services\` {
+					rest, _, _ = strings.Cut(rest, `\`)
+				} else if j := strings.LastIndexByte(rest, '\\'); j >= 0 {
+					rest = rest[:j] // the task's path, without the value name
+				}
+				add(rest)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func accountName(s string) string {
+	if i := strings.LastIndexByte(s, '\\'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// containsWord reports whether s holds w with no letter, digit, '_', '-'
+// or '.' right before or after it (both lower-cased).
+func containsWord(s, w string) bool {
+	for i := 0; ; {
+		j := strings.Index(s[i:], w)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(w)
+		if (j == 0 || !wordByte(s[j-1])) && (end == len(s) || !wordByte(s[end])) {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+func wordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c >= 0x80
 }
 
 type itemKey struct {
@@ -355,6 +616,12 @@ type scopeBuilder struct {
 	role     map[uint32]Role
 	edgeSeen map[uint32]bool
 	edges    []uint32
+	// alertEdgeList are the edges of the alerts' own events.
+	alertEdgeList []uint32
+	// edgeHost is the host of an edge's event where the edge's source
+	// does not tell it (an alert's event, a proxy edge).
+	edgeHost               map[uint32]string
+	alertHosts, alertUsers map[string]bool
 }
 
 func (b *scopeBuilder) edge(e uint32) {
@@ -455,6 +722,12 @@ func (b *scopeBuilder) finish() {
 		for _, id := range it.EventIDs {
 			evs[id] = true
 		}
+	}
+	for h := range b.alertHosts {
+		hosts[h] = true
+	}
+	for u := range b.alertUsers {
+		users[u] = true
 	}
 	delete(hosts, "")
 	delete(users, "")
@@ -575,6 +848,9 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 	from, to := &g.nodes[x.from], &g.nodes[x.to]
 	ev := g.eventID(x.ev)
 	host := b.hostName(x.from)
+	if host == "" {
+		host = b.edgeHost[e]
+	}
 	by := from.id
 	it := Item{EntityID: to.id, Host: host, Name: to.name, By: by, Role: b.roleOf(x.to)}
 	switch x.kind() {
