@@ -79,6 +79,8 @@ var keptAttrs = map[mdr.RelationKind][]string{
 	mdr.RelConnected:        {"direction", "protocol", "remote_hostname"},
 	mdr.RelLoggedOn:         {"logon_type", "source_ip", "workstation"},
 	mdr.RelLogonFailed:      {"logon_type", "source_ip", "workstation"},
+	mdr.RelLoggedOff:        {"logon_type"},
+	mdr.RelClearedLog:       {"log"},
 	mdr.RelUsedCredentials:  {"target_server"},
 	mdr.RelAccessedShare:    {"relative_target", "source_ip"},
 	mdr.RelOpenedProcess:    {"granted_access"},
@@ -93,10 +95,11 @@ var keptAttrs = map[mdr.RelationKind][]string{
 // sameAttrsOnly reports whether two relations of kind k merge only when
 // their kept attributes are equal: the data written to a registry value,
 // the access a process was opened with (which decides whether influence
-// flows), the type of a logon (which decides a root cause).
+// flows), the type of a logon (which decides a root cause), the file
+// reached through a share.
 func sameAttrsOnly(k mdr.RelationKind) bool {
 	switch k {
-	case mdr.RelSetRegistry, mdr.RelOpenedProcess, mdr.RelLoggedOn:
+	case mdr.RelSetRegistry, mdr.RelOpenedProcess, mdr.RelLoggedOn, mdr.RelAccessedShare, mdr.RelLoggedOff:
 		return true
 	}
 	return false
