@@ -257,7 +257,7 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 	defer g.mu.RUnlock()
 	b := &scopeBuilder{g: g, s: &Scope{Entities: map[string]mdr.Entity{}}, items: map[itemKey]int{},
 		role: map[uint32]Role{}, edgeSeen: map[uint32]bool{}, lim: lim, edgeHost: map[uint32]string{},
-		alertHosts: map[string]bool{}, alertUsers: map[string]bool{}}
+		alertHosts: map[string]bool{}, alertUsers: map[string]bool{}, seedFrom: map[uint32]int64{}, edgeEvents: map[uint32][]string{}, seedEvents: map[uint32][]string{}}
 	var rootT int64 = math.MaxInt64
 	var rootID string
 	var payloads []uint32
@@ -282,6 +282,10 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 				return nil, err
 			}
 			b.role[s] = RoleAlert
+			if t, ok := b.seedFrom[s]; !ok || at < t {
+				b.seedFrom[s] = at
+			}
+			b.seedEvents[s] = append(b.seedEvents[s], a.EventIDs...)
 			if g.nodes[s].hub {
 				continue
 			}
@@ -336,7 +340,15 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 	}
 	slices.Sort(starts)
 	for _, n := range starts {
-		if err := b.forward(ctx, n, g.startOf(n)); err != nil {
+		// What the process did from the first alert on it (from its start
+		// when that alert is its creation): an Outlook that has run all
+		// day is in the scope for the attachment it wrote, not for the
+		// mail it fetched before.
+		from := g.startOf(n)
+		if t, ok := b.seedFrom[n]; ok && t > from {
+			from = t
+		}
+		if err := b.forward(ctx, n, from); err != nil {
 			return nil, err
 		}
 	}
@@ -391,7 +403,7 @@ func (b *scopeBuilder) alertEdges(a *mdr.Alert, at int64) {
 		for e := g.nodes[n].headOut; e != 0 && i < maxAlertEdges; e = g.edges[e].nextOut {
 			i++
 			if match(e, g.edges[e].to) {
-				b.alertEdge(e, a.Host)
+				b.alertEdge(e, a)
 			}
 		}
 		if g.nodes[n].kind == mdr.EntityHost {
@@ -401,18 +413,19 @@ func (b *scopeBuilder) alertEdges(a *mdr.Alert, at int64) {
 		for e := g.nodes[n].headIn; e != 0 && i < maxAlertEdges; e = g.edges[e].nextIn {
 			i++
 			if match(e, g.edges[e].from) {
-				b.alertEdge(e, a.Host)
+				b.alertEdge(e, a)
 			}
 		}
 	}
 }
 
-func (b *scopeBuilder) alertEdge(e uint32, host string) {
+func (b *scopeBuilder) alertEdge(e uint32, a *mdr.Alert) {
 	g := b.g
 	b.edge(e)
-	if _, ok := b.edgeHost[e]; !ok && host != "" {
-		b.edgeHost[e] = host
+	if _, ok := b.edgeHost[e]; !ok && a.Host != "" {
+		b.edgeHost[e] = a.Host
 	}
+	b.edgeEvents[e] = append(b.edgeEvents[e], a.EventIDs...)
 	b.alertEdgeList = append(b.alertEdgeList, e)
 	for _, n := range []uint32{g.edges[e].from, g.edges[e].to} {
 		switch g.nodes[n].kind {
@@ -622,6 +635,11 @@ type scopeBuilder struct {
 	// does not tell it (an alert's event, a proxy edge).
 	edgeHost               map[uint32]string
 	alertHosts, alertUsers map[string]bool
+	// seedFrom is the time of the first alert naming each actor.
+	seedFrom map[uint32]int64
+	// edgeEvents are alert events that prove an edge besides its first;
+	// seedEvents the events of the alerts that name an actor.
+	edgeEvents, seedEvents map[uint32][]string
 }
 
 func (b *scopeBuilder) edge(e uint32) {
@@ -839,7 +857,10 @@ func (b *scopeBuilder) processItem(n uint32, act Action) {
 	for e := x.headOut; e != 0; e = g.edges[e].nextOut {
 		end = max(end, g.edges[e].last())
 	}
-	b.add(it, ev, start, end)
+	p := b.add(it, ev, start, end)
+	if act == ActExecuted {
+		p.EventIDs = append(p.EventIDs, b.seedEvents[n]...)
+	}
 }
 
 func (b *scopeBuilder) edgeItem(e uint32) {
@@ -950,7 +971,8 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 	if it.Host == "" {
 		it.Host = host
 	}
-	b.add(it, ev, x.first, x.last())
+	x2 := b.add(it, ev, x.first, x.last())
+	x2.EventIDs = append(x2.EventIDs, b.edgeEvents[e]...)
 }
 
 // hostOfID returns the host named inside a "kind:host\rest" id, by its
