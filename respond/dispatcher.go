@@ -576,13 +576,22 @@ func (d *Dispatcher) awaitApproval(ctx context.Context, e *entry, changes []chan
 	select {
 	case a := <-e.answer:
 		return d.afterAnswer(ctx, e, act, a)
+	case <-d.closing:
+		return d.leave(ctx, e, act, fmt.Errorf("respond: dispatcher closed while the command waited for approval (it stays pending): %w", mdr.ErrClosed))
 	case <-ctx.Done():
+		return d.leave(ctx, e, act, ctx.Err())
+	}
+}
+
+// leave stops waiting for e's approval, unless the answer already came.
+func (d *Dispatcher) leave(ctx context.Context, e *entry, act *registered, cause error) (Result, error) {
+	{
 		d.mu.Lock()
 		if e.res.State == StatePending {
 			e.waiting = false
 			r := e.res
 			d.mu.Unlock()
-			return r, ctx.Err()
+			return r, cause
 		}
 		d.mu.Unlock()
 		// answered while we were leaving: take the answer
@@ -930,13 +939,21 @@ func (d *Dispatcher) RequestApproval(ctx context.Context, ar ApprovalRequest) (R
 			return r, fmt.Errorf("%w by %s: %s", ErrRejected, a.principal, a.comment)
 		}
 		return r, nil
+	case <-d.closing:
+		return d.leaveManual(e, fmt.Errorf("respond: dispatcher closed while waiting for approval (it stays pending): %w", mdr.ErrClosed))
 	case <-ctx.Done():
+		return d.leaveManual(e, ctx.Err())
+	}
+}
+
+func (d *Dispatcher) leaveManual(e *entry, cause error) (Result, error) {
+	{
 		d.mu.Lock()
 		if e.res.State == StatePending {
 			e.waiting = false
 			r := e.res
 			d.mu.Unlock()
-			return r, ctx.Err()
+			return r, cause
 		}
 		d.mu.Unlock()
 		a := <-e.answer

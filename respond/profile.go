@@ -86,13 +86,15 @@ var (
 // process, stop er:service, set ipv4_net/ipv6_net/er:registry_entry/
 // er:account, create er:registry_entry, delete file/er:registry_entry/
 // er:service).
+// The mdr extension's commands on services and scheduled tasks need it
+// too, for the same reason.
 var needsDownstream = map[Action][]string{
 	ActionContain: {TargetFile},
-	ActionStart:   {TargetFile},
-	ActionStop:    {TargetProcess, TargetService},
+	ActionStart:   {TargetFile, TargetService, TargetScheduledTask},
+	ActionStop:    {TargetProcess, TargetService, TargetScheduledTask},
 	ActionSet:     {TargetIPv4Net, TargetIPv6Net, TargetRegistryEntry, TargetAccount},
-	ActionCreate:  {TargetRegistryEntry},
-	ActionDelete:  {TargetFile, TargetRegistryEntry, TargetService},
+	ActionCreate:  {TargetRegistryEntry, TargetService, TargetScheduledTask},
+	ActionDelete:  {TargetFile, TargetRegistryEntry, TargetService, TargetScheduledTask},
 }
 
 // UsesER reports whether the command uses the Endpoint Response profile:
