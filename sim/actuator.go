@@ -259,8 +259,8 @@ func (x *execution) device() error {
 			x.undoContainment(before)
 		}
 	}
-	return x.report(func(s Snapshot, st *TargetState) {
-		c := s.Containment
+	return x.report(func(h *host, st *TargetState) {
+		c := Containment{Mode: h.contain.Mode, Permitted: slices.Clone(h.contain.Permitted)}
 		st.Exists, st.Containment = true, &c
 	})
 }
@@ -296,16 +296,15 @@ func (x *execution) undoContainment(c Containment) {
 	x.setUndo(respond.ActionContain, dev, er)
 }
 
-// report fills the target's state from a fresh snapshot of the host.
-func (x *execution) report(fill func(Snapshot, *TargetState)) error {
-	s, err := x.f.Snapshot(x.host)
-	if err != nil {
-		return err
-	}
+// report fills the target's state from the host as it now is.
+func (x *execution) report(fill func(*host, *TargetState)) error {
 	st := &TargetState{Host: x.host}
-	fill(s, st)
+	err := x.f.view(x.host, func(h *host) error {
+		fill(h, st)
+		return nil
+	})
 	x.state = st
-	return nil
+	return err
 }
 
 func (x *execution) file(t *respond.File) error {
@@ -345,21 +344,18 @@ func (x *execution) file(t *respond.File) error {
 			return err
 		}
 	}
-	return x.report(func(s Snapshot, st *TargetState) {
-		if fl, ok := s.Files[strings.ToLower(path)]; ok {
-			st.Exists, st.File = true, &fl
+	return x.report(func(h *host, st *TargetState) {
+		if fl, ok := h.files[strings.ToLower(path)]; ok {
+			c := *fl
+			st.Exists, st.File = true, &c
 		}
-		f.mu.Lock()
-		if h, err := f.host(x.host); err == nil {
-			if q, ok := h.quarantine[strings.ToLower(path)]; ok {
-				st.Quarantined = true
-				if st.File == nil {
-					c := *q
-					st.File = &c
-				}
+		if q, ok := h.quarantine[strings.ToLower(path)]; ok {
+			st.Quarantined = true
+			if st.File == nil {
+				c := *q
+				st.File = &c
 			}
 		}
-		f.mu.Unlock()
 	})
 }
 
@@ -495,12 +491,13 @@ func (x *execution) registry(t *respond.RegistryEntry) error {
 	case respond.ActionQuery:
 	case respond.ActionSet, respond.ActionCreate:
 		if x.cmd.Action == respond.ActionCreate {
-			s, err := f.Snapshot(x.host)
-			if err != nil {
+			if err := f.view(x.host, func(h *host) error {
+				if _, ok := h.reg[strings.ToLower(path)]; ok {
+					return fmt.Errorf("%w: registry value %s on %s", ErrExists, path, x.host)
+				}
+				return nil
+			}); err != nil {
 				return err
-			}
-			if _, ok := s.Registry[strings.ToLower(path)]; ok {
-				return fmt.Errorf("%w: registry value %s on %s", ErrExists, path, x.host)
 			}
 		}
 		prev, err := f.SetRegistry(x.host, path, t.Type, t.Value)
@@ -519,9 +516,10 @@ func (x *execution) registry(t *respond.RegistryEntry) error {
 		}
 		x.setUndo(respond.ActionCreate, entry(old), nil)
 	}
-	return x.report(func(s Snapshot, st *TargetState) {
-		if v, ok := s.Registry[strings.ToLower(path)]; ok {
-			st.Exists, st.Registry = true, &v
+	return x.report(func(h *host, st *TargetState) {
+		if v, ok := h.reg[strings.ToLower(path)]; ok {
+			c := *v
+			st.Exists, st.Registry = true, &c
 		}
 	})
 }
@@ -543,12 +541,16 @@ func (x *execution) service(t *respond.Service) error {
 	}
 	f := x.f
 	target := respond.Target{Service: &respond.Service{Name: name}}
-	state := func() (Service, bool) {
-		s, _ := f.Snapshot(x.host)
-		v, ok := s.Services[strings.ToLower(name)]
-		return v, ok
+	var before Service
+	exists := false
+	if err := f.view(x.host, func(h *host) error {
+		if v, ok := h.services[strings.ToLower(name)]; ok {
+			before, exists = *v, true
+		}
+		return nil
+	}); err != nil {
+		return err
 	}
-	before, exists := state()
 	switch x.cmd.Action {
 	case respond.ActionQuery:
 	case respond.ActionStop:
@@ -579,9 +581,10 @@ func (x *execution) service(t *respond.Service) error {
 		}
 		x.setUndo(respond.ActionDelete, target, nil)
 	}
-	return x.report(func(s Snapshot, st *TargetState) {
-		if v, ok := s.Services[strings.ToLower(name)]; ok {
-			st.Exists, st.Service = true, &v
+	return x.report(func(h *host, st *TargetState) {
+		if v, ok := h.services[strings.ToLower(name)]; ok {
+			c := *v
+			st.Exists, st.Service = true, &c
 		}
 	})
 }
@@ -630,8 +633,9 @@ func (x *execution) account(t *respond.Account) error {
 			x.setUndo(respond.ActionSet, respond.Target{Account: &respond.Account{AccountName: before.Name}}, &respond.ERArgs{AccountStatus: back})
 		}
 	}
-	return x.report(func(s Snapshot, st *TargetState) {
-		if a, ok := s.Accounts[strings.ToLower(name)]; ok {
+	return x.report(func(h *host, st *TargetState) {
+		if _, ok := h.accounts[strings.ToLower(name)]; ok {
+			a := x.f.snapshotAccount(h, strings.ToLower(name))
 			st.Exists, st.Account = true, &a
 		}
 	})
@@ -684,9 +688,10 @@ func (x *execution) task(t *respond.ScheduledTask) error {
 		x.state = &TargetState{Host: x.host, Exists: true, Processes: ps}
 		return nil
 	}
-	return x.report(func(s Snapshot, st *TargetState) {
-		if k, ok := s.Tasks[strings.ToLower(name)]; ok {
-			st.Exists, st.Task = true, &k
+	return x.report(func(h *host, st *TargetState) {
+		if k, ok := h.tasks[strings.ToLower(name)]; ok {
+			c := *k
+			st.Exists, st.Task = true, &c
 		}
 	})
 }
