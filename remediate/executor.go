@@ -316,6 +316,8 @@ func (e *Executor) needsRun(s State) bool {
 	switch s {
 	case StatePlanned, StateApproved, StateApplying, StateFailed:
 		return true
+	case StateApplied: // interrupted before its check: verify only
+		return !e.cfg.DryRun
 	case StateUnverified:
 		return e.cfg.RetryUnverified
 	}
@@ -327,6 +329,9 @@ func (e *Executor) step(ctx context.Context, idx int, s *Step, j *journal) stepO
 	by := e.cfg.Principal
 	rec, _ := j.record(s.ID)
 	var err error
+	if rec.State == StateApplied {
+		return e.verify(ctx, s, j, idx)
+	}
 	if rec.State == StatePlanned {
 		if s.Advice && (e.cfg.Approve == nil || !e.cfg.Approve(s)) {
 			return stepOutcome{i: idx, err: errPending}

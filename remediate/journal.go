@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -234,7 +233,7 @@ func loadPlan(ctx context.Context, st Store, id string) (*Plan, *journal, error)
 type auditPayload struct {
 	Plan    string `json:"plan"`
 	Step    string `json:"step"`
-	From    State  `json:"from"`
+	From    State  `json:"from,omitempty"` // absent in a recovered record
 	To      State  `json:"to"`
 	Version uint64 `json:"version"`
 	Status  int    `json:"status,omitempty"`
@@ -345,5 +344,3 @@ func (j *journal) move(ctx context.Context, step string, ev Event, by string, ed
 	}
 	return next, nil
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -79,20 +79,20 @@ type StepKind uint8
 
 // The kinds of step a Planner writes.
 const (
-	KindUnknown         StepKind = iota
-	KindStopProcess              // stop a process the attack started
-	KindQuarantineFile           // quarantine a file the attack dropped
-	KindDeleteFile               // delete it (after the quarantine)
-	KindDeleteRegistry           // delete a registry value the attack created
-	KindRestoreRegistry          // set a registry value back to the data seen before the attack
-	KindStopService              // stop a service the attack installed
-	KindDeleteService            // delete it
-	KindDeleteTask               // delete a scheduled task the attack created
-	KindDisableAccount           // disable an account the attack created
-	KindDeleteAccount            // delete it (after disabling)
-	KindRemoveMember             // remove a group membership the attack added
-	KindResetCredentials         // reset the credentials of an exposed account (advice)
-	KindReleaseContainment       // release the host's network containment (last)
+	KindUnknown            StepKind = iota
+	KindStopProcess                 // stop a process the attack started
+	KindQuarantineFile              // quarantine a file the attack dropped
+	KindDeleteFile                  // delete it (after the quarantine)
+	KindDeleteRegistry              // delete a registry value the attack created
+	KindRestoreRegistry             // set a registry value back to the data seen before the attack
+	KindStopService                 // stop a service the attack installed
+	KindDeleteService               // delete it
+	KindDeleteTask                  // delete a scheduled task the attack created
+	KindDisableAccount              // disable an account the attack created
+	KindDeleteAccount               // delete it (after disabling)
+	KindRemoveMember                // remove a group membership the attack added
+	KindResetCredentials            // reset the credentials of an exposed account (advice)
+	KindReleaseContainment          // release the host's network containment (last)
 	numKinds
 )
 

@@ -50,7 +50,7 @@ func (s State) String() string {
 // ParseState reads a state name as String prints it.
 func ParseState(s string) (State, error) {
 	for i, n := range stateNames {
-		if i > 0 && strings.EqualFold(n, s) {
+		if strings.EqualFold(n, s) {
 			return State(i), nil
 		}
 	}
