@@ -1,0 +1,70 @@
+// Package sim is a simulated fleet of Windows hosts that tests, the demo and
+// researchers can attack, watch and repair.
+//
+// # The model
+//
+// A Fleet holds hosts. Each host has running processes (pid, Sysmon
+// process GUID, image, command line, parent, user, integrity level), files
+// (path and the SHA256, SHA1 and MD5 of their content), registry values
+// (the full path with the value name, as Sysmon's TargetObject writes it,
+// and the data), services (name, image path, start type, state), scheduled
+// tasks (name, command, trigger, account), local accounts and group
+// membership, open network connections and network containment. AddHost
+// builds a host in its state after boot (the system processes, the
+// Windows binaries, the usual services and tasks, the built-in accounts and
+// groups) without logging anything.
+//
+// # Telemetry
+//
+// Every change logs what Windows and Sysmon would write for it, as the flat
+// JSON objects of the shared data's EVTX exports: EventID an integer,
+// Channel, Provider_Name, Computer, TimeCreated, EventRecordID and the
+// System fields, then every EventData field as a string (Image,
+// CommandLine, ParentImage, TargetObject, Details, ProcessGuid in {…}
+// form), and _id last. A process start is Sysmon 1 and Security 4688; an
+// exit Sysmon 5; a file write Sysmon 11 and a delete Sysmon 23; a registry
+// change Sysmon 12/13; a connection Sysmon 3 and Security 5156; a DNS
+// query Sysmon 22; lsass access Sysmon 10; a service install System 7045,
+// Security 4697 and the service's registry key; a scheduled task Security
+// 4698/4699 and its file under System32\Tasks; accounts Security 4720,
+// 4722, 4725, 4726, 4732, 4733; logons 4624, 4625, 4634, 4648, 4672;
+// shares 5140, 5145; PowerShell script blocks 4104. Events are numbered in
+// the order they happen; Events and WriteNDJSON return them, an observer
+// given WithObserver sees them as they come. Output is deterministic for a
+// Config.Seed and a clock: the default clock is a SimClock that starts at
+// DefaultStart and moves by a millisecond per reading.
+//
+// # Scenarios
+//
+// A Scenario is a YAML script (the built-in ones are embedded; Scenarios
+// lists them, LoadScenario parses one, ParseScenario parses a researcher's
+// own) naming hosts, variables chosen by the seed through template
+// functions (pick, int, hex, enc, host, ip, sid, …) and steps: logon,
+// start, exit, write_file, set_reg, connect, dns, open_process,
+// create_service, start_service, create_task, add_account, add_member,
+// explicit_creds, share_access, script_block, …, grouped into phases. The
+// phase "benign" is the setup and the noise mixed into the attack; every
+// other phase is an attack step. One "baseline" step snapshots every host.
+// Scenario.Run plays the script on a fresh fleet and returns the Run: the
+// fleet (ready for response), the baseline snapshots, every event with
+// the label of its phase, and the Truth: what the attack changed since the
+// baseline, what benign activity changed, and every benign artifact. The
+// truth is measured, not declared: each step's effect is the difference
+// of the hosts' snapshots around it.
+//
+// # Snapshots
+//
+// Snapshot copies a host's state; Diff compares two snapshots and returns
+// the added, removed and changed processes, files, registry values,
+// services, tasks, accounts, group memberships and containment, so a test
+// can prove that a remediated host is back to its state before the
+// attack.
+//
+// # Concurrency
+//
+// A Fleet is safe for concurrent use: one mutex serialises its
+// operations, so the events of one operation are contiguous and numbered
+// in order. Snapshots, Changes, Truth and Records are values, safe for
+// concurrent reads. A Scenario is immutable after parsing; each Run builds
+// its own fleet.
+package sim
