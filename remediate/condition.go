@@ -16,7 +16,8 @@ import (
 //	response  map: the actuator's answer to the step's query command, as
 //	          OpenC2 JSON: response.status (int), response.status_text,
 //	          response.results (whatever the actuator returned)
-//	step      map: the step: step.id, step.kind, step.host, step.scope_item
+//	step      map: the step: step.id, step.kind, step.host, step.scope_item,
+//	          step.expect (Check.Expect: a value to compare with)
 //
 // For example, for a deleted file: `response.status == 404 ||
 // (response.status == 200 && !response.results.exists)`.

@@ -408,7 +408,11 @@ func (e *Executor) check(ctx context.Context, s *Step) (held bool, detail string
 }
 
 func stepVars(s *Step) map[string]any {
-	return map[string]any{"id": s.ID, "kind": s.Kind.String(), "host": s.Host, "scope_item": s.ScopeItem}
+	m := map[string]any{"id": s.ID, "kind": s.Kind.String(), "host": s.Host, "scope_item": s.ScopeItem, "expect": ""}
+	if s.Check != nil {
+		m["expect"] = s.Check.Expect
+	}
+	return m
 }
 
 func (e *Executor) move(ctx context.Context, j *journal, step string, ev Event, by string, edit func(*StepRecord)) (StepRecord, error) {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/mdrkit/mdr/respond"
 )
 
 // fakeHost is a test double for the host product's actuator: a set of
@@ -110,7 +112,7 @@ func chainPlan(id string, n int, deps map[int][]int) *Plan {
 	for i := range n {
 		s := Step{
 			ID:         fmt.Sprintf("s%02d", i),
-			Command:    Command{Action: "delete", Target: map[string]any{"file": map[string]any{"path": fmt.Sprintf(`c:\it%d`, i)}}},
+			Command:    respond.Command{Action: respond.ActionDelete, Target: respond.Target{File: &respond.File{Path: fmt.Sprintf(`c:\it%d`, i)}}},
 			ScopeItem:  fmt.Sprintf("it%d", i),
 			Reason:     "test",
 			Reversible: true,

@@ -3,6 +3,8 @@ package remediate
 import (
 	"fmt"
 	"time"
+
+	"github.com/mdrkit/mdr/respond"
 )
 
 // Plan is the remediation of one incident: the steps that undo what the
@@ -31,7 +33,7 @@ type Step struct {
 	ID string `json:"id"`
 	// Command is the OpenC2 command that undoes the artifact; its actuator
 	// specifier names the host.
-	Command Command `json:"command"`
+	Command respond.Command `json:"command"`
 	// Reason says in words why the step is there.
 	Reason string `json:"reason"`
 	// ScopeItem is the entity id of the scope item the step undoes.
@@ -55,10 +57,16 @@ type Step struct {
 }
 
 // Check is a post-condition: a CEL expression over the actuator's answer to
-// Query (see Conditions for the variables).
+// Query (see the variables in condition.go's documentation: response and
+// step; step.expect is Expect).
 type Check struct {
-	Query Command `json:"query"`
-	Expr  string  `json:"expr"`
+	// Query is the command whose answer the expression reads: a query of
+	// the step's target.
+	Query *respond.Command `json:"query,omitempty"`
+	Expr  string           `json:"expr"`
+	// Expect is a value the expression compares with (the registry data
+	// to restore), passed as step.expect rather than written into Expr.
+	Expect string `json:"expect,omitempty"`
 }
 
 // NotRestorable is a change of the attack that the plan cannot undo.
