@@ -16,10 +16,13 @@ import (
 )
 
 // Graph is what the planner asks of the provenance graph beyond the scope:
-// who wrote a service's or a task's binary, and whether a process ended.
+// who wrote a service's or a task's binary, which tasks and services the
+// attack's users created to run the attack's files, whether a process
+// ended, whether a registry item is a key or a value.
 // *investigate.Graph implements it. It is optional: without it the plan
 // keeps to the scope's own items.
 type Graph interface {
+	Entity(id string) (mdr.Entity, bool)
 	Edges(id string, f func(investigate.Edge) bool)
 }
 
@@ -84,20 +87,6 @@ func (e *entity) has(a investigate.Action) bool { _, ok := e.acts[a]; return ok 
 
 func (e *entity) item(a investigate.Action) *investigate.Item { return e.acts[a] }
 
-// any returns one of the entity's items, preferring the first action
-// given that it has.
-func (e *entity) any(pref ...investigate.Action) *investigate.Item {
-	for _, a := range pref {
-		if it, ok := e.acts[a]; ok {
-			return it
-		}
-	}
-	for _, it := range e.acts {
-		return it
-	}
-	return nil
-}
-
 // planning is the state of one Plan call.
 type planning struct {
 	p     *Planner
@@ -146,6 +135,7 @@ func (p *Planner) Plan(ctx context.Context, incidentID string, sc *investigate.S
 		return nil, err
 	}
 	pl.attackTime()
+	pl.persistence()
 	// Order matters only for readability and step ids: services and tasks
 	// first (files and registry values they cover are folded into them),
 	// then the rest.
@@ -260,6 +250,131 @@ func (pl *planning) attackTime() {
 	pl.tAttack = t
 }
 
+// persistence finds, through the graph, the scheduled tasks and services
+// that the users of the attack's processes created after the attack began
+// to run a file the attack wrote. Windows logs their creation by the
+// account (Security 4698, 4697), not by the process, so the scope's
+// process-to-artifact tracking cannot reach them; that the task or service
+// runs the attack's payload is the causal link.
+func (pl *planning) persistence() {
+	g := pl.p.graph
+	if g == nil || pl.tAttack.IsZero() {
+		return
+	}
+	type hu struct{ host, user string }
+	users := map[hu]bool{}
+	for _, e := range pl.ents {
+		if e.kind != investigate.ItemProcess || !pl.attackProcess(e) {
+			continue
+		}
+		if it := e.item(investigate.ActExecuted); it != nil && it.User != "" {
+			users[hu{e.host, it.User}] = true
+		}
+	}
+	keys := make([]hu, 0, len(users))
+	for k := range users {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b hu) int { return strings.Compare(a.host+"|"+a.user, b.host+"|"+b.user) })
+	for _, k := range keys {
+		dom, name, ok := strings.Cut(k.user, `\`)
+		if !ok {
+			dom, name = "", k.user
+		}
+		uid := schema.UserID(dom, name)
+		var found []investigate.Edge
+		g.Edges(uid, func(x investigate.Edge) bool {
+			if x.From == uid && (x.Kind == mdr.RelCreatedTask || x.Kind == mdr.RelInstalledService) && !x.First.Before(pl.tAttack) {
+				found = append(found, x)
+			}
+			return true
+		})
+		for _, x := range found {
+			kind := investigate.ItemTask
+			if x.Kind == mdr.RelInstalledService {
+				kind = investigate.ItemService
+			}
+			if _, ok := pl.byID[kind.String()+"|"+x.To]; ok {
+				continue
+			}
+			ent, ok := g.Entity(x.To)
+			if !ok {
+				continue
+			}
+			prefix := "task:"
+			if kind == investigate.ItemService {
+				prefix = "service:"
+			}
+			if !strings.HasPrefix(x.To, prefix+strings.ToLower(k.host)+`\`) {
+				continue // on another host: its own scope's business
+			}
+			it := investigate.Item{Kind: kind, EntityID: x.To, Host: k.host, Name: ent.Name, Action: investigate.ActCreated,
+				Role: investigate.RoleImpact, First: x.First, Last: x.Last, EventIDs: []string{x.EventID}, By: uid}
+			var bin string
+			if kind == investigate.ItemTask {
+				it.Command = strings.TrimSpace(ent.Attrs["command"] + " " + ent.Attrs["arguments"])
+				bin = imageOf(it.Command)
+			} else {
+				it.ImagePath = ent.Attrs["path"]
+				bin = imageOf(it.ImagePath)
+			}
+			if bin == "" || !(pl.attackWrote(k.host, bin) || pl.writtenDuringAttack(schema.FileID(k.host, bin)) != nil) {
+				continue
+			}
+			if it.EventIDs[0] == "" {
+				it.EventIDs = nil
+			}
+			e := &entity{kind: kind, id: x.To, host: k.host, name: ent.Name, acts: map[investigate.Action]*investigate.Item{investigate.ActCreated: &it},
+				role: investigate.RoleImpact, first: x.First, events: it.EventIDs, ordinal: len(pl.ents)}
+			pl.byID[kind.String()+"|"+x.To] = e
+			pl.ents = append(pl.ents, e)
+		}
+	}
+}
+
+// attackProcess reports whether a process entity is one the attack
+// started (not context, not a hub; see Plan).
+func (pl *planning) attackProcess(e *entity) bool {
+	it := e.item(investigate.ActExecuted)
+	if it == nil {
+		return false
+	}
+	img := it.Image
+	if img == "" {
+		img = e.name
+	}
+	if pl.p.protected[strings.ToLower(baseName(img))] {
+		return false
+	}
+	return !(e.role != investigate.RoleImpact && !pl.tAttack.IsZero() && !e.first.IsZero() && e.first.Before(pl.tAttack) && !pl.attackWrote(e.host, img))
+}
+
+// writtenDuringAttack returns the event ids of the writes of file fid
+// when the graph shows it written from the attack's start on and never
+// touched before; nil otherwise.
+func (pl *planning) writtenDuringAttack(fid string) []string {
+	if pl.p.graph == nil || pl.tAttack.IsZero() {
+		return nil
+	}
+	var wrote []string
+	before := false
+	pl.p.graph.Edges(fid, func(x investigate.Edge) bool {
+		if x.First.Before(pl.tAttack) {
+			before = true
+			return false
+		}
+		if x.To == fid && (x.Kind == mdr.RelWroteFile || x.Kind == mdr.RelRenamedFile) {
+			wrote = append(wrote, x.EventID)
+		}
+		return true
+	})
+	if before || len(wrote) == 0 {
+		return nil
+	}
+	slices.Sort(wrote)
+	return slices.Compact(wrote)
+}
+
 // addStep appends a step and returns its id.
 func (pl *planning) addStep(e *entity, kind StepKind, reason string, reversible bool, s Step) string {
 	pl.counter[kind]++
@@ -369,26 +484,10 @@ func (pl *planning) binary(owner *entity, path, after string) {
 		_ = e // the file's own steps are planned in file(); fileOrder links them
 		return
 	}
-	if pl.p.graph == nil || pl.tAttack.IsZero() {
+	wrote := pl.writtenDuringAttack(fid)
+	if wrote == nil {
 		return
 	}
-	var wrote []string
-	before := false
-	pl.p.graph.Edges(fid, func(x investigate.Edge) bool {
-		if x.First.Before(pl.tAttack) {
-			before = true
-			return false
-		}
-		if x.To == fid && (x.Kind == mdr.RelWroteFile || x.Kind == mdr.RelRenamedFile) {
-			wrote = append(wrote, x.EventID)
-		}
-		return true
-	})
-	if before || len(wrote) == 0 {
-		return
-	}
-	slices.Sort(wrote)
-	wrote = slices.Compact(wrote)
 	e := &entity{kind: investigate.ItemFile, id: fid, host: owner.host, name: path, acts: map[investigate.Action]*investigate.Item{},
 		events: append(slices.Clone(owner.events), wrote...)}
 	slices.Sort(e.events)
@@ -419,7 +518,7 @@ func (pl *planning) process(e *entity) {
 		pl.plan.Skipped["protected process (hub)"]++
 		return
 	}
-	if e.role != investigate.RoleImpact && !pl.tAttack.IsZero() && !e.first.IsZero() && e.first.Before(pl.tAttack) && !pl.attackWrote(e.host, img) {
+	if !pl.attackProcess(e) {
 		pl.plan.Skipped["context process: started before the attack's first change"]++
 		return
 	}
@@ -565,6 +664,10 @@ func (pl *planning) registry(e *entity) {
 	if pl.coveredValue(e) {
 		return
 	}
+	if pl.isKey(e) {
+		pl.plan.Skipped["registry key, not a value (its values are planned on their own)"]++
+		return
+	}
 	switch {
 	case e.has(investigate.ActCreated):
 		it := e.item(investigate.ActCreated)
@@ -591,6 +694,35 @@ func (pl *planning) registry(e *entity) {
 	default:
 		pl.plan.Skipped["registry value read only"]++
 	}
+}
+
+// isKey reports whether a registry item is a key rather than a value: the
+// parent of another registry item of the scope on its host, or, by the
+// graph, only ever created (Sysmon's CreateKey), never set.
+func (pl *planning) isKey(e *entity) bool {
+	pre := strings.ToLower(e.name) + `\`
+	for _, o := range pl.ents {
+		if o.kind == investigate.ItemRegistry && o != e && strings.EqualFold(o.host, e.host) && strings.HasPrefix(strings.ToLower(o.name), pre) {
+			return true
+		}
+	}
+	if pl.p.graph == nil {
+		return false
+	}
+	created, set := false, false
+	pl.p.graph.Edges(e.id, func(x investigate.Edge) bool {
+		if x.To != e.id || (x.Kind != mdr.RelSetRegistry && x.Kind != mdr.RelDeletedRegistry) {
+			return true
+		}
+		switch et := x.Attrs["event_type"]; {
+		case et == "CreateKey" || et == "DeleteKey":
+			created = true
+		case et != "":
+			set = true
+		}
+		return true
+	})
+	return created && !set
 }
 
 // coveredValue reports whether a registry value goes away with a service
