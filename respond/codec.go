@@ -225,10 +225,6 @@ func fields(raw json.RawMessage, path, what string, p *problems, set func(k stri
 	return true
 }
 
-func strField(dst *string) func(json.RawMessage, string, *problems) {
-	return func(v json.RawMessage, f string, p *problems) { *dst, _ = str(v, f, p) }
-}
-
 func decodeDevice(raw json.RawMessage, path string, p *problems) *Device {
 	d := &Device{}
 	ok := fields(raw, path, "device", p, func(k string, v json.RawMessage, f string) bool {

@@ -178,10 +178,7 @@ func (t *Target) Names() []string {
 	add(t.RegistryEntry != nil, TargetRegistryEntry)
 	add(t.Service != nil, TargetService)
 	add(t.ScheduledTask != nil, TargetScheduledTask)
-	for _, k := range sortedKeys(t.Extensions) {
-		out = append(out, k)
-	}
-	return out
+	return append(out, sortedKeys(t.Extensions)...)
 }
 
 // Name returns the name of the target's choice, or "" when not exactly one

@@ -13,13 +13,15 @@ import (
 	"time"
 )
 
-// OpenC2Sender sends the OpenC2 command embedded in an openc2-http step.
-// The Dispatcher is the one to use, so that policy, approval, dry-run and
+// OpenC2Dispatcher sends the OpenC2 command embedded in an openc2-http
+// step. *Dispatcher is the one to use, so that policy, approval, dry-run and
 // the audit log apply to commands that come from playbooks exactly as to
-// any other; tests may pass a recorder. It must be safe for concurrent use
-// (parallel branches send at the same time).
-type OpenC2Sender interface {
-	Send(ctx context.Context, cmd Command) (Response, error)
+// any other; the engine fills the Request's requester ("playbook <id>"),
+// reason (the step) and incident. Dispatch's error is nil only when the
+// command executed (or was a dry run). It must be safe for concurrent use:
+// parallel branches dispatch at the same time.
+type OpenC2Dispatcher interface {
+	Dispatch(ctx context.Context, req Request) (Result, error)
 }
 
 // ManualRequest is what a manual command asks of a human.
@@ -145,7 +147,7 @@ type Execution struct {
 //
 // A PlaybookEngine is safe for concurrent use; each Run is independent.
 type PlaybookEngine struct {
-	sender  OpenC2Sender
+	sender  OpenC2Dispatcher
 	manual  ManualResponder
 	runner  CommandRunner
 	library PlaybookLibrary
@@ -158,10 +160,10 @@ type PlaybookEngine struct {
 // PlaybookOption configures a PlaybookEngine.
 type PlaybookOption func(*PlaybookEngine) error
 
-// WithOpenC2Sender makes the engine execute openc2-http commands through s
-// (normally the Dispatcher).
-func WithOpenC2Sender(s OpenC2Sender) PlaybookOption {
-	return func(e *PlaybookEngine) error { e.sender = s; return nil }
+// WithDispatcher makes the engine execute openc2-http commands through d
+// (normally the *Dispatcher).
+func WithDispatcher(d OpenC2Dispatcher) PlaybookOption {
+	return func(e *PlaybookEngine) error { e.sender = d; return nil }
 }
 
 // WithManualResponder makes the engine execute manual commands by asking m.
@@ -286,6 +288,7 @@ func isFatal(err error) bool {
 // execution is the state of one Run.
 type execution struct {
 	e        *PlaybookEngine
+	opts     RunOptions
 	onStep   func(StepRecord)
 	executed atomic.Int64
 	mu       sync.Mutex
@@ -298,14 +301,30 @@ type frame struct {
 	depth int
 }
 
-// Run executes the playbook. inputs give external playbook variables their
-// values (names with their underscores); onStep, when not nil, is called
-// for each step as it ends, one call at a time. The returned error joins
-// every failure that was not handled by an on_failure step (each a
-// *StepError), or reports why the run stopped; the Execution is returned in
-// both cases.
-func (e *PlaybookEngine) Run(ctx context.Context, pb *Playbook, inputs map[string]string, onStep func(StepRecord)) (*Execution, error) {
-	x := &execution{e: e, onStep: onStep}
+// RunOptions are the inputs of one execution.
+type RunOptions struct {
+	// Inputs give playbook variables (external ones, normally) their
+	// values, by name with the underscores.
+	Inputs map[string]string
+	// OnStep, when not nil, is called for each step as it ends, one call
+	// at a time; it must not block for long.
+	OnStep func(StepRecord)
+	// Incident and Requester go into every OpenC2 request (Requester
+	// defaults to "playbook <id>").
+	Incident, Requester string
+	// DryRun makes OpenC2 requests dry runs (the Dispatcher records what
+	// it would have done) and does not run CommandRunner commands: their
+	// step records say what would have run. Manual commands are still
+	// asked.
+	DryRun bool
+}
+
+// Run executes the playbook. The returned error joins every failure that
+// was not handled by an on_failure step (each a *StepError), or reports why
+// the run stopped; the Execution is returned in both cases.
+func (e *PlaybookEngine) Run(ctx context.Context, pb *Playbook, opts RunOptions) (*Execution, error) {
+	inputs := opts.Inputs
+	x := &execution{e: e, opts: opts, onStep: opts.OnStep}
 	ex := &Execution{PlaybookID: pb.ID, Started: e.now()}
 	if err := e.check(pb, 0, map[*Playbook]bool{}); err != nil {
 		ex.Ended, ex.Failed = e.now(), true
@@ -486,7 +505,7 @@ func (x *execution) run(ctx context.Context, f *frame, st *Step, sc *varScope, r
 		return nil
 	case StepAction:
 		for i := range st.Commands {
-			if err := x.command(ctx, f, st, i, sc); err != nil {
+			if err := x.command(ctx, f, st, i, sc, rec); err != nil {
 				return err
 			}
 		}
@@ -606,11 +625,11 @@ func (x *execution) playbookAction(ctx context.Context, f *frame, st *Step, sc *
 }
 
 // command executes the i-th command of an action step.
-func (x *execution) command(ctx context.Context, f *frame, st *Step, i int, sc *varScope) error {
+func (x *execution) command(ctx context.Context, f *frame, st *Step, i int, sc *varScope, rec *StepRecord) error {
 	c := st.Commands[i]
 	switch c.Type {
 	case CommandOpenC2HTTP:
-		return x.openC2(ctx, st, i, sc)
+		return x.openC2(ctx, f, st, i, sc, rec)
 	case CommandManual:
 		return x.manualCommand(ctx, f, st, c, sc)
 	}
@@ -650,6 +669,10 @@ func (x *execution) command(ctx context.Context, f *frame, st *Step, i int, sc *
 			}
 			req.Args[n] = v.Value
 		}
+	}
+	if x.opts.DryRun {
+		rec.Detail = appendDetail(rec.Detail, "dry run: "+c.Type+": "+req.Command)
+		return nil
 	}
 	res, err := x.e.runner.Run(ctx, req)
 	if err != nil {
@@ -742,13 +765,13 @@ func (x *execution) agents(pb *Playbook, st *Step, sc *varScope) (*AgentTarget, 
 }
 
 // openC2 sends the OpenC2 command of an openc2-http command through the
-// sender. Variables are substituted inside the command's JSON strings (so
-// a value cannot break the JSON), then the command is parsed and validated
-// like any other. The response, as JSON, goes to the step's first out_args
-// variable.
-func (x *execution) openC2(ctx context.Context, st *Step, i int, sc *varScope) error {
+// dispatcher. Variables are substituted inside the command's JSON strings
+// (so a value cannot break the JSON), then the command is parsed and
+// validated like any other. The dispatcher's history entry, as JSON, goes
+// to the step's first out_args variable.
+func (x *execution) openC2(ctx context.Context, f *frame, st *Step, i int, sc *varScope, rec *StepRecord) error {
 	if x.e.sender == nil {
-		return fmt.Errorf("%w: command type openc2-http (no OpenC2 sender)", ErrUnsupported)
+		return fmt.Errorf("%w: command type openc2-http (no dispatcher)", ErrUnsupported)
 	}
 	raw := st.openc2[i]
 	if raw == nil { // parsed by a loader that skipped validation
@@ -774,15 +797,27 @@ func (x *execution) openC2(ctx context.Context, st *Step, i int, sc *varScope) e
 	if err != nil {
 		return err
 	}
-	resp, err := x.e.sender.Send(ctx, cmd)
-	if err != nil {
-		return fmt.Errorf("%w: openc2 %s: %w", ErrStepFailed, cmd.Action, err)
+	req := Request{Command: cmd, Incident: x.opts.Incident, Requester: x.opts.Requester, DryRun: x.opts.DryRun,
+		Reason: fmt.Sprintf("CACAO playbook %s step %s", f.pb.ID, st.ID)}
+	if req.Requester == "" {
+		req.Requester = "playbook " + f.pb.ID
 	}
-	if resp.Status != StatusOK && resp.Status != StatusProcessing {
-		return fmt.Errorf("%w: openc2 %s: status %d %s", ErrStepFailed, cmd.Action, resp.Status, resp.StatusText)
+	if st.Name != "" {
+		req.Reason += " (" + st.Name + ")"
+	}
+	if d, ok := ctx.Deadline(); ok {
+		req.ApprovalTimeout = time.Until(d)
+	}
+	res, err := x.e.sender.Dispatch(ctx, req)
+	rec.Detail = appendDetail(rec.Detail, fmt.Sprintf("openc2 %s %s: %s", cmd.Action, cmd.Target.Name(), res.State))
+	if err != nil {
+		return fmt.Errorf("%w: openc2 %s %s: %w", ErrStepFailed, cmd.Action, cmd.Target.Name(), err)
+	}
+	if r := res.Response; r != nil && r.Status != StatusOK && r.Status != StatusProcessing {
+		return fmt.Errorf("%w: openc2 %s %s: status %d %s", ErrStepFailed, cmd.Action, cmd.Target.Name(), r.Status, r.StatusText)
 	}
 	if len(st.OutArgs) > 0 {
-		b, err := json.Marshal(&resp)
+		b, err := json.Marshal(&res)
 		if err != nil {
 			return err
 		}
@@ -791,6 +826,13 @@ func (x *execution) openC2(ctx context.Context, st *Step, i int, sc *varScope) e
 		}
 	}
 	return nil
+}
+
+func appendDetail(d, s string) string {
+	if d == "" {
+		return s
+	}
+	return d + "; " + s
 }
 
 func substituteJSON(v any, sc *varScope) (any, error) {
@@ -857,4 +899,42 @@ func (p *Playbook) SortedStepIDs() []string {
 	ids := sortedStepIDs(p)
 	sort.Strings(ids)
 	return ids
+}
+
+// Approvals is what ManualApprovals needs: *Dispatcher's RequestApproval,
+// which puts a request on the pending list, audits it and waits for
+// Approve, Reject or the timeout.
+type Approvals interface {
+	RequestApproval(ctx context.Context, ar ApprovalRequest) (Result, error)
+}
+
+// ManualApprovals makes manual commands approvals of the Dispatcher: each
+// manual command becomes a pending approval titled with the step, which a
+// named principal approves or rejects (Dispatcher.Approve, Reject) before
+// the step's timeout; the audit log records it like any command. Approvals
+// carry no values, so out_args of manual steps keep their values.
+func ManualApprovals(a Approvals) ManualResponder { return approvalResponder{a} }
+
+type approvalResponder struct{ a Approvals }
+
+func (r approvalResponder) Ask(ctx context.Context, req ManualRequest) (ManualAnswer, error) {
+	ar := ApprovalRequest{
+		Title:       fmt.Sprintf("CACAO playbook %s step %s: %s", req.PlaybookID, req.StepID, req.StepName),
+		Description: req.Command,
+		Requester:   "playbook " + req.PlaybookID,
+	}
+	if req.Description != "" {
+		ar.Description = req.Command + " — " + req.Description
+	}
+	if !req.Deadline.IsZero() {
+		ar.Timeout = time.Until(req.Deadline)
+	}
+	res, err := r.a.RequestApproval(ctx, ar)
+	switch {
+	case err == nil:
+		return ManualAnswer{Approved: true, By: res.Approver}, nil
+	case errors.Is(err, ErrRejected):
+		return ManualAnswer{Approved: false, By: res.Approver}, nil
+	}
+	return ManualAnswer{}, err
 }

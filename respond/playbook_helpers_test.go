@@ -2,7 +2,6 @@ package respond
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"strings"
 	"sync"
@@ -22,10 +21,19 @@ type recordingRunner struct {
 	outputs map[string]string
 	failOn  string
 	sleep   time.Duration
-	mu      sync.Mutex
-	reqs    []CommandRequest
-	active  int
-	maxSeen int
+	// fn, when set, computes the out_args values of a request.
+	fn func(req CommandRequest) map[string]string
+	// barrier, when > 0, holds every command containing barrierOn until
+	// that many such commands run at once; a command whose context ends
+	// first fails.
+	barrier   int
+	barrierOn string
+	atBarrier int
+	mu        sync.Mutex
+	cond      *sync.Cond
+	reqs      []CommandRequest
+	active    int
+	maxSeen   int
 }
 
 func (r *recordingRunner) CommandTypes() []string { return r.types }
@@ -35,6 +43,23 @@ func (r *recordingRunner) Run(ctx context.Context, req CommandRequest) (CommandR
 	r.reqs = append(r.reqs, req)
 	r.active++
 	r.maxSeen = max(r.maxSeen, r.active)
+	if r.barrier > 0 && strings.Contains(req.Command, r.barrierOn) {
+		if r.cond == nil {
+			r.cond = sync.NewCond(&r.mu)
+		}
+		r.atBarrier++
+		r.cond.Broadcast()
+		stop := context.AfterFunc(ctx, func() { r.mu.Lock(); r.cond.Broadcast(); r.mu.Unlock() })
+		for r.atBarrier < r.barrier && ctx.Err() == nil {
+			r.cond.Wait()
+		}
+		stop()
+		if err := ctx.Err(); err != nil {
+			r.active--
+			r.mu.Unlock()
+			return CommandResult{}, fmt.Errorf("barrier: %w", err)
+		}
+	}
 	r.mu.Unlock()
 	defer func() {
 		r.mu.Lock()
@@ -52,8 +77,11 @@ func (r *recordingRunner) Run(ctx context.Context, req CommandRequest) (CommandR
 		return CommandResult{}, fmt.Errorf("command %q failed", req.Command)
 	}
 	res := CommandResult{Values: map[string]string{}}
+	if r.fn != nil {
+		res.Values = r.fn(req)
+	}
 	for _, n := range req.OutArgs {
-		if v, ok := r.outputs[n]; ok {
+		if v, ok := r.outputs[n]; ok && res.Values[n] == "" {
 			res.Values[n] = v
 		}
 	}
@@ -70,22 +98,29 @@ func (r *recordingRunner) commands() []string {
 	return out
 }
 
-// recordingSender is an OpenC2Sender double answering 200 (or status).
+// recordingSender is an OpenC2Dispatcher double answering 200 (or status).
 type recordingSender struct {
 	status StatusCode
 	mu     sync.Mutex
 	cmds   []Command
+	reqs   []Request
 }
 
-func (s *recordingSender) Send(_ context.Context, c Command) (Response, error) {
+func (s *recordingSender) Dispatch(_ context.Context, r Request) (Result, error) {
 	s.mu.Lock()
-	s.cmds = append(s.cmds, c)
+	s.cmds = append(s.cmds, r.Command)
+	s.reqs = append(s.reqs, r)
 	s.mu.Unlock()
 	st := s.status
 	if st == 0 {
 		st = StatusOK
 	}
-	return Response{Status: st}, nil
+	res := Result{ID: r.Command.CommandID, Request: r, State: StateExecuted, Response: &Response{Status: st}}
+	if st != StatusOK {
+		res.State = StateFailed
+		return res, fmt.Errorf("%w: status %d", ErrFailed, st)
+	}
+	return res, nil
 }
 
 // answeringResponder is a ManualResponder double: it answers approve (or
@@ -109,8 +144,6 @@ func (m *answeringResponder) Ask(ctx context.Context, req ManualRequest) (Manual
 	return ManualAnswer{Approved: m.approve, By: "analyst", Values: m.values}, nil
 }
 
-func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
-
 // engineFor builds an engine with the doubles and the full CACAO
 // vocabulary.
 func engineFor(t testing.TB, runner *recordingRunner, sender *recordingSender, manual *answeringResponder, opts ...PlaybookOption) *PlaybookEngine {
@@ -118,7 +151,7 @@ func engineFor(t testing.TB, runner *recordingRunner, sender *recordingSender, m
 	if runner.types == nil {
 		runner.types = cacaoVocabulary
 	}
-	all := []PlaybookOption{WithCommandRunner(runner), WithOpenC2Sender(sender), WithManualResponder(manual),
+	all := []PlaybookOption{WithCommandRunner(runner), WithDispatcher(sender), WithManualResponder(manual),
 		WithPlaybookClock(nil, func(ctx context.Context, d time.Duration) error { return ctx.Err() })}
 	e, err := NewPlaybookEngine(append(all, opts...)...)
 	if err != nil {

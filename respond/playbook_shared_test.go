@@ -86,7 +86,7 @@ func TestSharedCACAOExamples(t *testing.T) {
 				t.Fatalf("load: %v", err)
 			}
 			loaded++
-			ex, err := e.Run(context.Background(), pb, nil, nil)
+			ex, err := e.Run(context.Background(), pb, RunOptions{})
 			if err != nil {
 				t.Fatalf("run: %v (steps %+v)", err, ex.Steps)
 			}
@@ -132,7 +132,7 @@ func TestSharedUnsupportedTypesLoadWhenDeclared(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		if _, err := e.Run(context.Background(), pb, nil, nil); err != nil {
+		if _, err := e.Run(context.Background(), pb, RunOptions{}); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
 		if len(runner.reqs) != 1 || runner.reqs[0].Type != typ {

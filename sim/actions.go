@@ -167,11 +167,18 @@ func (f *Fleet) StopService(hostName, name string) (Service, error) {
 func (f *Fleet) DeleteService(hostName, name string) (Service, error) {
 	var out Service
 	err := f.withHost(hostName, func(h *host) error {
+		running := false
+		if s, ok := h.services[strings.ToLower(name)]; ok {
+			running = s.State == "running"
+		}
 		s, err := f.deleteService(h, name)
 		if err != nil {
 			return err
 		}
 		out = *s
+		if running {
+			out.State = "running" // as it was: CreateService starts it again
+		}
 		if h.deletedServices == nil {
 			h.deletedServices = map[string]Service{}
 		}

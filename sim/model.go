@@ -412,7 +412,7 @@ var windowsBinaries = []string{"cmd.exe", "WindowsPowerShell\\v1.0\\powershell.e
 	"smss.exe", "csrss.exe", "wininit.exe", "winlogon.exe", "userinit.exe", "rundll32.exe", "regsvr32.exe", "certutil.exe",
 	"schtasks.exe", "sc.exe", "net.exe", "net1.exe", "whoami.exe", "reg.exe", "vssadmin.exe", "wbem\\WMIC.exe", "wbadmin.exe",
 	"bcdedit.exe", "taskhostw.exe", "nltest.exe", "ipconfig.exe", "spoolsv.exe", "conhost.exe", "mshta.exe", "wevtutil.exe",
-	"msiexec.exe", "notepad.exe", "tasklist.exe", "timeout.exe"}
+	"msiexec.exe", "notepad.exe", "tasklist.exe", "timeout.exe", "wscript.exe", "cscript.exe", "comsvcs.dll"}
 
 // boot builds a host's state after boot (lock held).
 func (f *Fleet) boot(h *host) {

@@ -707,7 +707,7 @@ func (f *Fleet) shareAccess(h *host, user, ip, share, localPath, relative string
 	port := strconv.Itoa(49700 + f.rng.IntN(15000))
 	t := f.now()
 	base := append(f.subjectFields(h, user), Field{"ObjectType", "File"}, Field{"IpAddress", ip}, Field{"IpPort", port},
-		Field{"ShareName", `\\*\` + share}, Field{"ShareLocalPath", `\??\` + localPath})
+		Field{"ShareName", `\\*\` + share}, Field{"ShareLocalPath", sharePath(localPath)})
 	f.security(h, t, 5140, 1, 12808, append(slices.Clone(base), Field{"AccessMask", "0x1"}, Field{"AccessList", "%%4416\r\n\t\t\t\t"})...)
 	if relative != "" {
 		f.security(h, t, 5145, 0, 12811, append(base, Field{"RelativeTargetName", relative}, Field{"AccessMask", "0x130197"},
@@ -742,3 +742,11 @@ func (f *Fleet) contain(h *host, mode string, permitted []string) error {
 }
 
 func (f *Fleet) release(h *host) { h.contain = Containment{} }
+
+// sharePath renders a share's local path as 5140 does ("" for IPC$).
+func sharePath(p string) string {
+	if p == "" {
+		return ""
+	}
+	return `\??\` + p
+}

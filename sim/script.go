@@ -106,7 +106,7 @@ var opSpecs = map[string]opSpec{
 	"add_member":      {[]string{"host", "user", "group", "member"}, nil},
 	"remove_member":   {[]string{"host", "user", "group", "member"}, nil},
 	"explicit_creds":  {[]string{"proc", "user", "server"}, nil},
-	"share_access":    {[]string{"host", "user", "from", "share", "local_path"}, []string{"relative"}},
+	"share_access":    {[]string{"host", "user", "from", "share"}, []string{"local_path", "relative"}},
 	"script_block":    {[]string{"proc", "text"}, nil},
 }
 
@@ -283,7 +283,7 @@ var templateFuncs = template.FuncMap{
 	"pick": func(...string) string { return "" }, "int": func(int, int) int { return 0 }, "hex": func(int) string { return "" },
 	"lower": strings.ToLower, "upper": strings.ToUpper, "enc": EncodePowerShell, "host": func(string) string { return "" },
 	"short": func(string) string { return "" }, "ip": func(string) string { return "" }, "sid": func(string) string { return "" },
-	"sha256": func(string) string { return "" }, "b64": func(string) string { return "" }, "trimpre": strings.TrimPrefix,
+	"sha256": func(string) string { return "" }, "pid": func(string) int { return 0 }, "b64": func(string) string { return "" }, "trimpre": strings.TrimPrefix,
 }
 
 func newTemplate(s string) (*template.Template, error) {
@@ -565,7 +565,13 @@ func (r *runner) bindFuncs() {
 		"ip":     func(id string) string { return r.hostField(id, func(h *host) string { return h.ip }) },
 		"sid":    func(user string) string { return r.f.sidOf(nil, user) },
 		"sha256": func(content string) string { s, _, _ := ContentHashes(content); return s },
-		"b64":    func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
+		"pid": func(name string) int {
+			if ref, ok := r.procs[name]; ok {
+				return ref.pid
+			}
+			return 0
+		},
+		"b64": func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
 	}
 }
 

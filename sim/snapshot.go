@@ -193,7 +193,10 @@ func (cs Changes) String() string {
 // Diff returns what differs from before to after: added, removed and
 // changed processes, files, registry values, services, tasks, accounts,
 // group memberships and containment. Network connections are not
-// compared: they close with their processes.
+// compared: they close with their processes. A process that ended and one
+// that started with the same image, command line, user and integrity level
+// are the same program running again (a restarted service) and are not a
+// difference.
 func Diff(before, after Snapshot) Changes {
 	host := after.Host
 	if host == "" {
@@ -203,7 +206,8 @@ func Diff(before, after Snapshot) Changes {
 	add := func(kind ArtifactKind, key string, op ChangeOp, b, a string) {
 		out = append(out, Change{Artifact: Artifact{Host: host, Kind: kind, Key: key}, Op: op, Before: b, After: a})
 	}
-	diffMap(before.Processes, after.Processes, func(p Process) string { return p.GUID },
+	bp, ap := samePrograms(before.Processes, after.Processes)
+	diffMap(bp, ap, func(p Process) string { return p.GUID },
 		func(p Process) string { return fmt.Sprintf("%s (pid %d, %s)", p.CommandLine, p.PID, p.User) },
 		func(kind string, key string, op ChangeOp, b, a string) { add(KindProcess, key, op, b, a) })
 	diffMap(before.Files, after.Files, func(f File) string { return f.Path },
@@ -273,4 +277,38 @@ func diffMap[T any](before, after map[string]T, key, desc func(T) string, add fu
 			add("", key(after[k]), Added, "", desc(after[k]))
 		}
 	}
+}
+
+// programKey identifies what a process runs, whatever its pid and GUID.
+func programKey(p Process) string {
+	return strings.ToLower(p.Image) + "\x00" + p.CommandLine + "\x00" + strings.ToLower(p.User) + "\x00" + p.Integrity
+}
+
+// samePrograms returns the processes of before and after without the pairs
+// that only ended and started again: a process only in before and one only
+// in after that run the same program.
+func samePrograms(before, after map[string]Process) (map[string]Process, map[string]Process) {
+	gone := map[string][]string{}
+	for _, k := range slices.Sorted(maps.Keys(before)) {
+		if _, ok := after[k]; !ok {
+			pk := programKey(before[k])
+			gone[pk] = append(gone[pk], k)
+		}
+	}
+	if len(gone) == 0 {
+		return before, after
+	}
+	b, a := maps.Clone(before), maps.Clone(after)
+	for _, k := range slices.Sorted(maps.Keys(after)) {
+		if _, ok := before[k]; ok {
+			continue
+		}
+		pk := programKey(after[k])
+		if ks := gone[pk]; len(ks) > 0 {
+			delete(b, ks[0])
+			delete(a, k)
+			gone[pk] = ks[1:]
+		}
+	}
+	return b, a
 }

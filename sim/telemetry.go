@@ -115,6 +115,10 @@ var knownImages = map[string]imageMeta{
 	"notepad.exe":    {"NOTEPAD.EXE", "Notepad", "Microsoft® Windows® Operating System", "Microsoft Corporation"},
 	"wevtutil.exe":   {"wevtutil.exe", "Eventing Command Line Utility", "Microsoft® Windows® Operating System", "Microsoft Corporation"},
 	"timeout.exe":    {"timeout.exe", "timeout - pauses command processing", "Microsoft® Windows® Operating System", "Microsoft Corporation"},
+	"wscript.exe":    {"wscript.exe", "Microsoft ® Windows Based Script Host", "Microsoft ® Windows Script Host", "Microsoft Corporation"},
+	"mshta.exe":      {"MSHTA.EXE", "Microsoft (R) HTML Application host", "Internet Explorer", "Microsoft Corporation"},
+	"psexec.exe":     {"psexec.c", "Execute processes remotely", "Sysinternals PsExec", "Sysinternals - www.sysinternals.com"},
+	"psexesvc.exe":   {"psexesvc.exe", "PsExec Service", "Sysinternals PsExec", "Sysinternals - www.sysinternals.com"},
 	"conhost.exe":    {"CONHOST.EXE", "Console Window Host", "Microsoft® Windows® Operating System", "Microsoft Corporation"},
 }
 
