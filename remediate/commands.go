@@ -16,13 +16,49 @@ import (
 // response.status is 404 when the target does not exist; a 200 answer
 // carries the target's state under response.results (see state()).
 
-// TargetGroupMember and TargetAccountDelete are mdrkit extension targets
-// that the er profile lacks: a local group membership, and an account to
-// delete (er:account can only be enabled or disabled).
+// The er profile cannot delete an account, remove a group membership or
+// reset credentials (er:account is only enabled or disabled), and the
+// mdr profile of package respond has no such command either. These steps
+// use mdrkit's extension namespace x-mdr (OpenC2 reserves "x-" for
+// non-standard extensions): targets TargetXAccount and TargetXMember,
+// actuator {"x-mdr": {"hostname": host}}. An actuator that performs them
+// declares the pairs (delete x-mdr:account, delete x-mdr:group_member, set
+// x-mdr:account) and the profile "x-mdr" in its features.
 const (
-	TargetGroupMember = "mdr:group_member"
-	TargetAccount     = "mdr:account"
+	XProfile       = "x-mdr"
+	TargetXAccount = "x-mdr:account"
+	TargetXMember  = "x-mdr:group_member"
 )
+
+// XAccount is the x-mdr:account target: a local or domain account.
+// ResetCredentials asks, with action set, for the account's credentials to
+// be reset.
+type XAccount struct {
+	AccountName      string `json:"account_name"`
+	ResetCredentials bool   `json:"reset_credentials,omitempty"`
+}
+
+// XMember is the x-mdr:group_member target: a member of a local group.
+type XMember struct {
+	Group  string `json:"group"`
+	Member string `json:"member"`
+}
+
+func xCommand(host string, action respond.Action, target string, v any) respond.Command {
+	hb, _ := json.Marshal(host)
+	return respond.Command{Action: action, Target: extTarget(target, v),
+		Actuator: &respond.ActuatorSpec{Profile: XProfile, Specifiers: map[string]json.RawMessage{"hostname": hb}}}
+}
+
+// XHost returns the host an x-mdr command is addressed to.
+func XHost(c *respond.Command) string {
+	if c.Actuator == nil || c.Actuator.Profile != XProfile {
+		return ""
+	}
+	var h string
+	_ = json.Unmarshal(c.Actuator.Specifiers["hostname"], &h)
+	return h
+}
 
 func onHost(host string, c respond.Command) respond.Command {
 	if c.Target.Device == nil {
@@ -42,8 +78,9 @@ func extTarget(name string, v any) respond.Target {
 	return respond.Target{Extensions: map[string]json.RawMessage{name: b}}
 }
 
-// absent is the post-condition of a step that removes its target.
-const absent = `response.status == 404 || (response.status == 200 && has(response.results.exists) && response.results.exists == false)`
+// absent is the post-condition of a step that removes its target: the
+// actuator answers 404, or reports the target's state without it.
+const absent = `response.status == 404 || (response.status == 200 && has(state.exists) && !state.exists)`
 
 func stopProcess(host string, pid int64, image string) respond.Command {
 	p := &respond.Process{Name: baseName(image)}
@@ -100,7 +137,7 @@ func checkRegistryAbsent(host, key string) *Check {
 
 func checkRegistryValue(host, key, data string) *Check {
 	return &Check{Query: query(host, respond.Target{RegistryEntry: &respond.RegistryEntry{Key: key, Type: regType(data)}}),
-		Expr: `response.status == 200 && string(response.results.value) == step.expect`, Expect: data}
+		Expr: `response.status == 200 && state.exists && has(state.registry) && state.registry.data == step.expect`, Expect: data}
 }
 
 func stopService(host, name string) respond.Command {
@@ -116,7 +153,7 @@ func checkService(host, name, want string) *Check {
 	if want == "absent" {
 		return &Check{Query: q, Expr: absent}
 	}
-	return &Check{Query: q, Expr: absent + ` || (response.status == 200 && response.results.state == step.expect)`, Expect: want}
+	return &Check{Query: q, Expr: absent + ` || (response.status == 200 && has(state.service) && state.service.state == step.expect)`, Expect: want}
 }
 
 func deleteTask(host, name, command string) respond.Command {
@@ -145,29 +182,35 @@ func checkAccount(host, name, want string) *Check {
 	if want == "absent" {
 		return &Check{Query: q, Expr: absent}
 	}
-	return &Check{Query: q, Expr: absent + ` || (response.status == 200 && response.results.enabled == false)`}
+	return &Check{Query: q, Expr: absent + ` || (response.status == 200 && has(state.account) && state.account.enabled == false)`}
 }
 
 func deleteAccount(host, name string) respond.Command {
-	return onHost(host, respond.Command{Action: respond.ActionDelete, Target: extTarget(TargetAccount, map[string]string{"account_name": accountName(name)})})
+	return xCommand(host, respond.ActionDelete, TargetXAccount, XAccount{AccountName: accountName(name)})
 }
 
 func resetCredentials(host, name string) respond.Command {
-	// er:account has no credential argument; the reset is an mdr
-	// extension argument of set er:account (the account stays enabled).
-	c := onHost(host, respond.Command{Action: respond.ActionSet, Target: respond.Target{Account: &respond.Account{AccountName: name}}})
-	c.Args.ER.AccountStatus = respond.AccountEnabled
-	c.Args.Extensions = map[string]json.RawMessage{"mdr": json.RawMessage(`{"reset_credentials":true}`)}
-	return c
+	return xCommand(host, respond.ActionSet, TargetXAccount, XAccount{AccountName: name, ResetCredentials: true})
 }
 
 func removeMember(host, group, member string) respond.Command {
-	return onHost(host, respond.Command{Action: respond.ActionDelete, Target: extTarget(TargetGroupMember, map[string]string{"group": group, "member": member})})
+	return xCommand(host, respond.ActionDelete, TargetXMember, XMember{Group: group, Member: member})
 }
 
-func checkMember(host, group, member string, want bool) *Check {
-	_ = want
-	return &Check{Query: query(host, extTarget(TargetGroupMember, map[string]string{"group": group, "member": member})), Expr: absent}
+// checkMember verifies a membership's removal through the state of the
+// member's local account: gone, or its groups no longer list the group.
+// A domain member has no local account to ask about: no check (the step
+// stays applied, not verified).
+func checkMember(host, group, member string) *Check {
+	if dom, _, ok := strings.Cut(member, `\`); ok {
+		short, _, _ := strings.Cut(host, ".")
+		if !strings.EqualFold(dom, short) && !strings.EqualFold(dom, host) && dom != "." {
+			return nil
+		}
+	}
+	q := query(host, respond.Target{Account: &respond.Account{AccountName: accountName(member)}})
+	return &Check{Query: q, Expr: absent + ` || (response.status == 200 && (!has(state.account) || !has(state.account.groups) || !state.account.groups.exists(g, g.lowerAscii() == step.expect.lowerAscii())))`,
+		Expect: group}
 }
 
 func releaseContainment(host string) respond.Command {
@@ -178,7 +221,7 @@ func releaseContainment(host string) respond.Command {
 
 func checkReleased(host string) *Check {
 	return &Check{Query: query(host, respond.Target{Device: &respond.Device{Hostname: host}}),
-		Expr: `response.status == 200 && (!has(response.results.containment) || response.results.containment == "none")`}
+		Expr: `response.status == 200 && (!has(state.containment) || !has(state.containment.mode) || state.containment.mode == "")`}
 }
 
 // imageOf returns the executable of a command line or service image path:

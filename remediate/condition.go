@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/ext"
 )
 
 // Post-conditions are CEL expressions that must return a bool. They see two
@@ -16,6 +18,10 @@ import (
 //	response  map: the actuator's answer to the step's query command, as
 //	          OpenC2 JSON: response.status (int), response.status_text,
 //	          response.results (whatever the actuator returned)
+//	state     map: the target's state as the actuator reports it, the
+//	          first namespaced object of response.results (the simulated
+//	          fleet's "x-sim": state.exists, state.registry.data, ...);
+//	          empty when the answer carries none
 //	step      map: the step: step.id, step.kind, step.host, step.scope_item,
 //	          step.expect (Check.Expect: a value to compare with)
 //
@@ -48,7 +54,9 @@ func newConditions(costLimit uint64) (*conditions, error) {
 	}
 	env, err := cel.NewEnv(
 		cel.Variable("response", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("state", cel.MapType(cel.StringType, cel.DynType)),
 		cel.Variable("step", cel.MapType(cel.StringType, cel.DynType)),
+		ext.Strings(),
 	)
 	if err != nil {
 		return nil, err
@@ -95,7 +103,10 @@ func (c *conditions) eval(ctx context.Context, stepID, expr string, response, st
 	if err != nil {
 		return false, &ConditionError{Step: stepID, Expr: expr, Err: err}
 	}
-	out, _, err := p.ContextEval(ctx, map[string]any{"response": response, "step": step})
+	if step == nil {
+		step = map[string]any{}
+	}
+	out, _, err := p.ContextEval(ctx, map[string]any{"response": response, "state": stateOf(response), "step": step})
 	if err != nil {
 		if ctx.Err() != nil {
 			err = errors.Join(err, ctx.Err())
@@ -107,6 +118,28 @@ func (c *conditions) eval(ctx context.Context, stepID, expr string, response, st
 		return false, &ConditionError{Step: stepID, Expr: expr, Err: fmt.Errorf("the result is %v, want bool", out.Type())}
 	}
 	return b, nil
+}
+
+// stateOf returns the target's state in an answer: the first (by name)
+// namespaced object of response.results that is not a query-features
+// item, for example the simulated fleet's "x-sim"; empty when none.
+func stateOf(response map[string]any) map[string]any {
+	res, _ := response["results"].(map[string]any)
+	keys := make([]string, 0, len(res))
+	for k := range res {
+		switch k {
+		case "versions", "profiles", "pairs", "rate_limit":
+			continue
+		}
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if m, ok := res[k].(map[string]any); ok {
+			return m
+		}
+	}
+	return map[string]any{}
 }
 
 // CheckCondition compiles expr as a post-condition and reports why it is

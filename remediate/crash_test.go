@@ -77,7 +77,7 @@ func openLogHost(path string) (*logHost, error) {
 	return h, nil
 }
 
-func (h *logHost) apply(ctx context.Context, s *Step, dryRun bool) (outcome, error) {
+func (h *logHost) apply(ctx context.Context, _ *Plan, s *Step, _ int, dryRun bool) (outcome, error) {
 	time.Sleep(time.Millisecond)
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -97,7 +97,7 @@ func (h *logHost) apply(ctx context.Context, s *Step, dryRun bool) (outcome, err
 	return outcome{status: 200, undo: undo}, nil
 }
 
-func (h *logHost) undo(context.Context, *Step, json.RawMessage) error {
+func (h *logHost) undo(context.Context, *Plan, *Step, StepRecord) error {
 	return fmt.Errorf("not used")
 }
 

@@ -74,10 +74,11 @@ type Executor struct {
 
 // actuation is what the executor needs from the responder.
 type actuation interface {
-	// apply sends the step's command (in dry-run mode when asked).
-	apply(ctx context.Context, s *Step, dryRun bool) (outcome, error)
-	// undo sends a compensating command.
-	undo(ctx context.Context, s *Step, undo json.RawMessage) error
+	// apply sends the step's command (in dry-run mode when asked); attempt
+	// numbers the tries of the step (1, 2, ...).
+	apply(ctx context.Context, p *Plan, s *Step, attempt int, dryRun bool) (outcome, error)
+	// undo sends the compensating command of an applied step.
+	undo(ctx context.Context, p *Plan, s *Step, rec StepRecord) error
 	// query sends the step's check query and returns the response as
 	// OpenC2 JSON values (status, status_text, results).
 	query(ctx context.Context, s *Step) (map[string]any, error)
@@ -85,10 +86,11 @@ type actuation interface {
 
 // outcome is what an applied command answered.
 type outcome struct {
-	status   int
-	detail   string
-	notFound bool
-	undo     json.RawMessage
+	status    int
+	detail    string
+	notFound  bool
+	undo      json.RawMessage
+	commandID string
 }
 
 func newExecutor(st Store, act actuation, cfg Config) (*Executor, error) {
@@ -255,7 +257,7 @@ func (e *Executor) run(ctx context.Context, p *Plan, g *graph, j *journal) *Resu
 			ready = ready[1:]
 			started[i] = true
 			running++
-			go func() { results <- e.step(ctx, i, &p.Steps[i], j) }()
+			go func() { results <- e.step(ctx, p, i, &p.Steps[i], j) }()
 		}
 		if running == 0 {
 			break
@@ -325,7 +327,7 @@ func (e *Executor) needsRun(s State) bool {
 }
 
 // step runs one step from wherever it stands to done or failed.
-func (e *Executor) step(ctx context.Context, idx int, s *Step, j *journal) stepOutcome {
+func (e *Executor) step(ctx context.Context, p *Plan, idx int, s *Step, j *journal) stepOutcome {
 	by := e.cfg.Principal
 	rec, _ := j.record(s.ID)
 	var err error
@@ -355,13 +357,13 @@ func (e *Executor) step(ctx context.Context, idx int, s *Step, j *journal) stepO
 			return e.verify(ctx, s, j, idx)
 		}
 	}
-	o, aerr := e.act.apply(ctx, s, e.cfg.DryRun)
+	o, aerr := e.act.apply(ctx, p, s, rec.Attempts, e.cfg.DryRun)
 	if aerr != nil {
-		_, err = e.move(ctx, j, s.ID, EventFail, by, func(r *StepRecord) { r.Status = o.status; r.Detail = aerr.Error() })
+		_, err = e.move(ctx, j, s.ID, EventFail, by, func(r *StepRecord) { r.Status, r.Detail, r.CommandID = o.status, aerr.Error(), o.commandID })
 		return stepOutcome{i: idx, failed: true, err: errors.Join(&StepError{Step: s.ID, Phase: "apply", Err: fmt.Errorf("%w: %w", ErrStepFailed, aerr)}, err)}
 	}
 	_, err = e.move(ctx, j, s.ID, EventSucceed, by, func(r *StepRecord) {
-		r.Status, r.Detail, r.NotFound, r.Undo = o.status, o.detail, o.notFound, o.undo
+		r.Status, r.Detail, r.NotFound, r.Undo, r.CommandID = o.status, o.detail, o.notFound, o.undo, o.commandID
 	})
 	if err != nil {
 		return stepOutcome{i: idx, failed: true, err: err}
@@ -379,6 +381,9 @@ func (e *Executor) verify(ctx context.Context, s *Step, j *journal, idx int) ste
 		return stepOutcome{i: idx, ok: true}
 	}
 	held, detail, cerr := e.check(ctx, s)
+	if errors.Is(cerr, errNoQuerier) {
+		return stepOutcome{i: idx, ok: true} // stays applied: nothing can check it
+	}
 	ev := EventVerify
 	if !held {
 		ev = EventRefute
@@ -453,7 +458,7 @@ func (e *Executor) revert(ctx context.Context, p *Plan, j *journal) error {
 			errs = multierror.Append(errs, &StepError{Step: c.s.ID, Phase: "revert", Err: ErrNotReversible})
 			continue
 		}
-		if err := e.act.undo(ctx, c.s, c.rec.Undo); err != nil {
+		if err := e.act.undo(ctx, p, c.s, c.rec); err != nil {
 			errs = multierror.Append(errs, &StepError{Step: c.s.ID, Phase: "revert", Err: err})
 			continue
 		}

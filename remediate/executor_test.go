@@ -233,9 +233,18 @@ func TestUndoFromHistory(t *testing.T) {
 			t.Errorf("%s not restored", it)
 		}
 	}
-	// s03 was applied after s00..s02, so it is undone first
-	if h.undone[0] != "s03" {
-		t.Errorf("undo order %v", h.undone)
+	// undone in the reverse order of application (s03 after s00..s02)
+	order := map[string]uint64{}
+	for _, r := range res.Steps {
+		order[r.Step] = r.Order
+	}
+	for i := 1; i < len(h.undone); i++ {
+		if order[h.undone[i-1]] < order[h.undone[i]] {
+			t.Errorf("undo order %v is not the reverse of the application order %v", h.undone, order)
+		}
+	}
+	if slices.Index(h.undone, "s03") > slices.Index(h.undone, "s00") {
+		t.Errorf("s03 (applied after s00) undone after it: %v", h.undone)
 	}
 	// undoing again finds nothing to revert and changes nothing
 	if res, err := e2.Undo(ctx, "hist"); err != nil || res.Err != nil || len(h.undone) != 6 {

@@ -36,7 +36,7 @@ func newFakeHost(items ...string) *fakeHost {
 	return h
 }
 
-func (h *fakeHost) apply(ctx context.Context, s *Step, dryRun bool) (outcome, error) {
+func (h *fakeHost) apply(ctx context.Context, _ *Plan, s *Step, _ int, dryRun bool) (outcome, error) {
 	h.mu.Lock()
 	h.active++
 	h.peak = max(h.peak, h.active)
@@ -67,7 +67,8 @@ func (h *fakeHost) apply(ctx context.Context, s *Step, dryRun bool) (outcome, er
 	return outcome{status: 200, undo: undo}, nil
 }
 
-func (h *fakeHost) undo(ctx context.Context, s *Step, undo json.RawMessage) error {
+func (h *fakeHost) undo(ctx context.Context, _ *Plan, s *Step, rec StepRecord) error {
+	undo := rec.Undo
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if err := h.failUndo[s.ID]; err != nil {

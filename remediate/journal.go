@@ -70,6 +70,8 @@ type StepRecord struct {
 	// Undo is the compensating command the actuator returned, as OpenC2
 	// JSON; empty when the step cannot be reverted.
 	Undo json.RawMessage `json:"undo,omitempty"`
+	// CommandID is the command_id of the step's last command.
+	CommandID string `json:"command_id,omitempty"`
 	// Order is the position at which the step reached applying in its
 	// plan's run (1, 2, ...), the order compensation reverses.
 	Order uint64 `json:"order,omitempty"`

@@ -795,7 +795,7 @@ func (pl *planning) membership(e *entity) {
 		it := e.item(investigate.ActAdded)
 		for _, g := range it.Groups {
 			pl.addStep(e, KindRemoveMember, fmt.Sprintf("remove %s from group %s on %s, added by the attack", e.name, g, e.host), true,
-				Step{ScopeItem: e.id, Command: removeMember(e.host, g, e.name), Check: checkMember(e.host, g, e.name, false)})
+				Step{ScopeItem: e.id, Command: removeMember(e.host, g, e.name), Check: checkMember(e.host, g, e.name)})
 		}
 	case e.has(investigate.ActRemoved):
 		it := e.item(investigate.ActRemoved)

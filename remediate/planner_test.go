@@ -86,11 +86,26 @@ func TestPlanFromScope(t *testing.T) {
 		s := &p.Steps[i]
 		byKind[s.Kind] = append(byKind[s.Kind], s)
 		byItem[s.ScopeItem] = append(byItem[s.ScopeItem], s)
-		if s.Command.Actuator == nil || s.Command.Actuator.Profile != "er" || s.Command.Actuator.Hostname != s.Host {
-			t.Errorf("step %s: actuator %+v, want er hostname %s", s.ID, s.Command.Actuator, s.Host)
+		switch s.Kind {
+		case KindDeleteAccount, KindRemoveMember, KindResetCredentials:
+			if XHost(&s.Command) != s.Host {
+				t.Errorf("step %s: actuator %s, want x-mdr hostname %s", s.ID, s.Command, s.Host)
+			}
+		default:
+			if s.Command.Actuator == nil || s.Command.Actuator.Profile != "er" || s.Command.Actuator.Hostname != s.Host {
+				t.Errorf("step %s: actuator %+v, want er hostname %s", s.ID, s.Command.Actuator, s.Host)
+			}
 		}
-		if err := s.Command.Validate(); err != nil && !strings.HasPrefix(s.Command.Target.Name(), "mdr:") && s.Kind != KindResetCredentials {
+		if err := s.Command.Validate(); err != nil {
 			t.Errorf("step %s: command %s invalid: %v", s.ID, s.Command, err)
+		}
+		if s.Check != nil {
+			if err := CheckCondition(s.Check.Expr); err != nil {
+				t.Errorf("step %s: %v", s.ID, err)
+			}
+			if q := s.Check.Query; q == nil || q.Action != "query" || q.Target.Name() == "" || q.Target.Name() == "features" {
+				t.Errorf("step %s: query %v", s.ID, q)
+			}
 		}
 		if s.Reason == "" || s.ScopeItem == "" {
 			t.Errorf("step %s without reason or scope item", s.ID)
