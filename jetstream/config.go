@@ -24,13 +24,19 @@ type Config struct {
 	// messages go.
 	AlertSubject string `json:"alert_subject" yaml:"alert_subject"`
 	DeadSubject  string `json:"dead_subject" yaml:"dead_subject"`
-	// ClaimBucket is the key-value bucket of partition leases.
+	// ClaimBucket is the key-value bucket of partition leases;
+	// StateBucket the one that keeps each partition's position and
+	// detector state, so that whichever worker claims a partition next
+	// resumes from it.
 	ClaimBucket string `json:"claim_bucket" yaml:"claim_bucket"`
+	StateBucket string `json:"state_bucket" yaml:"state_bucket"`
 	// LeaseTTL is how long a partition stays claimed without renewal.
 	LeaseTTL time.Duration `json:"lease_ttl" yaml:"lease_ttl"`
 	// Batch is the number of events a worker fetches and acknowledges at
-	// once; AckWait how long the server waits for the acknowledgement
-	// before redelivering.
+	// once, and the most a partition's consumer has unacknowledged (so a
+	// worker that takes a partition over receives a dead worker's batch
+	// again before anything after it, and order is kept); AckWait is how
+	// long the server waits for the acknowledgement before redelivering.
 	Batch   int           `json:"batch" yaml:"batch"`
 	AckWait time.Duration `json:"ack_wait" yaml:"ack_wait"`
 	// DuplicateWindow is how long the streams remember message ids.
@@ -52,6 +58,7 @@ func DefaultConfig() Config {
 		AlertSubject:    "mdr.alerts",
 		DeadSubject:     "mdr.dead",
 		ClaimBucket:     "MDR_CLAIMS",
+		StateBucket:     "MDR_STATE",
 		LeaseTTL:        10 * time.Second,
 		Batch:           512,
 		AckWait:         30 * time.Second,
@@ -67,7 +74,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: partitions must be 1..4096, got %d", ErrConfig, c.Partitions)
 	case c.EventSubject == "" || strings.ContainsAny(c.EventSubject, "*> "):
 		return fmt.Errorf("%w: event_subject %q", ErrConfig, c.EventSubject)
-	case c.EventStream == "" || c.AlertStream == "" || c.DeadStream == "" || c.ClaimBucket == "":
+	case c.EventStream == "" || c.AlertStream == "" || c.DeadStream == "" || c.ClaimBucket == "" || c.StateBucket == "":
 		return fmt.Errorf("%w: stream and bucket names must be set", ErrConfig)
 	case c.AlertSubject == "" || c.DeadSubject == "":
 		return fmt.Errorf("%w: alert_subject and dead_subject must be set", ErrConfig)

@@ -74,7 +74,7 @@ func (c *conn) setup(ctx context.Context) error {
 			FilterSubject: cfg.Subject(p),
 			AckPolicy:     js.AckAllPolicy,
 			AckWait:       cfg.AckWait,
-			MaxAckPending: 4 * cfg.Batch,
+			MaxAckPending: cfg.Batch,
 			DeliverPolicy: js.DeliverAllPolicy,
 		})
 		if err != nil {
@@ -84,6 +84,10 @@ func (c *conn) setup(ctx context.Context) error {
 	_, err := c.js.CreateOrUpdateKeyValue(ctx, js.KeyValueConfig{Bucket: cfg.ClaimBucket, TTL: cfg.LeaseTTL, Storage: js.FileStorage, Replicas: cfg.Replicas})
 	if err != nil {
 		return fmt.Errorf("jetstream: claim bucket %s: %w", cfg.ClaimBucket, err)
+	}
+	_, err = c.js.CreateOrUpdateKeyValue(ctx, js.KeyValueConfig{Bucket: cfg.StateBucket, History: 1, Storage: js.FileStorage, Replicas: cfg.Replicas})
+	if err != nil {
+		return fmt.Errorf("jetstream: state bucket %s: %w", cfg.StateBucket, err)
 	}
 	return nil
 }

@@ -78,6 +78,7 @@ type Worker struct {
 	cfg   WorkerConfig
 	c     *conn
 	kv    js.KeyValue
+	state js.KeyValue
 	log   *slog.Logger
 	stats struct {
 		events, alerts, dead, skipped, batches, evalErrors, claims atomic.Int64
@@ -87,9 +88,9 @@ type Worker struct {
 }
 
 type claim struct {
-	rev    uint64
-	cancel context.CancelFunc
-	done   chan struct{}
+	rev  uint64
+	stop chan struct{} // closed to stop the partition after its batch
+	done chan struct{}
 }
 
 // NewWorker connects to url and makes sure the streams, consumers and the
@@ -118,11 +119,16 @@ func NewWorker(ctx context.Context, url string, cfg WorkerConfig) (*Worker, erro
 		c.close()
 		return nil, fmt.Errorf("jetstream: claim bucket: %w", err)
 	}
+	state, err := c.js.KeyValue(ctx, cfg.StateBucket)
+	if err != nil {
+		c.close()
+		return nil, fmt.Errorf("jetstream: state bucket: %w", err)
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Worker{cfg: cfg, c: c, kv: kv, log: log, owned: map[int]*claim{}}, nil
+	return &Worker{cfg: cfg, c: c, kv: kv, state: state, log: log, owned: map[int]*claim{}}, nil
 }
 
 // Stats returns the counts so far.
@@ -186,7 +192,7 @@ func (w *Worker) balance(ctx context.Context, errc chan<- error) {
 		rev, err := w.kv.Update(kctx, claimKey(p), []byte(w.cfg.ID), cl.rev)
 		if err != nil {
 			w.log.Warn("lost claim", "partition", p, "err", err)
-			cl.cancel()
+			close(cl.stop)
 			delete(w.owned, p)
 			continue
 		}
@@ -215,8 +221,7 @@ func (w *Worker) balance(ctx context.Context, errc chan<- error) {
 		if err != nil {
 			continue // held by another worker
 		}
-		pctx, pcancel := context.WithCancel(ctx)
-		cl := &claim{rev: rev, cancel: pcancel, done: make(chan struct{})}
+		cl := &claim{rev: rev, stop: make(chan struct{}), done: make(chan struct{})}
 		w.mu.Lock()
 		w.owned[p] = cl
 		w.mu.Unlock()
@@ -225,7 +230,7 @@ func (w *Worker) balance(ctx context.Context, errc chan<- error) {
 		w.log.Info("claimed partition", "partition", p, "worker", w.cfg.ID)
 		go func() {
 			defer close(cl.done)
-			if err := w.runPartition(pctx, p); err != nil && pctx.Err() == nil {
+			if err := w.runPartition(ctx, p, cl.stop); err != nil && ctx.Err() == nil {
 				errc <- fmt.Errorf("jetstream: partition %d: %w", p, err)
 			}
 		}()
@@ -277,7 +282,7 @@ func (w *Worker) releaseAll() {
 }
 
 func (w *Worker) stop(p int, cl *claim) {
-	cl.cancel()
+	close(cl.stop)
 	<-cl.done
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -294,10 +299,14 @@ type partitionState struct {
 	Detector json.RawMessage `json:"detector"`
 }
 
-func stateKey(p int) string { return "jetstream/p" + strconv.Itoa(p) }
+func stateKey(p int) string { return "p" + strconv.Itoa(p) }
 
-// runPartition processes one partition until ctx ends.
-func (w *Worker) runPartition(ctx context.Context, p int) error {
+// maxStateSize is below NATS's default 1 MB message limit.
+const maxStateSize = 1000 << 10
+
+// runPartition processes one partition until stop is closed (after the
+// batch in hand) or ctx ends (the batch in hand is given back).
+func (w *Worker) runPartition(ctx context.Context, p int, stop <-chan struct{}) error {
 	cons, err := w.c.js.Consumer(ctx, w.cfg.EventStream, w.cfg.consumerName(p))
 	if err != nil {
 		return err
@@ -316,14 +325,14 @@ func (w *Worker) runPartition(ctx context.Context, p int) error {
 		return err
 	}
 	var last uint64
-	raw, err := w.cfg.Store.GetState(ctx, stateKey(p))
+	entry, err := w.state.Get(ctx, stateKey(p))
 	switch {
-	case errors.Is(err, mdr.ErrNotFound):
+	case errors.Is(err, js.ErrKeyNotFound):
 	case err != nil:
 		return err
 	default:
 		var st partitionState
-		if err := json.Unmarshal(raw, &st); err != nil {
+		if err := json.Unmarshal(entry.Value(), &st); err != nil {
 			return fmt.Errorf("%w: saved state of partition %d: %v", mdr.ErrInvalid, p, err)
 		}
 		if err := det.Restore(ctx, st.Detector); err != nil {
@@ -333,8 +342,13 @@ func (w *Worker) runPartition(ctx context.Context, p int) error {
 	}
 	b := mdr.NewBuilder(64)
 	idleSince := time.Now()
-	dirty := false // events since the last flush
+	dirty := last > 0 // events since the last flush (a restored state may hold open windows)
 	for ctx.Err() == nil {
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
 		batch, err := cons.Fetch(w.cfg.Batch, js.FetchMaxWait(250*time.Millisecond))
 		if err != nil {
 			if ctx.Err() != nil {
@@ -366,50 +380,73 @@ func (w *Worker) runPartition(ctx context.Context, p int) error {
 			continue
 		}
 		idleSince = time.Now()
-		var alerts []mdr.Alert
-		for _, m := range msgs {
-			md, err := m.Metadata()
-			if err != nil {
-				return err
+		if err := w.batch(ctx, p, det, b, msgs, &last); err != nil {
+			if ctx.Err() != nil {
+				giveBack(msgs)
+				return nil
 			}
-			seq := md.Sequence.Stream
-			if seq <= last {
-				w.stats.skipped.Add(1)
-				continue
-			}
-			ev, derr := codec.Decode(m.Data(), mdr.Origin{Source: m.Subject(), Line: int64(seq)}, b)
-			if derr != nil {
-				if err := w.dead(ctx, m, seq, derr); err != nil {
-					return err
-				}
-				last = seq
-				continue
-			}
-			as, err := det.Process(ctx, ev)
-			if err != nil {
-				return err
-			}
-			if w.cfg.Stage != nil {
-				if err := w.cfg.Stage.Process(ctx, p, ev, as); err != nil {
-					return err
-				}
-			}
-			alerts = append(alerts, as...)
-			w.stats.events.Add(1)
-			last = seq
-			dirty = true
-		}
-		if err := w.emit(ctx, p, nil, alerts); err != nil {
 			return err
 		}
-		if err := w.save(ctx, p, det, last); err != nil {
-			return err
-		}
-		if err := msgs[len(msgs)-1].Ack(); err != nil {
-			return err
-		}
-		w.stats.batches.Add(1)
+		dirty = true
 	}
+	return nil
+}
+
+// giveBack asks for a batch to be redelivered at once (best effort; the
+// ack wait does it otherwise).
+func giveBack(msgs []js.Msg) {
+	for _, m := range msgs {
+		_ = m.Nak()
+	}
+}
+
+// batch processes one fetched batch: detection, the stage, alerts stored
+// and published, state saved, then the acknowledgement.
+func (w *Worker) batch(ctx context.Context, p int, det *engine.Detector, b *mdr.Builder, msgs []js.Msg, lastp *uint64) error {
+	last := *lastp
+	var alerts []mdr.Alert
+	for _, m := range msgs {
+		md, err := m.Metadata()
+		if err != nil {
+			return err
+		}
+		seq := md.Sequence.Stream
+		if seq <= last {
+			w.stats.skipped.Add(1)
+			continue
+		}
+		ev, derr := codec.Decode(m.Data(), mdr.Origin{Source: m.Subject(), Line: int64(seq)}, b)
+		if derr != nil {
+			if err := w.dead(ctx, m, seq, derr); err != nil {
+				return err
+			}
+			last = seq
+			continue
+		}
+		as, err := det.Process(ctx, ev)
+		if err != nil {
+			return err
+		}
+		if w.cfg.Stage != nil {
+			if err := w.cfg.Stage.Process(ctx, p, ev, as); err != nil {
+				return err
+			}
+		}
+		alerts = append(alerts, as...)
+		w.stats.events.Add(1)
+		last = seq
+	}
+	if err := w.emit(ctx, p, nil, alerts); err != nil {
+		return err
+	}
+	if err := w.save(ctx, p, det, last); err != nil {
+		return err
+	}
+	if err := msgs[len(msgs)-1].Ack(); err != nil {
+		return err
+	}
+	w.stats.batches.Add(1)
+	*lastp = last
 	return nil
 }
 
@@ -458,7 +495,11 @@ func (w *Worker) save(ctx context.Context, p int, det *engine.Detector, last uin
 	if err != nil {
 		return err
 	}
-	return w.cfg.Store.PutState(ctx, stateKey(p), data)
+	if len(data) > maxStateSize {
+		return fmt.Errorf("partition %d: detector state is %d bytes, above the %d a state bucket value may hold", p, len(data), maxStateSize)
+	}
+	_, err = w.state.Put(ctx, stateKey(p), data)
+	return err
 }
 
 // dead publishes an undecodable message to the dead-letter subject with
