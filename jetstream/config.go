@@ -32,13 +32,18 @@ type Config struct {
 	StateBucket string `json:"state_bucket" yaml:"state_bucket"`
 	// LeaseTTL is how long a partition stays claimed without renewal.
 	LeaseTTL time.Duration `json:"lease_ttl" yaml:"lease_ttl"`
-	// Batch is the number of events a worker fetches and acknowledges at
-	// once, and the most a partition's consumer has unacknowledged (so a
-	// worker that takes a partition over receives a dead worker's batch
-	// again before anything after it, and order is kept); AckWait is how
-	// long the server waits for the acknowledgement before redelivering.
-	Batch   int           `json:"batch" yaml:"batch"`
+	// AckWait is how long the server waits for a message's
+	// acknowledgement before redelivering it. Each partition's consumer
+	// has at most one message unacknowledged, so a worker that takes a
+	// partition over receives a dead worker's message again before
+	// anything after it: the order of a host's events is kept, and an
+	// acknowledgement never covers a message nobody processed.
 	AckWait time.Duration `json:"ack_wait" yaml:"ack_wait"`
+	// BundleEvents and BundleBytes bound the events a publisher packs into
+	// one message (as JSON lines) for one partition: per-message costs of
+	// the server dominate for single events.
+	BundleEvents int `json:"bundle_events" yaml:"bundle_events"`
+	BundleBytes  int `json:"bundle_bytes" yaml:"bundle_bytes"`
 	// DuplicateWindow is how long the streams remember message ids.
 	DuplicateWindow time.Duration `json:"duplicate_window" yaml:"duplicate_window"`
 	// Replicas of each stream (1 on a single server).
@@ -46,8 +51,9 @@ type Config struct {
 }
 
 // DefaultConfig returns 16 partitions on "mdr.events.<p>", alerts on
-// "mdr.alerts", dead letters on "mdr.dead", 10 s leases, batches of 512, a
-// 30 s ack wait and a 10 min duplicate window.
+// "mdr.alerts", dead letters on "mdr.dead", 10 s leases, bundles of up to
+// 512 events or 512 KiB, a 30 s ack wait and a
+// 10 min duplicate window.
 func DefaultConfig() Config {
 	return Config{
 		Partitions:      16,
@@ -60,7 +66,8 @@ func DefaultConfig() Config {
 		ClaimBucket:     "MDR_CLAIMS",
 		StateBucket:     "MDR_STATE",
 		LeaseTTL:        10 * time.Second,
-		Batch:           512,
+		BundleEvents:    512,
+		BundleBytes:     512 << 10,
 		AckWait:         30 * time.Second,
 		DuplicateWindow: 10 * time.Minute,
 		Replicas:        1,
@@ -80,8 +87,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: alert_subject and dead_subject must be set", ErrConfig)
 	case c.LeaseTTL < 500*time.Millisecond:
 		return fmt.Errorf("%w: lease_ttl must be at least 500ms, got %s", ErrConfig, c.LeaseTTL)
-	case c.Batch < 1 || c.Batch > 100_000:
-		return fmt.Errorf("%w: batch must be 1..100000, got %d", ErrConfig, c.Batch)
+	case c.BundleEvents < 1 || c.BundleBytes < 1024 || c.BundleBytes > 900<<10:
+		return fmt.Errorf("%w: bundle_events must be at least 1 and bundle_bytes 1 KiB..900 KiB, got %d and %d", ErrConfig, c.BundleEvents, c.BundleBytes)
 	case c.AckWait < time.Second:
 		return fmt.Errorf("%w: ack_wait must be at least 1s, got %s", ErrConfig, c.AckWait)
 	case c.DuplicateWindow <= 0:

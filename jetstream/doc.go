@@ -11,7 +11,9 @@
 // per-host correlation state stays in one worker. They are kept in the
 // stream Config.EventStream with file storage; the event id is the
 // message id, so JetStream's duplicate window drops an event published
-// twice. Alerts go to Config.AlertSubject ("mdr.alerts") in their own
+// twice. A publisher packs up to Config.BundleEvents events of one
+// partition into one message, as JSON lines; the message id names the
+// bundle's first and last event. Alerts go to Config.AlertSubject ("mdr.alerts") in their own
 // stream, with the alert id as message id; messages that cannot be decoded
 // go to Config.DeadSubject ("mdr.dead") with the reason in a header, and are
 // acknowledged so they are never redelivered.
@@ -30,14 +32,18 @@
 //
 // # Exactly once, as far as the results show
 //
-// A worker processes a fetched batch, writes its alerts to its store,
-// publishes them and waits for the stream to confirm, then saves the
-// detector's state together with the stream sequence of the batch's last
-// event (one store.State write under "jetstream/p<N>"), and only then
-// acknowledges the batch. A worker that dies before the acknowledgement
-// leaves the batch to be redelivered; its successor loads the saved state
-// and skips events at or below the saved sequence, so correlation state
-// counts no event twice, and alerts published twice carry the same id
+// Each partition's consumer delivers one message at a time (at most one
+// unacknowledged), so the events of a host are processed in order even
+// across a take-over. A worker processes a message, writes its alerts to
+// its store, publishes them and waits for the stream to confirm, then
+// saves the detector's state together with the message's stream sequence
+// (one write under "p<N>" in the state bucket Config.StateBucket, shared
+// by all workers), and only then acknowledges the message. A worker that
+// dies before the acknowledgement leaves the message to be redelivered
+// (after Config.AckWait); whichever worker claims the partition next loads
+// the saved state and skips messages at or below the saved sequence, so
+// correlation state counts no event twice, and alerts published twice
+// carry the same id
 // (deterministic, see package engine) and are dropped by the alert
 // stream's duplicate window and by the store's id check.
 //

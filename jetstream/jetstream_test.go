@@ -55,8 +55,9 @@ func childWorker() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	fmt.Println("ready")
-	if err := w.Run(ctx); err != nil {
+	err = w.Run(ctx)
+	fmt.Fprintf(os.Stderr, "worker %s: %+v\n", os.Getenv("MDR_JS_CHILD"), w.Stats())
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -66,8 +67,8 @@ func childWorker() int {
 func testConfig() jetstream.Config {
 	c := jetstream.DefaultConfig()
 	c.Partitions = 8
-	c.LeaseTTL = time.Second
-	c.Batch = 64
+	c.LeaseTTL = 3 * time.Second
+	c.BundleEvents = 128
 	c.AckWait = 5 * time.Second
 	c.DuplicateWindow = 10 * time.Minute
 	return c
@@ -103,7 +104,7 @@ func TestConfigValidate(t *testing.T) {
 		"partitions": func(c *jetstream.Config) { c.Partitions = 0 },
 		"subject":    func(c *jetstream.Config) { c.EventSubject = "mdr.*" },
 		"lease":      func(c *jetstream.Config) { c.LeaseTTL = time.Millisecond },
-		"batch":      func(c *jetstream.Config) { c.Batch = 0 },
+		"bundle":     func(c *jetstream.Config) { c.BundleEvents = 0 },
 	} {
 		c := jetstream.DefaultConfig()
 		f(&c)
@@ -375,7 +376,8 @@ func TestDeadLetter(t *testing.T) {
 		t.Fatal(err)
 	}
 	j := connectJS(t, s.URL())
-	for _, bad := range []string{"not json", `[1,2]`, `{"EventID": 1, "Computer": "WS1"`} {
+	// three bad messages, and a bundle with one good event and one bad line
+	for _, bad := range []string{"not json", `[1,2]`, `{"EventID": 1, "Computer": "WS1"`, "{\"EventID\": 1, \"Computer\": \"WS1\", \"_id\": \"ok\"}\nbroken\n"} {
 		if _, err := j.Publish(ctx, cfg.Subject(0), []byte(bad)); err != nil {
 			t.Fatal(err)
 		}
@@ -391,7 +393,7 @@ func TestDeadLetter(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
 	deadline := time.Now().Add(30 * time.Second)
-	for w.Stats().Dead < 3 && time.Now().Before(deadline) {
+	for w.Stats().Dead < 4 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(300 * time.Millisecond)
@@ -402,7 +404,7 @@ func TestDeadLetter(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if st := w.Stats(); st.Dead != 3 || st.Events != 0 {
+	if st := w.Stats(); st.Dead != 4 || st.Events != 1 || st.Alerts != 1 {
 		t.Fatalf("stats = %+v", st)
 	}
 	ds, err := j.Stream(context.Background(), cfg.DeadStream)
@@ -467,6 +469,14 @@ func TestKillWorker(t *testing.T) {
 	got, msgs := alertsOnStream(t, j)
 	if missing, extra := diff(want, got); len(missing)+len(extra) > 0 {
 		t.Errorf("%d missing (%.5v), %d extra (%.5v)", len(missing), missing, len(extra), extra)
+		for _, id := range missing[:min(len(missing), 8)] {
+			t.Logf("missing %s", id)
+		}
+		if ds, err := j.Stream(context.Background(), testConfig().DeadStream); err == nil {
+			if info, err := ds.Info(context.Background()); err == nil {
+				t.Logf("dead letters: %d", info.State.Msgs)
+			}
+		}
 	}
 	if msgs != len(got) {
 		t.Errorf("%d alert messages for %d alerts", msgs, len(got))

@@ -1,9 +1,12 @@
 package jetstream
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/nats-io/nats.go"
@@ -27,12 +30,22 @@ func defaultHostOf(ev *mdr.Event) string {
 	return ""
 }
 
-// Publisher publishes events to their partitions. It is safe for
+// Publisher publishes events to their partitions, packed into bundles of
+// JSON lines (Config.BundleEvents, Config.BundleBytes). It is safe for
 // concurrent use.
 type Publisher struct {
 	c         *conn
 	hostOf    HostOf
 	published atomic.Int64
+	mu        sync.Mutex
+	bundles   []bundle
+}
+
+// bundle is the events of one partition waiting to be sent.
+type bundle struct {
+	data        []byte
+	n           int
+	first, last string
 }
 
 // NewPublisher connects to url and makes sure the streams exist (Setup).
@@ -45,50 +58,95 @@ func NewPublisher(ctx context.Context, url string, cfg Config) (*Publisher, erro
 		c.close()
 		return nil, err
 	}
-	return &Publisher{c: c, hostOf: defaultHostOf}, nil
+	return &Publisher{c: c, hostOf: defaultHostOf, bundles: make([]bundle, cfg.Partitions)}, nil
 }
 
 // SetHostOf replaces the function that names an event's host.
 func (p *Publisher) SetHostOf(f HostOf) { p.hostOf = f }
 
-// Close waits for outstanding acknowledgements and closes the connection.
+// Close sends what is bundled, waits for outstanding acknowledgements and
+// closes the connection.
 func (p *Publisher) Close() error {
-	<-p.c.js.PublishAsyncComplete()
+	err := p.Flush(context.Background())
 	p.c.close()
-	return nil
+	return err
 }
 
 // Published returns how many events were published.
 func (p *Publisher) Published() int64 { return p.published.Load() }
 
-// PublishRaw publishes one event's JSON text to the partition of host,
-// with id as its message id. It returns once the message is handed to the
-// connection; Flush waits for the stream's acknowledgements.
+// PublishRaw adds one event's JSON text to the bundle of host's
+// partition (id is its event id), sending the bundle when it is full. Flush
+// sends the rest and waits for the stream's acknowledgements.
 func (p *Publisher) PublishRaw(host, id string, raw []byte) error {
-	m := nats.NewMsg(p.c.cfg.Subject(Partition(host, p.c.cfg.Partitions)))
-	m.Data = raw
-	var opts []js.PublishOpt
-	if id != "" {
-		opts = append(opts, js.WithMsgID(id))
+	part := Partition(host, p.c.cfg.Partitions)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b := &p.bundles[part]
+	if b.n > 0 && len(b.data)+len(raw)+1 > p.c.cfg.BundleBytes {
+		if err := p.send(part); err != nil {
+			return err
+		}
 	}
+	if b.n == 0 {
+		b.first = id
+	}
+	b.last = id
+	if bytes.IndexByte(raw, '\n') >= 0 {
+		// a pretty-printed array element: one line per event in a bundle
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, raw); err != nil {
+			return fmt.Errorf("jetstream: event %s: %w", id, err)
+		}
+		raw = buf.Bytes()
+	}
+	b.data = append(b.data, raw...)
+	b.data = append(b.data, '\n')
+	b.n++
+	p.published.Add(1)
+	if b.n >= p.c.cfg.BundleEvents || len(b.data) >= p.c.cfg.BundleBytes {
+		return p.send(part)
+	}
+	return nil
+}
+
+// send publishes the bundle of a partition; p.mu is held. The message id
+// names the bundle's first and last event and its size, so the same input
+// published twice is stored once.
+func (p *Publisher) send(part int) error {
+	b := &p.bundles[part]
+	if b.n == 0 {
+		return nil
+	}
+	m := nats.NewMsg(p.c.cfg.Subject(part))
+	m.Data = b.data
+	id := fmt.Sprintf("%d:%s:%s:%d", part, b.first, b.last, b.n)
 	for {
-		_, err := p.c.js.PublishMsgAsync(m, opts...)
+		_, err := p.c.js.PublishMsgAsync(m, js.WithMsgID(id))
 		if errors.Is(err, js.ErrTooManyStalledMsgs) {
 			<-p.c.js.PublishAsyncComplete() // the server is behind: wait, then go on
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("jetstream: publishing event %s: %w", id, err)
+			return fmt.Errorf("jetstream: publishing %d events to partition %d: %w", b.n, part, err)
 		}
 		break
 	}
-	p.published.Add(1)
+	*b = bundle{data: make([]byte, 0, len(b.data))}
 	return nil
 }
 
-// Flush waits until the stream acknowledged every published event, or ctx
-// ends.
+// Flush sends every bundle and waits until the stream acknowledged every
+// message, or ctx ends.
 func (p *Publisher) Flush(ctx context.Context) error {
+	p.mu.Lock()
+	for part := range p.bundles {
+		if err := p.send(part); err != nil {
+			p.mu.Unlock()
+			return err
+		}
+	}
+	p.mu.Unlock()
 	select {
 	case <-p.c.js.PublishAsyncComplete():
 		if e := p.c.asyncErr.Load(); e != nil {
@@ -119,8 +177,7 @@ func (p *Publisher) PublishFiles(ctx context.Context, files []string, opts reade
 				}
 			}
 			ev := r.Event()
-			raw := append([]byte(nil), r.Raw()...)
-			if err := p.PublishRaw(p.hostOf(ev), ev.ID(), raw); err != nil {
+			if err := p.PublishRaw(p.hostOf(ev), ev.ID(), r.Raw()); err != nil {
 				r.Close()
 				return n, err
 			}

@@ -74,7 +74,7 @@ func (c *conn) setup(ctx context.Context) error {
 			FilterSubject: cfg.Subject(p),
 			AckPolicy:     js.AckAllPolicy,
 			AckWait:       cfg.AckWait,
-			MaxAckPending: cfg.Batch,
+			MaxAckPending: 1, // see Config.AckWait
 			DeliverPolicy: js.DeliverAllPolicy,
 		})
 		if err != nil {

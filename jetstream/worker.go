@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -67,7 +68,7 @@ type WorkerStats struct {
 	Alerts     int64 `json:"alerts"`
 	Dead       int64 `json:"dead"`        // messages dead-lettered
 	Skipped    int64 `json:"skipped"`     // redelivered events already processed
-	Batches    int64 `json:"batches"`     // batches acknowledged
+	Batches    int64 `json:"batches"`     // messages (bundles of events) acknowledged
 	EvalErrors int64 `json:"eval_errors"` // rule evaluations that failed (counted by the detectors)
 	Claims     int64 `json:"claims"`      // partitions claimed
 }
@@ -90,6 +91,7 @@ type Worker struct {
 type claim struct {
 	rev  uint64
 	stop chan struct{} // closed to stop the partition after its batch
+	lost atomic.Bool   // the lease was lost: give the batch in hand back
 	done chan struct{}
 }
 
@@ -192,6 +194,7 @@ func (w *Worker) balance(ctx context.Context, errc chan<- error) {
 		rev, err := w.kv.Update(kctx, claimKey(p), []byte(w.cfg.ID), cl.rev)
 		if err != nil {
 			w.log.Warn("lost claim", "partition", p, "err", err)
+			cl.lost.Store(true)
 			close(cl.stop)
 			delete(w.owned, p)
 			continue
@@ -230,7 +233,7 @@ func (w *Worker) balance(ctx context.Context, errc chan<- error) {
 		w.log.Info("claimed partition", "partition", p, "worker", w.cfg.ID)
 		go func() {
 			defer close(cl.done)
-			if err := w.runPartition(ctx, p, cl.stop); err != nil && ctx.Err() == nil {
+			if err := w.runPartition(ctx, p, cl); err != nil && ctx.Err() == nil {
 				errc <- fmt.Errorf("jetstream: partition %d: %w", p, err)
 			}
 		}()
@@ -306,7 +309,7 @@ const maxStateSize = 1000 << 10
 
 // runPartition processes one partition until stop is closed (after the
 // batch in hand) or ctx ends (the batch in hand is given back).
-func (w *Worker) runPartition(ctx context.Context, p int, stop <-chan struct{}) error {
+func (w *Worker) runPartition(ctx context.Context, p int, cl *claim) error {
 	cons, err := w.c.js.Consumer(ctx, w.cfg.EventStream, w.cfg.consumerName(p))
 	if err != nil {
 		return err
@@ -345,11 +348,11 @@ func (w *Worker) runPartition(ctx context.Context, p int, stop <-chan struct{}) 
 	dirty := last > 0 // events since the last flush (a restored state may hold open windows)
 	for ctx.Err() == nil {
 		select {
-		case <-stop:
+		case <-cl.stop:
 			return nil
 		default:
 		}
-		batch, err := cons.Fetch(w.cfg.Batch, js.FetchMaxWait(250*time.Millisecond))
+		batch, err := cons.Fetch(1, js.FetchMaxWait(250*time.Millisecond))
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -380,8 +383,8 @@ func (w *Worker) runPartition(ctx context.Context, p int, stop <-chan struct{}) 
 			continue
 		}
 		idleSince = time.Now()
-		if err := w.batch(ctx, p, det, b, msgs, &last); err != nil {
-			if ctx.Err() != nil {
+		if err := w.batch(ctx, p, det, b, msgs, &last, &cl.lost); err != nil {
+			if ctx.Err() != nil || errors.Is(err, errLost) {
 				giveBack(msgs)
 				return nil
 			}
@@ -391,6 +394,9 @@ func (w *Worker) runPartition(ctx context.Context, p int, stop <-chan struct{}) 
 	}
 	return nil
 }
+
+// errLost stops a batch whose partition's lease was lost.
+var errLost = errors.New("jetstream: partition lease lost")
 
 // giveBack asks for a batch to be redelivered at once (best effort; the
 // ack wait does it otherwise).
@@ -402,7 +408,7 @@ func giveBack(msgs []js.Msg) {
 
 // batch processes one fetched batch: detection, the stage, alerts stored
 // and published, state saved, then the acknowledgement.
-func (w *Worker) batch(ctx context.Context, p int, det *engine.Detector, b *mdr.Builder, msgs []js.Msg, lastp *uint64) error {
+func (w *Worker) batch(ctx context.Context, p int, det *engine.Detector, b *mdr.Builder, msgs []js.Msg, lastp *uint64, lost *atomic.Bool) error {
 	last := *lastp
 	var alerts []mdr.Alert
 	for _, m := range msgs {
@@ -415,29 +421,46 @@ func (w *Worker) batch(ctx context.Context, p int, det *engine.Detector, b *mdr.
 			w.stats.skipped.Add(1)
 			continue
 		}
-		ev, derr := codec.Decode(m.Data(), mdr.Origin{Source: m.Subject(), Line: int64(seq)}, b)
-		if derr != nil {
-			if err := w.dead(ctx, m, seq, derr); err != nil {
+		src := m.Subject() + "#" + strconv.FormatUint(seq, 10)
+		data := m.Data()
+		for line := int64(1); len(data) > 0; line++ {
+			var raw []byte
+			if i := bytes.IndexByte(data, '\n'); i >= 0 {
+				raw, data = data[:i], data[i+1:]
+			} else {
+				raw, data = data, nil
+			}
+			if len(bytes.TrimSpace(raw)) == 0 {
+				continue
+			}
+			ev, derr := codec.Decode(raw, mdr.Origin{Source: src, Line: line}, b)
+			if derr != nil {
+				if err := w.dead(ctx, m, seq, line, raw, derr); err != nil {
+					return err
+				}
+				continue
+			}
+			as, err := det.Process(ctx, ev)
+			if err != nil {
 				return err
 			}
-			last = seq
-			continue
-		}
-		as, err := det.Process(ctx, ev)
-		if err != nil {
-			return err
-		}
-		if w.cfg.Stage != nil {
-			if err := w.cfg.Stage.Process(ctx, p, ev, as); err != nil {
-				return err
+			if w.cfg.Stage != nil {
+				if err := w.cfg.Stage.Process(ctx, p, ev, as); err != nil {
+					return err
+				}
 			}
+			alerts = append(alerts, as...)
+			w.stats.events.Add(1)
 		}
-		alerts = append(alerts, as...)
-		w.stats.events.Add(1)
 		last = seq
 	}
 	if err := w.emit(ctx, p, nil, alerts); err != nil {
 		return err
+	}
+	if lost.Load() {
+		// Another worker may own the partition now: neither the state
+		// nor the acknowledgement of this batch may overwrite its own.
+		return errLost
 	}
 	if err := w.save(ctx, p, det, last); err != nil {
 		return err
@@ -502,15 +525,17 @@ func (w *Worker) save(ctx context.Context, p int, det *engine.Detector, last uin
 	return err
 }
 
-// dead publishes an undecodable message to the dead-letter subject with
-// its reason.
-func (w *Worker) dead(ctx context.Context, m js.Msg, seq uint64, reason error) error {
+// dead publishes an undecodable line of a message to the dead-letter
+// subject with its reason, the message's subject, stream sequence and the
+// line's number in it.
+func (w *Worker) dead(ctx context.Context, m js.Msg, seq uint64, line int64, raw []byte, reason error) error {
 	dm := nats.NewMsg(w.cfg.DeadSubject)
-	dm.Data = m.Data()
+	dm.Data = append([]byte(nil), raw...)
 	dm.Header.Set("Mdr-Reason", reason.Error())
 	dm.Header.Set("Mdr-Subject", m.Subject())
 	dm.Header.Set("Mdr-Stream-Seq", strconv.FormatUint(seq, 10))
-	if _, err := w.c.js.PublishMsg(ctx, dm, js.WithMsgID(fmt.Sprintf("dead-%s-%d", w.cfg.EventStream, seq))); err != nil {
+	dm.Header.Set("Mdr-Line", strconv.FormatInt(line, 10))
+	if _, err := w.c.js.PublishMsg(ctx, dm, js.WithMsgID(fmt.Sprintf("dead-%s-%d-%d", w.cfg.EventStream, seq, line))); err != nil {
 		return fmt.Errorf("dead-lettering message %d: %w", seq, err)
 	}
 	w.stats.dead.Add(1)

@@ -26,11 +26,14 @@ var errUsage = errors.New("usage")
 
 // commands is the table of subcommands. Each lives in its own file.
 var commands = map[string]command{
-	"version": {"print the version of mdr and of its main dependencies", runVersion},
-	"demo":    {"generate a small attack as events, read and map them, print what was found", runDemo},
-	"scan":    {"run detection rules over event files (NDJSON, JSON, gzip) and print matches as JSON lines", runScan},
-	"ingest":  {"store events from files or standard input (NDJSON, JSON, gzip) in a badger store directory", runIngest},
-	"rules":   {"check rules: mdr rules check [--json] PATH… compiles them and reports every rejection", runRules},
+	"version":     {"print the version of mdr and of its main dependencies", runVersion},
+	"demo":        {"generate a small attack as events, read and map them, print what was found", runDemo},
+	"scan":        {"run detection rules over event files (NDJSON, JSON, gzip) and print matches as JSON lines", runScan},
+	"ingest":      {"store events from files or standard input (NDJSON, JSON, gzip) in a badger store directory", runIngest},
+	"publish":     {"publish events to NATS JetStream, partitioned by host", runPublish},
+	"worker":      {"consume event partitions from NATS JetStream: detect, store and publish alerts", runWorker},
+	"nats-server": {"run an embedded single-node NATS JetStream server", runNatsServer},
+	"rules":       {"check rules: mdr rules check [--json] PATH… compiles them and reports every rejection", runRules},
 }
 
 func usage(w io.Writer) {
