@@ -63,6 +63,7 @@ type Reader struct {
 	line    int64 // 1-based number of the current line or element
 	lineBuf []byte
 	ev      *mdr.Event
+	raw     []byte
 	err     error
 	skipped int64
 	events  int64
@@ -178,6 +179,11 @@ func (r *Reader) Count() int64 { return r.events }
 // Bytes returns the number of uncompressed bytes consumed so far.
 func (r *Reader) Bytes() int64 { return r.bytes }
 
+// Raw returns the JSON text of the event Next read, as it was in the
+// input (one NDJSON line or one array element). It is valid until the next
+// call to Next; copy it to keep it.
+func (r *Reader) Raw() []byte { return r.raw }
+
 // Event returns the event read by the last successful call to Next.
 func (r *Reader) Event() *mdr.Event { return r.ev }
 
@@ -271,6 +277,7 @@ func (r *Reader) Next() bool {
 			return false
 		}
 		r.ev = ev
+		r.raw = raw
 		r.events++
 		return true
 	}

@@ -1,0 +1,137 @@
+package jetstream_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mdrkit/mdr/engine"
+	"github.com/mdrkit/mdr/internal/shareddata"
+	"github.com/mdrkit/mdr/jetstream"
+	"github.com/mdrkit/mdr/reader"
+	"github.com/mdrkit/mdr/store"
+)
+
+// benchEvents is the number of events of the benchmark file the
+// benchmarks publish (its first events; the whole file is 1.07 M).
+const benchEvents = 100_000
+
+type rawEvent struct {
+	host, id string
+	raw      []byte
+}
+
+func loadBenchEvents(b *testing.B) []rawEvent {
+	b.Helper()
+	r, err := reader.Open(shareddata.Path(b, "events", "benchmark.jsonl.gz"), reader.Options{OnError: reader.Skip})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	var out []rawEvent
+	for len(out) < benchEvents && r.Next() {
+		ev := r.Event()
+		h, _ := ev.Text("Computer")
+		out = append(out, rawEvent{host: h, id: ev.ID(), raw: append([]byte(nil), r.Raw()...)})
+	}
+	return out
+}
+
+func benchServer(b *testing.B) *jetstream.Server {
+	s, err := jetstream.StartServer(jetstream.ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(s.Shutdown)
+	return s
+}
+
+func benchPublish(b *testing.B, url string, cfg jetstream.Config, evs []rawEvent) {
+	p, err := jetstream.NewPublisher(context.Background(), url, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, e := range evs {
+		if err := p.PublishRaw(e.host, e.id, e.raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := p.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkPublish publishes 100k events of the benchmark file into an
+// embedded server with file storage.
+func BenchmarkPublish(b *testing.B) {
+	evs := loadBenchEvents(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var el time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		s := benchServer(b)
+		cfg := jetstream.DefaultConfig()
+		b.StartTimer()
+		t0 := time.Now()
+		benchPublish(b, s.URL(), cfg, evs)
+		el += time.Since(t0)
+	}
+	b.ReportMetric(float64(len(evs)*b.N)/el.Seconds(), "events/s")
+}
+
+// BenchmarkWorkers runs 1 and 2 workers with the SigmaHQ Windows rules
+// over 100k published events of the benchmark file, end to end (fetch,
+// decode, detect, store and publish alerts, save state, ack).
+func BenchmarkWorkers(b *testing.B) {
+	evs := loadBenchEvents(b)
+	rules, err := engine.Load(context.Background(), []string{shareddata.Path(b, "sigma", "rules", "windows")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			b.ReportAllocs()
+			var el time.Duration
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				s := benchServer(b)
+				cfg := jetstream.DefaultConfig()
+				benchPublish(b, s.URL(), cfg, evs)
+				ctx, cancel := context.WithCancel(context.Background())
+				var ws []*jetstream.Worker
+				for k := range workers {
+					w, err := jetstream.NewWorker(ctx, s.URL(), jetstream.WorkerConfig{Config: cfg, ID: fmt.Sprintf("w%d", k), Rules: rules, Store: store.NewMemory()})
+					if err != nil {
+						b.Fatal(err)
+					}
+					ws = append(ws, w)
+				}
+				b.StartTimer()
+				t0 := time.Now()
+				var wg sync.WaitGroup
+				for _, w := range ws {
+					wg.Add(1)
+					go func() { defer wg.Done(); _ = w.Run(ctx) }()
+				}
+				for {
+					var n int64
+					for _, w := range ws {
+						n += w.Stats().Events
+					}
+					if n >= int64(len(evs)) {
+						break
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+				el += time.Since(t0)
+				b.StopTimer()
+				cancel()
+				wg.Wait()
+			}
+			b.ReportMetric(float64(len(evs)*b.N)/el.Seconds(), "events/s")
+		})
+	}
+}
