@@ -80,7 +80,10 @@ func (c CorrelatorConfig) Validate() error {
 		return fmt.Errorf("%w: empty StateKey", ErrCorrelatorConfig)
 	}
 	if err := c.engine().Validate(); err != nil {
-		return fmt.Errorf("%w: %w", ErrCorrelatorConfig, err)
+		// the engine's error repeats "mdr: invalid input: correlation
+		// config", which ErrCorrelatorConfig says already: keep its detail
+		detail := strings.TrimPrefix(err.Error(), correlate.ErrConfig.Error()+": ")
+		return fmt.Errorf("%w: %s", ErrCorrelatorConfig, detail)
 	}
 	return nil
 }

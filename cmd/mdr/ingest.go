@@ -35,6 +35,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	batchSize := fset.Int("batch", 1000, "events per batch (one transaction each)")
 	sync := fset.Bool("sync", false, "fsync every batch (slower; without it the store is synced once at the end)")
 	onError := fset.String("on-error", "skip", "malformed input lines: skip (reported on stderr and counted) or stop")
+	maxLine := fset.Int("max-line-bytes", reader.DefaultMaxLineBytes, "longest input line or JSON array element accepted, in bytes")
 	every := fset.Duration("progress", 2*time.Second, "interval of progress lines on stderr (0: none)")
 	verbose := fset.Bool("v", false, "log the store engine's messages on stderr")
 	cpuProfile := fset.String("cpuprofile", "", "write a CPU profile of the run to this file")
@@ -58,6 +59,8 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("--progress must not be negative: %w", errUsage)
 	case *onError != "skip" && *onError != "stop":
 		return fmt.Errorf("--on-error must be skip or stop, not %q: %w", *onError, errUsage)
+	case *maxLine < 1:
+		return fmt.Errorf("--max-line-bytes must be at least 1: %w", errUsage)
 	}
 	files := fset.Args()
 	if len(files) == 0 {
@@ -89,7 +92,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
-	stats, ingestErr := ingest(ctx, st, files, *batchSize, *onError == "skip", *every, stderr)
+	stats, ingestErr := ingest(ctx, st, files, *batchSize, reader.Options{MaxLineBytes: *maxLine}, *onError == "skip", *every, stderr)
 	if *memProfile != "" {
 		if err := writeHeapProfile(*memProfile); err != nil && ingestErr == nil {
 			ingestErr = err
@@ -112,7 +115,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // ingest reads the files on this goroutine and writes batches on another
 // through a badger.Appender, so that reading, decoding, preparing a batch
 // and badger's writing of the batch before all overlap.
-func ingest(ctx context.Context, st *badger.Store, files []string, batchSize int, skip bool, every time.Duration, stderr io.Writer) (ingestStats, error) {
+func ingest(ctx context.Context, st *badger.Store, files []string, batchSize int, base reader.Options, skip bool, every time.Duration, stderr io.Writer) (ingestStats, error) {
 	var stats ingestStats
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -168,7 +171,7 @@ func ingest(ctx context.Context, st *badger.Store, files []string, batchSize int
 	reported := 0
 	var done0 int64 // bytes of files already finished
 	for _, name := range files {
-		opts := reader.Options{}
+		opts := base
 		if skip {
 			opts.OnError = reader.Skip
 			opts.OnSkip = func(e *reader.LineError) {

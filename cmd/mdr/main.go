@@ -71,7 +71,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := cmd.run(ctx, args[1:], stdout, stderr); err != nil {
+	out := &checkedWriter{w: stdout}
+	err := cmd.run(ctx, args[1:], out, stderr)
+	if err == nil && out.err != nil {
+		// a command that printed its results into a full disk or a closed
+		// pipe did not do its job (mdr version > /dev/full)
+		err = fmt.Errorf("writing the output: %w", out.err)
+	}
+	if err != nil {
 		if errors.Is(err, errUsage) {
 			fmt.Fprintf(stderr, "mdr %s: %v\n", args[0], err)
 			return 2
@@ -80,6 +87,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// checkedWriter keeps the first error of writes to the output, which
+// commands printing with fmt.Fprint* do not check.
+type checkedWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (c *checkedWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
 }
 
 // Version is the version of mdr, set at build time with

@@ -77,6 +77,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	workers := fset.Int("workers", 1, "goroutines matching events (output order is the same for any number)")
 	onError := fset.String("on-error", "skip", "malformed input lines: skip (reported on stderr and counted) or stop")
 	lateness := fset.Duration("lateness", 0, "correlation: how far behind the newest event time a match may arrive and still be correlated")
+	maxLine := fset.Int("max-line-bytes", reader.DefaultMaxLineBytes, "longest input line or JSON array element accepted, in bytes")
 	addPipelineFlag(fset)
 	fset.Usage = func() {
 		fmt.Fprintln(stderr, "usage: mdr scan [--rules PATH]… [--workers N] [--on-error skip|stop] [FILE…]\n\nReads NDJSON, JSON arrays or gzip of either (standard input without FILE).")
@@ -89,7 +90,13 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *workers < 1 {
 		return fmt.Errorf("--workers must be at least 1: %w", errUsage)
 	}
-	opts := reader.Options{}
+	if *lateness < 0 {
+		return fmt.Errorf("--lateness must not be negative, not %v: %w", *lateness, errUsage)
+	}
+	if *maxLine < 1 {
+		return fmt.Errorf("--max-line-bytes must be at least 1: %w", errUsage)
+	}
+	opts := reader.Options{MaxLineBytes: *maxLine}
 	switch *onError {
 	case "skip":
 		opts.OnError = reader.Skip
