@@ -30,6 +30,7 @@ var commands = map[string]command{
 	"demo":    {"generate a small attack as events, read and map them, print what was found", runDemo},
 	"scan":    {"run detection rules over event files (NDJSON, JSON, gzip) and print matches as JSON lines", runScan},
 	"ingest":  {"store events from files or standard input (NDJSON, JSON, gzip) in a badger store directory", runIngest},
+	"hunt":    {"search a badger store: CEL queries, retro-hunts, IOC sweeps, stacking, saved hunts (mdr hunt -h)", runHunt},
 	"rules":   {"check rules: mdr rules check [--json] PATH… compiles them and reports every rejection", runRules},
 }
 
