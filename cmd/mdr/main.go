@@ -36,6 +36,7 @@ var commands = map[string]command{
 	"publish":     {"publish events to NATS JetStream, partitioned by host", runPublish},
 	"worker":      {"consume event partitions from NATS JetStream: detect, store and publish alerts", runWorker},
 	"nats-server": {"run an embedded single-node NATS JetStream server", runNatsServer},
+	"hunt":        {"search a badger store: CEL queries, retro-hunts, IOC sweeps, stacking, saved hunts (mdr hunt -h)", runHunt},
 }
 
 func usage(w io.Writer) {
