@@ -60,6 +60,32 @@
 // can prove that a remediated host is back to its state before the
 // attack.
 //
+// # Response
+//
+// A Fleet is a respond.Actuator (Features, Execute) for the OpenC2
+// Endpoint Response profile and mdrkit's mdr extension: contain and allow
+// device (device_containment network_isolation with permitted addresses,
+// app_restriction, disable_nic), contain and allow file (quarantine and
+// restore, checked against the command's hashes), delete file, stop and
+// restart process, set, create and delete er:registry_entry (key is the
+// full path with the value name, as Sysmon's TargetObject), stop, start,
+// delete and create er:service, set er:account (account_status), create,
+// delete, start and stop mdr:scheduled_task, and query of every target it
+// models. The host is the device target's or the er downstream_device
+// argument's. Each reversible action answers with its undo command (the
+// old registry value, the deleted task's definition, …); the target's
+// state after the action is in the results under ResultsKey (StateOf
+// decodes it), so remediation can verify its post-conditions. The same
+// actions are Go methods (KillProcess, QuarantineFile, SetRegistry,
+// DeleteService, DeleteAccount, RemoveGroupMember, Contain, …), and each
+// logs what Windows would (Sysmon 5, 23, 11, 12, 13, System 7036,
+// Security 4699, 4722, 4725, 4726, 4733) with the EDR sensor as actor and
+// the label ResponseLabel.
+//
+// Artifact.EntityID names an artifact as package schema names the entity
+// in the graph built from the telemetry, so tests can compare an
+// investigation's scope or a remediation plan with a run's Truth.
+//
 // # Concurrency
 //
 // A Fleet is safe for concurrent use: one mutex serialises its
