@@ -2,7 +2,6 @@ package respond
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -83,17 +82,13 @@ func auditActions(t *testing.T, st store.Audit) map[string]int {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rec.Action == auditGroup {
-			var cs []change
-			if err := json.Unmarshal(rec.Payload, &cs); err != nil {
-				t.Fatal(err)
-			}
-			for _, c := range cs {
-				out[c.Action]++
-			}
-			continue
+		cs, err := DecodeAudit(rec)
+		if err != nil {
+			t.Fatal(err)
 		}
-		out[strings.TrimPrefix(rec.Action, "respond.")]++
+		for _, c := range cs {
+			out[c.Action]++
+		}
 	}
 	return out
 }

@@ -83,26 +83,11 @@ func TestRoundTrip(t *testing.T) {
 			}
 			for _, c := range r.Truth.Attack {
 				a := c.Artifact
-				var id string
-				var kind mdr.RelationKind
-				switch a.Kind {
-				case sim.KindProcess:
-					id, kind = schema.ProcessGUIDID(a.Key), mdr.RelSpawned
-				case sim.KindFile:
-					id, kind = schema.FileID(a.Host, a.Key), mdr.RelWroteFile
-				case sim.KindRegistry:
-					id, kind = schema.RegistryID(a.Key), mdr.RelSetRegistry
-				case sim.KindService:
-					id, kind = schema.ServiceID(a.Host, a.Key), mdr.RelInstalledService
-				case sim.KindTask:
-					id, kind = schema.TaskID(a.Host, a.Key), mdr.RelCreatedTask
-				case sim.KindAccount:
-					short, _, _ := strings.Cut(a.Host, ".")
-					id, kind = schema.UserID(short, a.Key), mdr.RelCreatedAccount
-				case sim.KindGroupMember:
-					grp, _, _ := strings.Cut(a.Key, `\`)
-					id, kind = schema.GroupID("Builtin", grp), mdr.RelAddedToGroup
-				default:
+				id := a.EntityID()
+				kind := map[sim.ArtifactKind]mdr.RelationKind{sim.KindProcess: mdr.RelSpawned, sim.KindFile: mdr.RelWroteFile,
+					sim.KindRegistry: mdr.RelSetRegistry, sim.KindService: mdr.RelInstalledService, sim.KindTask: mdr.RelCreatedTask,
+					sim.KindAccount: mdr.RelCreatedAccount, sim.KindGroupMember: mdr.RelAddedToGroup}[a.Kind]
+				if id == "" || kind == 0 {
 					t.Errorf("unexpected attack artifact %s", a)
 					continue
 				}

@@ -166,3 +166,31 @@ func TestLimits(t *testing.T) {
 		t.Errorf("kept %d events, stats %+v", got, st)
 	}
 }
+
+// TestContainment: isolating a host closes its connections except to the
+// permitted addresses; releasing it is the undo.
+func TestContainment(t *testing.T) {
+	r := generate(t, "phish-lateral", 4)
+	f, wks := r.Fleet, r.HostIDs["wks"]
+	conns, err := f.Connections(wks)
+	if err != nil || len(conns) < 2 {
+		t.Fatalf("connections %v, %v", conns, err)
+	}
+	keep := conns[0].RemoteIP
+	if _, err := f.Contain(wks, sim.ContainIsolation, []string{keep}); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := f.Connections(wks)
+	for _, c := range after {
+		if c.RemoteIP != keep {
+			t.Errorf("connection to %s survived isolation", c.RemoteIP)
+		}
+	}
+	if len(after) == 0 {
+		t.Error("the permitted connection was closed")
+	}
+	before, err := f.Release(wks)
+	if err != nil || before.Mode != sim.ContainIsolation {
+		t.Errorf("release: %+v %v", before, err)
+	}
+}

@@ -62,7 +62,7 @@ func TestRespondPlaybookOnSimFleet(t *testing.T) {
 			t.Errorf("step %q did not run: %v", name, lines)
 		}
 	}
-	if d := byName["Isolate the workstation"].Detail; !strings.Contains(d, "openc2 contain device: executed") {
+	if d := byName["Isolate the workstation"].Detail; !strings.Contains(d, "openc2 contain device on WKS-") || !strings.Contains(d, ": executed") {
 		t.Errorf("isolation detail %q", d)
 	}
 	if !strings.Contains(stderr, "chain verified") || !strings.Contains(stderr, "Executed:4") {
