@@ -9,6 +9,7 @@ import (
 
 	"github.com/mdrkit/mdr"
 	"github.com/mdrkit/mdr/investigate"
+	"github.com/mdrkit/mdr/reader"
 )
 
 // Detector raises alerts on events given in order; *engine.Detector
@@ -143,4 +144,39 @@ func PlanAlerts(ctx context.Context, g *investigate.Graph, alerts []mdr.Alert, c
 		out = append(out, IncidentPlan{Incident: in, Scope: sc, Plan: p})
 	}
 	return out, nil
+}
+
+// PlanFiles is PlanEvents over event files read in order (NDJSON, JSON,
+// gzip of either; "-" is standard input), with the reader options given.
+func PlanFiles(ctx context.Context, files []string, opts reader.Options, det Detector, cfg PipelineConfig) (*Analysis, error) {
+	var ferr error
+	events := func(yield func(*mdr.Event, error) bool) {
+		for _, f := range files {
+			r, err := reader.Open(f, opts)
+			if err != nil {
+				ferr = err
+				return
+			}
+			for ev, err := range r.All() {
+				if err := ctx.Err(); err != nil {
+					r.Close()
+					yield(nil, err)
+					return
+				}
+				if !yield(ev, err) || err != nil {
+					r.Close()
+					return
+				}
+			}
+			if err := r.Close(); err != nil {
+				ferr = err
+				return
+			}
+		}
+	}
+	an, err := PlanEvents(ctx, events, det, cfg)
+	if ferr != nil {
+		return nil, ferr
+	}
+	return an, err
 }

@@ -26,11 +26,12 @@ var errUsage = errors.New("usage")
 
 // commands is the table of subcommands. Each lives in its own file.
 var commands = map[string]command{
-	"version": {"print the version of mdr and of its main dependencies", runVersion},
-	"demo":    {"generate a small attack as events, read and map them, print what was found", runDemo},
-	"scan":    {"run detection rules over event files (NDJSON, JSON, gzip) and print matches as JSON lines", runScan},
-	"ingest":  {"store events from files or standard input (NDJSON, JSON, gzip) in a badger store directory", runIngest},
-	"rules":   {"check rules: mdr rules check [--json] PATH… compiles them and reports every rejection", runRules},
+	"version":   {"print the version of mdr and of its main dependencies", runVersion},
+	"demo":      {"generate a small attack as events, read and map them, print what was found", runDemo},
+	"scan":      {"run detection rules over event files (NDJSON, JSON, gzip) and print matches as JSON lines", runScan},
+	"ingest":    {"store events from files or standard input (NDJSON, JSON, gzip) in a badger store directory", runIngest},
+	"rules":     {"check rules: mdr rules check [--json] PATH… compiles them and reports every rejection", runRules},
+	"remediate": {"plan remediation per incident (plan FILE…) or prove it on the simulated fleet (apply --sim SCENARIO)", runRemediate},
 }
 
 func usage(w io.Writer) {
