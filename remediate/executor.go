@@ -268,7 +268,9 @@ func (e *Executor) run(ctx context.Context, p *Plan, g *graph, j *journal) *Resu
 			errs = multierror.Append(errs, r.err)
 		}
 		ready = append(ready, finish(r.i, r.ok)...)
-		if r.failed {
+		if r.failed && !p.Steps[r.i].Advice {
+			// advice (an account deletion, a credential reset) has no
+			// dependents: its failure is reported, the plan goes on
 			stopped = true
 		}
 		if ctx.Err() != nil {

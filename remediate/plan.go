@@ -75,7 +75,10 @@ type NotRestorable struct {
 	Item string `json:"item"`
 	// Reason says why, and what an analyst can do instead.
 	Reason string `json:"reason"`
-	// Host and Name say where and what, for readers (optional).
+	// Kind, Host and Name say what and where: the scope item's kind
+	// (file, registry, service, task, account, group_membership), its
+	// host, and its name as Windows wrote it.
+	Kind string `json:"kind,omitempty"`
 	Host string `json:"host,omitempty"`
 	Name string `json:"name,omitempty"`
 	// EventIDs prove the change.

@@ -102,6 +102,7 @@ type planning struct {
 	services map[string]string // host|name -> delete-service step id
 	tasks    map[string]string // host|name -> delete-task step id
 	counter  map[StepKind]int
+	alerted  map[string]bool // event ids that raised an alert of the incident
 }
 
 // Plan builds the remediation plan of an incident from its scope.
@@ -124,18 +125,34 @@ type planning struct {
 // Hubs (investigate.DefaultHubs, or PlannerConfig.Protected) are never
 // stopped.
 func (p *Planner) Plan(ctx context.Context, incidentID string, sc *investigate.Scope) (*Plan, error) {
+	return p.PlanIncident(ctx, Incident{ID: incidentID}, sc)
+}
+
+// PlanIncident is Plan with the incident's alerts: a process whose
+// creation event raised one of them is the attack's even when it started
+// before the attack's first change (a script host started by a lure, a
+// download cradle).
+func (p *Planner) PlanIncident(ctx context.Context, in Incident, sc *investigate.Scope) (*Plan, error) {
+	incidentID := in.ID
 	if sc == nil {
 		return nil, fmt.Errorf("%w: remediate: plan of incident %q: nil scope", mdr.ErrInvalid, incidentID)
 	}
 	pl := &planning{p: p, scope: sc, plan: &Plan{IncidentID: incidentID, Created: p.now().UTC(), Skipped: map[string]int{}, NotRestorable: []NotRestorable{}},
 		byID: map[string]*entity{}, stepsByItem: map[string]map[StepKind]string{}, services: map[string]string{}, tasks: map[string]string{},
-		counter: map[StepKind]int{}}
+		counter: map[StepKind]int{}, alerted: map[string]bool{}}
+	for _, a := range in.Alerts {
+		for _, id := range a.EventIDs {
+			pl.alerted[id] = true
+		}
+	}
 	pl.gather()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	pl.attackTime()
 	pl.persistence()
+	pl.accounts()
+	pl.payloads()
 	// Order matters only for readability and step ids: services and tasks
 	// first (files and registry values they cover are folded into them),
 	// then the rest.
@@ -261,27 +278,9 @@ func (pl *planning) persistence() {
 	if g == nil || pl.tAttack.IsZero() {
 		return
 	}
-	type hu struct{ host, user string }
-	users := map[hu]bool{}
-	for _, e := range pl.ents {
-		if e.kind != investigate.ItemProcess || !pl.attackProcess(e) {
-			continue
-		}
-		if it := e.item(investigate.ActExecuted); it != nil && it.User != "" {
-			users[hu{e.host, it.User}] = true
-		}
-	}
-	keys := make([]hu, 0, len(users))
-	for k := range users {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b hu) int { return strings.Compare(a.host+"|"+a.user, b.host+"|"+b.user) })
-	for _, k := range keys {
-		dom, name, ok := strings.Cut(k.user, `\`)
-		if !ok {
-			dom, name = "", k.user
-		}
-		uid := schema.UserID(dom, name)
+	for _, hu := range pl.attackUsers() {
+		k := struct{ host, user string }{hu[0], hu[1]}
+		uid := userID(k.user)
 		var found []investigate.Edge
 		g.Edges(uid, func(x investigate.Edge) bool {
 			if x.From == uid && (x.Kind == mdr.RelCreatedTask || x.Kind == mdr.RelInstalledService) && !x.First.Before(pl.tAttack) {
@@ -332,6 +331,233 @@ func (pl *planning) persistence() {
 	}
 }
 
+// attackUsers returns the accounts (as events write them, DOMAIN\name)
+// that the attack's processes ran as, by host, sorted.
+func (pl *planning) attackUsers() [][2]string {
+	set := map[[2]string]bool{}
+	for _, e := range pl.ents {
+		if e.kind != investigate.ItemProcess || !pl.attackProcess(e) {
+			continue
+		}
+		if it := e.item(investigate.ActExecuted); it != nil && it.User != "" {
+			set[[2]string{e.host, it.User}] = true
+		}
+	}
+	out := make([][2]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b [2]string) int { return strings.Compare(a[0]+"|"+a[1], b[0]+"|"+b[1]) })
+	return out
+}
+
+func userID(u string) string {
+	dom, name, ok := strings.Cut(u, `\`)
+	if !ok {
+		return schema.UserID("", u)
+	}
+	return schema.UserID(dom, name)
+}
+
+// accounts finds, through the graph, the accounts that the users of the
+// attack's processes created after the attack began and that an attack
+// process named on its command line (net user NAME /add, New-LocalUser
+// NAME): Windows logs the creation (Security 4720) and the group
+// memberships (4732) by account, not by process, so the scope cannot
+// reach them. Each becomes an account item, its memberships added since
+// membership items.
+func (pl *planning) accounts() {
+	g := pl.p.graph
+	if g == nil || pl.tAttack.IsZero() {
+		return
+	}
+	var cmdlines []string
+	for _, e := range pl.ents {
+		if e.kind == investigate.ItemProcess && pl.attackProcess(e) {
+			if it := e.item(investigate.ActExecuted); it != nil && it.CommandLine != "" {
+				cmdlines = append(cmdlines, strings.ToLower(it.CommandLine))
+			}
+		}
+	}
+	named := func(name string) bool {
+		n := strings.ToLower(accountName(name))
+		for _, c := range cmdlines {
+			for _, w := range strings.FieldsFunc(c, func(r rune) bool { return r == ' ' || r == '"' || r == '\'' || r == '\\' || r == ',' || r == '=' }) {
+				if w == n {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for _, hu := range pl.attackUsers() {
+		host, uid := hu[0], userID(hu[1])
+		var made []investigate.Edge
+		g.Edges(uid, func(x investigate.Edge) bool {
+			if x.From == uid && x.Kind == mdr.RelCreatedAccount && !x.First.Before(pl.tAttack) {
+				made = append(made, x)
+			}
+			return true
+		})
+		for _, x := range made {
+			if _, ok := pl.byID[investigate.ItemAccount.String()+"|"+x.To]; ok {
+				continue
+			}
+			ent, ok := g.Entity(x.To)
+			if !ok || !named(ent.Name) {
+				continue
+			}
+			it := investigate.Item{Kind: investigate.ItemAccount, EntityID: x.To, Host: host, Name: ent.Name, Action: investigate.ActCreated,
+				Role: investigate.RoleImpact, First: x.First, Last: x.Last, EventIDs: nonEmpty(x.EventID), By: uid}
+			pl.addEntity(&it)
+			// the memberships the new account was given
+			member := x.To
+			if sid := ent.Attrs["sid"]; sid != "" {
+				member = schema.SIDID(sid)
+			}
+			for _, id := range []string{x.To, member} {
+				g.Edges(id, func(y investigate.Edge) bool {
+					if y.From != id || y.Kind != mdr.RelAddedToGroup || y.First.Before(pl.tAttack) {
+						return true
+					}
+					grp, ok := g.Entity(y.To)
+					if !ok {
+						return true
+					}
+					m := investigate.Item{Kind: investigate.ItemGroupMembership, EntityID: x.To + "@" + y.To, Host: host, Name: ent.Name,
+						Groups: []string{grp.Name}, Action: investigate.ActAdded, Role: investigate.RoleImpact, First: y.First, Last: y.Last,
+						EventIDs: nonEmpty(y.EventID), By: uid}
+					pl.addEntity(&m)
+					return true
+				})
+			}
+		}
+	}
+}
+
+// payloads finds the files that processes of the scope named on their
+// command line (a script run by its host, a DLL run by rundll32, a
+// document opened) and that the graph shows written during the time it
+// holds: the lure a browser saved before a script host ran it is the
+// attack's first artifact, though no process of the chain wrote it. Files
+// under the Windows and Program Files folders are never taken this way,
+// nor a process's own image.
+func (pl *planning) payloads() {
+	if pl.p.graph == nil {
+		return
+	}
+	ents := slices.Clone(pl.ents)
+	for _, e := range ents {
+		if e.kind != investigate.ItemProcess {
+			continue
+		}
+		it := e.item(investigate.ActExecuted)
+		if it == nil || it.CommandLine == "" || pl.p.protected[strings.ToLower(baseName(it.Image))] {
+			continue
+		}
+		for _, path := range commandPaths(it.CommandLine) {
+			if strings.EqualFold(path, it.Image) || systemPath(path) {
+				continue
+			}
+			fid := schema.FileID(e.host, path)
+			if _, ok := pl.byID[investigate.ItemFile.String()+"|"+fid]; ok {
+				continue
+			}
+			var wrote []string
+			var first time.Time
+			pl.p.graph.Edges(fid, func(x investigate.Edge) bool {
+				if x.To == fid && (x.Kind == mdr.RelWroteFile || x.Kind == mdr.RelRenamedFile) {
+					wrote = append(wrote, x.EventID)
+					if first.IsZero() || x.First.Before(first) {
+						first = x.First
+					}
+				}
+				return true
+			})
+			if len(wrote) == 0 || (!e.first.IsZero() && first.After(e.first)) {
+				continue // never written, or written only after the process named it
+			}
+			f := investigate.Item{Kind: investigate.ItemFile, EntityID: fid, Host: e.host, Name: path, Action: investigate.ActCreated,
+				Role: investigate.RoleCause, First: first, EventIDs: append(nonEmpty(wrote...), it.EventIDs...)}
+			pl.addEntity(&f)
+		}
+	}
+}
+
+// commandPaths returns the absolute Windows paths a command line names:
+// quoted ones, and unquoted tokens with a drive letter (cut at a comma, as
+// rundll32's "C:\x.dll,Entry").
+func commandPaths(cmd string) []string {
+	var out []string
+	for i := 0; i < len(cmd); {
+		if cmd[i] == '"' {
+			j := strings.IndexByte(cmd[i+1:], '"')
+			if j < 0 {
+				break
+			}
+			if p := cmd[i+1 : i+1+j]; isAbsWindows(p) {
+				out = append(out, p)
+			}
+			i += j + 2
+			continue
+		}
+		j := strings.IndexAny(cmd[i:], " \t\"")
+		tok := cmd[i:]
+		if j >= 0 {
+			tok = cmd[i : i+j]
+		}
+		if k := strings.IndexByte(tok, ','); k >= 0 {
+			tok = tok[:k]
+		}
+		if isAbsWindows(tok) {
+			out = append(out, tok)
+		}
+		if j < 0 {
+			break
+		}
+		i += j
+		if cmd[i] != '"' {
+			i++
+		}
+	}
+	return out
+}
+
+func isAbsWindows(p string) bool {
+	return len(p) > 3 && (p[0]|0x20) >= 'a' && (p[0]|0x20) <= 'z' && p[1] == ':' && p[2] == '\\'
+}
+
+// systemPath reports a path under Windows or Program Files.
+func systemPath(p string) bool {
+	l := strings.ToLower(p)
+	return strings.HasPrefix(l, `c:\windows\`) || strings.HasPrefix(l, `c:\program files\`) || strings.HasPrefix(l, `c:\program files (x86)\`)
+}
+
+func nonEmpty(ids ...string) []string {
+	var out []string
+	for _, id := range ids {
+		if id != "" {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// addEntity adds an item found beyond the scope as its own entity.
+func (pl *planning) addEntity(it *investigate.Item) {
+	key := it.Kind.String() + "|" + it.EntityID
+	if e, ok := pl.byID[key]; ok {
+		if _, dup := e.acts[it.Action]; !dup {
+			e.acts[it.Action] = it
+		}
+		return
+	}
+	e := &entity{kind: it.Kind, id: it.EntityID, host: it.Host, name: it.Name, acts: map[investigate.Action]*investigate.Item{it.Action: it},
+		role: it.Role, first: it.First, events: slices.Compact(slices.Sorted(slices.Values(it.EventIDs))), ordinal: len(pl.ents)}
+	pl.byID[key] = e
+	pl.ents = append(pl.ents, e)
+}
+
 // attackProcess reports whether a process entity is one the attack
 // started (not context, not a hub; see Plan).
 func (pl *planning) attackProcess(e *entity) bool {
@@ -346,7 +572,15 @@ func (pl *planning) attackProcess(e *entity) bool {
 	if pl.p.protected[strings.ToLower(baseName(img))] {
 		return false
 	}
-	return !(e.role != investigate.RoleImpact && !pl.tAttack.IsZero() && !e.first.IsZero() && e.first.Before(pl.tAttack) && !pl.attackWrote(e.host, img))
+	if e.role == investigate.RoleImpact || pl.tAttack.IsZero() || e.first.IsZero() || !e.first.Before(pl.tAttack) || pl.attackWrote(e.host, img) {
+		return true
+	}
+	for _, id := range it.EventIDs {
+		if pl.alerted[id] {
+			return true // its creation raised an alert
+		}
+	}
+	return false
 }
 
 // writtenDuringAttack returns the event ids of the writes of file fid
@@ -405,7 +639,7 @@ func (pl *planning) addStep(e *entity, kind StepKind, reason string, reversible 
 }
 
 func (pl *planning) notRestorable(e *entity, reason string) {
-	pl.plan.NotRestorable = append(pl.plan.NotRestorable, NotRestorable{Item: e.id, Reason: reason, Host: e.host, Name: e.name, EventIDs: slices.Clone(e.events)})
+	pl.plan.NotRestorable = append(pl.plan.NotRestorable, NotRestorable{Item: e.id, Reason: reason, Kind: e.kind.String(), Host: e.host, Name: e.name, EventIDs: slices.Clone(e.events)})
 }
 
 func (pl *planning) step(id string) *Step {

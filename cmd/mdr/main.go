@@ -37,6 +37,7 @@ var commands = map[string]command{
 	"worker":      {"consume event partitions from NATS JetStream: detect, store and publish alerts", runWorker},
 	"nats-server": {"run an embedded single-node NATS JetStream server", runNatsServer},
 	"hunt":        {"search a badger store: CEL queries, retro-hunts, IOC sweeps, stacking, saved hunts (mdr hunt -h)", runHunt},
+	"remediate":   {"plan remediation per incident (plan FILE…) or prove it on the simulated fleet (apply --sim SCENARIO)", runRemediate},
 }
 
 func usage(w io.Writer) {
