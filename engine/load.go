@@ -30,6 +30,7 @@ type config struct {
 	maxFileSize  int64
 	detectOpts   []detect.Option
 	extra        []detect.Rule
+	sources      []Source
 }
 
 // WithPipeline compiles Sigma rules through p (field mappings and logsource
@@ -72,6 +73,13 @@ func WithDetectOptions(opts ...detect.Option) Option {
 // host program) to those read from files.
 func WithRules(rules ...detect.Rule) Option {
 	return func(c *config) error { c.extra = append(c.extra, rules...); return nil }
+}
+
+// WithExtraSources adds rule sources held in memory (for example a rule
+// file embedded in the host program), parsed with the files Load reads
+// (a Sigma source is compiled together with the Sigma files).
+func WithExtraSources(srcs ...Source) Option {
+	return func(c *config) error { c.sources = append(c.sources, srcs...); return nil }
 }
 
 // Source is one rule file's content and the name errors give it.
@@ -189,7 +197,7 @@ func Parse(ctx context.Context, paths []string, opts ...Option) (*Parsed, error)
 		}
 		srcs = append(srcs, Source{Name: f, Data: data})
 	}
-	p, err := parse(ctx, cfg, srcs)
+	p, err := parse(ctx, cfg, append(srcs, cfg.sources...))
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +213,7 @@ func LoadSources(ctx context.Context, srcs []Source, opts ...Option) (*Rules, er
 	if err != nil {
 		return nil, err
 	}
-	p, err := parse(ctx, cfg, srcs)
+	p, err := parse(ctx, cfg, append(srcs, cfg.sources...))
 	if err != nil {
 		return nil, err
 	}

@@ -19,14 +19,15 @@ import (
 	"github.com/mdrkit/mdr"
 	"github.com/mdrkit/mdr/detect"
 	"github.com/mdrkit/mdr/detect/sigma"
+	"github.com/mdrkit/mdr/loop"
 	"github.com/mdrkit/mdr/schema"
 )
 
 // demoRulesYAML holds the native rules of the demo: CEL conditions for the
 // techniques of the generated scenario, and correlations over them.
 //
-//go:embed demo_rules.yaml
-var demoRulesYAML []byte
+
+var demoRulesYAML = loop.NativeRulesYAML
 
 // demoRulesName names the embedded rule file in errors and explanations.
 const demoRulesName = "demo_rules.yaml"
