@@ -60,9 +60,17 @@ func XHost(c *respond.Command) string {
 	return h
 }
 
+// onHost addresses c to host (as respond.Command.OnHost does, without its
+// deep copy: c is freshly built and shares nothing).
 func onHost(host string, c respond.Command) respond.Command {
 	if c.Target.Device == nil {
-		c = c.OnHost(host)
+		if c.Args == nil {
+			c.Args = &respond.Args{}
+		}
+		if c.Args.ER == nil {
+			c.Args.ER = &respond.ERArgs{}
+		}
+		c.Args.ER.DownstreamDevice = []respond.DownstreamDevice{{Devices: []respond.Device{{Hostname: host}}}}
 	}
 	c.Actuator = &respond.ActuatorSpec{Profile: "er", Hostname: host}
 	return c

@@ -98,6 +98,13 @@ func (a *dispatchActuation) apply(ctx context.Context, p *Plan, s *Step, attempt
 			}
 		}
 	}
+	if res.Response != nil && res.Response.Results != nil {
+		if m, merr := responseMap(res.Response); merr == nil {
+			if fl, ok := stateOf(m)["file"].(map[string]any); ok {
+				o.sha256, _ = fl["sha256"].(string)
+			}
+		}
+	}
 	if err != nil {
 		if res.Response != nil && res.Response.Status == respond.StatusNotFound && res.State == respond.StateFailed {
 			// the target is already gone: what the step removes is absent

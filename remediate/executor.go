@@ -91,6 +91,7 @@ type outcome struct {
 	notFound  bool
 	undo      json.RawMessage
 	commandID string
+	sha256    string // the file's hash, when the actuator reported it
 }
 
 func newExecutor(st Store, act actuation, cfg Config) (*Executor, error) {
@@ -366,6 +367,9 @@ func (e *Executor) step(ctx context.Context, p *Plan, idx int, s *Step, j *journ
 	}
 	_, err = e.move(ctx, j, s.ID, EventSucceed, by, func(r *StepRecord) {
 		r.Status, r.Detail, r.NotFound, r.Undo, r.CommandID = o.status, o.detail, o.notFound, o.undo, o.commandID
+		if o.sha256 != "" {
+			r.SHA256 = o.sha256
+		}
 	})
 	if err != nil {
 		return stepOutcome{i: idx, failed: true, err: err}

@@ -70,6 +70,9 @@ type StepRecord struct {
 	// Undo is the compensating command the actuator returned, as OpenC2
 	// JSON; empty when the step cannot be reverted.
 	Undo json.RawMessage `json:"undo,omitempty"`
+	// SHA256 is the hash of the file a file step removed, as the actuator
+	// reported it; Reverify looks for it in later telemetry.
+	SHA256 string `json:"sha256,omitempty"`
 	// CommandID is the command_id of the step's last command.
 	CommandID string `json:"command_id,omitempty"`
 	// Order is the position at which the step reached applying in its

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -103,6 +102,7 @@ type planning struct {
 	tasks    map[string]string // host|name -> delete-task step id
 	counter  map[StepKind]int
 	alerted  map[string]bool // event ids that raised an alert of the incident
+	stepIdx  map[string]int  // step id -> index in plan.Steps
 }
 
 // Plan builds the remediation plan of an incident from its scope.
@@ -139,7 +139,7 @@ func (p *Planner) PlanIncident(ctx context.Context, in Incident, sc *investigate
 	}
 	pl := &planning{p: p, scope: sc, plan: &Plan{IncidentID: incidentID, Created: p.now().UTC(), Skipped: map[string]int{}, NotRestorable: []NotRestorable{}},
 		byID: map[string]*entity{}, stepsByItem: map[string]map[StepKind]string{}, services: map[string]string{}, tasks: map[string]string{},
-		counter: map[StepKind]int{}, alerted: map[string]bool{}}
+		counter: map[StepKind]int{}, alerted: map[string]bool{}, stepIdx: map[string]int{}}
 	for _, a := range in.Alerts {
 		for _, id := range a.EventIDs {
 			pl.alerted[id] = true
@@ -628,6 +628,7 @@ func (pl *planning) addStep(e *entity, kind StepKind, reason string, reversible 
 	if s.EventIDs == nil {
 		s.EventIDs = []string{}
 	}
+	pl.stepIdx[s.ID] = len(pl.plan.Steps)
 	pl.plan.Steps = append(pl.plan.Steps, s)
 	m := pl.stepsByItem[s.ScopeItem]
 	if m == nil {
@@ -643,10 +644,8 @@ func (pl *planning) notRestorable(e *entity, reason string) {
 }
 
 func (pl *planning) step(id string) *Step {
-	for i := range pl.plan.Steps {
-		if pl.plan.Steps[i].ID == id {
-			return &pl.plan.Steps[i]
-		}
+	if i, ok := pl.stepIdx[id]; ok {
+		return &pl.plan.Steps[i]
 	}
 	return nil
 }
@@ -1077,8 +1076,11 @@ func (pl *planning) finish() error {
 	h := sha256.New()
 	h.Write([]byte(p.IncidentID))
 	for i := range p.Steps {
-		b, _ := json.Marshal(p.Steps[i].Command)
-		h.Write(b)
+		s := &p.Steps[i]
+		for _, x := range [...]string{s.ID, s.Host, s.ScopeItem, s.Command.Target.Name()} {
+			h.Write([]byte(x))
+			h.Write([]byte{0})
+		}
 	}
 	p.ID = "plan-" + sanitize(p.IncidentID) + "-" + hex.EncodeToString(h.Sum(nil)[:6])
 	return nil

@@ -96,6 +96,9 @@ type Report struct {
 	// Planning and Applying are the time spent planning and applying.
 	Planning time.Duration `json:"planning"`
 	Applying time.Duration `json:"applying"`
+	// Run is the scenario's run: its fleet, now remediated, can be acted
+	// on further (a re-infection, an undo).
+	Run *sim.Run `json:"-"`
 }
 
 // Explained is a change left behind with the plan's reason.
@@ -134,7 +137,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Scenario: cfg.Scenario, Seed: cfg.Seed, Events: an.Events, Alerts: len(an.Alerts), Planning: an.Planning, Diff: map[string]sim.Changes{}}
+	rep := &Report{Scenario: cfg.Scenario, Seed: cfg.Seed, Events: an.Events, Alerts: len(an.Alerts), Planning: an.Planning, Diff: map[string]sim.Changes{}, Run: run}
 
 	st := cfg.Store
 	if st == nil {
