@@ -718,7 +718,7 @@ func (f *Fleet) shareAccess(h *host, user, ip, share, localPath, relative string
 
 func (f *Fleet) scriptBlock(h *host, p *Process, text string) {
 	h.psRec++
-	t := f.now()
+	t := f.eventTime(f.now())
 	f.emit(h, Record{{"EventID", 4104}, {"Channel", "Microsoft-Windows-PowerShell/Operational"},
 		{"Provider_Name", "Microsoft-Windows-PowerShell"}, {"Computer", h.name}, {"TimeCreated", timeCreated(t)},
 		{"EventRecordID", h.psRec}, {"Provider_Guid", psGUID}, {"Version", 1}, {"Level", 5}, {"Task", 2}, {"Opcode", 15},
