@@ -11,7 +11,7 @@ import (
 // runRules is "mdr rules check [--json] PATH…": it loads and compiles rules
 // and reports every rejection. The exit status is 1 when any rule is
 // rejected.
-func runRules(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "check" {
 		fmt.Fprintln(stderr, "usage: mdr rules check [--json] PATH…")
 		return fmt.Errorf("rules: want the subcommand check: %w", errUsage)
@@ -25,7 +25,7 @@ func runRules(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if fset.NArg() == 0 {
 		return fmt.Errorf("rules check: no rule path given: %w", errUsage)
 	}
-	rules, rejects, err := loadRules(fset.Args())
+	rules, rejects, err := loadRules(ctx, fset.Args(), stderr)
 	if err != nil {
 		return err
 	}

@@ -107,7 +107,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var sc *scanCorrelation
 	var nrules, nrejected int
 	if len(rulePaths) > 0 {
-		rules, rejects, err := loadRules(rulePaths)
+		rules, rejects, err := loadRules(ctx, rulePaths, stderr)
 		if err != nil {
 			return err
 		}

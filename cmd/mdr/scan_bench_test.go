@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"testing"
 
 	"github.com/mdrkit/mdr"
@@ -15,7 +16,7 @@ import (
 // 20,000 real events (every 10th of the first 200,000 of
 // benchmark.jsonl.gz), with and without the prefilter.
 func BenchmarkSigmaCorpusMatch(b *testing.B) {
-	rules, _, err := loadRules([]string{shareddata.Path(b, "sigma", "rules", "windows")})
+	rules, _, err := loadRules(context.Background(), []string{shareddata.Path(b, "sigma", "rules", "windows")}, io.Discard)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -234,7 +235,7 @@ func TestRulesCheck(t *testing.T) {
 // match: prefilter on == prefilter off (direct evaluation), and direct
 // evaluation == CEL programs (prefilter on).
 func TestSigmaCorpusPrefilterExact(t *testing.T) {
-	rules, _, err := loadRules([]string{shareddata.Path(t, "sigma", "rules", "windows")})
+	rules, _, err := loadRules(context.Background(), []string{shareddata.Path(t, "sigma", "rules", "windows")}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
