@@ -450,9 +450,8 @@ func (d *Dispatcher) dispatch(ctx context.Context, req Request, undoOf string) (
 	d.mu.Lock()
 	e.res.Actuator = act.name
 	d.mu.Unlock()
-	if name := req.Command.Target.Name(); len(act.features.Pairs) > 0 && !act.features.Pairs.Has(req.Command.Action, name) {
-		err := fmt.Errorf("%w: actuator %q does not support %s %s", ErrInvalid, act.name, req.Command.Action, name)
-		return d.finishNow(ctx, e, changes, StateDenied, "", err)
+	if err := req.Command.ValidateFor(act.features); err != nil {
+		return d.finishNow(ctx, e, changes, StateDenied, "", fmt.Errorf("actuator %q: %w", act.name, err))
 	}
 
 	// policy

@@ -82,7 +82,7 @@
 //	delete_reg     proc key
 //	connect        proc ip port [hostname protocol]   ip may be a host id
 //	dns            proc name result
-//	open_process   proc target access
+//	open_process   proc target access [via]   Sysmon 10; via: the DLL in the call trace
 //	load_image     proc path [signed]
 //	create_service host user name image [start account]
 //	start_service  host name [as]        stop_service, delete_service: host name

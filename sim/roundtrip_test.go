@@ -62,6 +62,19 @@ func mapRun(t *testing.T, r *sim.Run) *graph {
 		}
 		g.rels = append(g.rels, res.Relations...)
 	}
+	recs := map[string]int64{}
+	for i, ev := range g.events {
+		if i > 0 && ev.Time().Before(g.events[i-1].Time()) {
+			t.Errorf("event %s is earlier than the one before it", ev.ID())
+		}
+		host, _ := ev.Text("Computer")
+		ch, _ := ev.Text("Channel")
+		rec, ok := ev.Int("EventRecordID")
+		if !ok || rec <= recs[host+ch] {
+			t.Errorf("event %s: EventRecordID %d does not follow %d on %s %s", ev.ID(), rec, recs[host+ch], host, ch)
+		}
+		recs[host+ch] = rec
+	}
 	if len(g.events) != len(r.Events) {
 		t.Fatalf("read back %d events, emitted %d", len(g.events), len(r.Events))
 	}

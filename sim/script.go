@@ -93,7 +93,7 @@ var opSpecs = map[string]opSpec{
 	"delete_reg":      {[]string{"proc", "key"}, nil},
 	"connect":         {[]string{"proc", "ip", "port"}, []string{"hostname", "protocol"}},
 	"dns":             {[]string{"proc", "name", "result"}, nil},
-	"open_process":    {[]string{"proc", "target", "access"}, nil},
+	"open_process":    {[]string{"proc", "target", "access"}, []string{"via"}},
 	"load_image":      {[]string{"proc", "path"}, []string{"signed"}},
 	"create_service":  {[]string{"host", "user", "name", "image"}, []string{"start", "account"}},
 	"start_service":   {[]string{"host", "name"}, []string{"as"}},
@@ -864,7 +864,7 @@ func (r *runner) apply(op string, v map[string]string) error {
 		if terr != nil {
 			return terr
 		}
-		f.openProcess(h, p, t, v["access"])
+		f.openProcess(h, p, t, v["access"], v["via"])
 	case "load_image":
 		f.loadImage(h, p, v["path"], v["signed"] != "false")
 	case "explicit_creds":
