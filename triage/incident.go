@@ -21,6 +21,7 @@ type incState struct {
 	chain   []string // byChain keys pointing here
 	lastSeq uint64
 	evicted bool
+	dirty   bool
 }
 
 type ruleAgg struct {
@@ -94,14 +95,15 @@ func (inc *incState) add(q *Queue, as *alertState) {
 		}
 		in.EntityIDs = appendUnique(in.EntityIDs, e.ID, maxListPerIncident)
 	}
+	tags := q.tagsOf(&as.Alert.Alert)
 	if as.Score.Total >= 10 {
-		for _, t := range mdr.TacticsOf(as.Tags) {
+		for _, t := range tags.tactics {
 			if old := inc.tactics[t.Order]; old.IsZero() || as.First.Before(old) {
 				inc.tactics[t.Order] = as.First
 			}
 		}
 	}
-	for _, t := range mdr.TechniquesOf(as.Tags) {
+	for _, t := range tags.techniques {
 		in.Techniques = appendUnique(in.Techniques, t, maxListPerIncident)
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"hash/fnv"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mdrkit/mdr"
@@ -66,6 +68,8 @@ type rarity struct {
 	max      int
 	k, kp    float64
 	baseline *Baseline
+
+	lastID, lastKey string // the pattern key ScoreAlert computed, for observe
 }
 
 func newRarity(max int, k, kp float64, b *Baseline) *rarity {
@@ -84,6 +88,7 @@ func (r *rarity) ScoreAlert(a *Alert, sofar float64, dst []Part) []Part {
 		}
 	}
 	key := PatternKey(&a.Alert)
+	r.lastID, r.lastKey = a.ID, key
 	n := int(r.Patterns[key])
 	if r.baseline != nil {
 		h += r.baseline.RuleHosts[a.RuleID]
@@ -91,7 +96,13 @@ func (r *rarity) ScoreAlert(a *Alert, sofar float64, dst []Part) []Part {
 	}
 	f := 1 / (1 + r.k*math.Log1p(float64(h))) / (1 + r.kp*math.Log1p(float64(n)))
 	if f < 0.999 {
-		dst = append(dst, factorPart("rarity", sofar, f, fmt.Sprintf("rule seen on %d other hosts, pattern %d times before", h, n)))
+		b := make([]byte, 0, 64)
+		b = append(b, "rule seen on "...)
+		b = strconv.AppendInt(b, int64(h), 10)
+		b = append(b, " other hosts, pattern "...)
+		b = strconv.AppendInt(b, int64(n), 10)
+		b = append(b, " times before"...)
+		dst = append(dst, factorPart("rarity", sofar, f, string(b)))
 	}
 	return dst
 }
@@ -105,7 +116,10 @@ func (r *rarity) observe(a *mdr.Alert) {
 	} else if len(hs) < maxHostsPerRule && !containsU64(hs, hh) {
 		r.RuleHosts[a.RuleID] = append(hs, hh)
 	}
-	key := PatternKey(a)
+	key := r.lastKey
+	if a.ID != r.lastID {
+		key = PatternKey(a)
+	}
 	if c, ok := r.Patterns[key]; ok {
 		if c < math.MaxUint32 {
 			r.Patterns[key] = c + 1
@@ -150,6 +164,7 @@ type SuppressFor struct {
 // (max keys; more are counted in Dropped) and safe for concurrent use, so
 // one Feedback can serve several queues.
 type Feedback struct {
+	n       atomic.Int64 // keys held, read without the lock
 	mu      sync.Mutex
 	keys    map[string]*verdictCount
 	max     int
@@ -184,6 +199,7 @@ func (f *Feedback) Record(rule, host string, malicious bool) {
 			}
 			c = &verdictCount{}
 			f.keys[k] = c
+			f.n.Add(1)
 		}
 		if malicious {
 			c.Malicious++
@@ -198,6 +214,9 @@ func (f *Feedback) Record(rule, host string, malicious bool) {
 // that host (kept within 0.05–2), times 0.8^b · 1.2^m for those on the rule
 // anywhere (kept within 0.3–1.5); and a description.
 func (f *Feedback) Factor(rule, host string) (float64, string) {
+	if f.n.Load() == 0 {
+		return 1, ""
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	fac, detail := 1.0, ""
@@ -249,6 +268,7 @@ func (f *Feedback) UnmarshalJSON(b []byte) error {
 		v.Keys = map[string]*verdictCount{}
 	}
 	f.keys, f.dropped = v.Keys, v.Dropped
+	f.n.Store(int64(len(f.keys)))
 	if f.max == 0 {
 		f.max = max(len(f.keys), 1)
 	}
@@ -269,6 +289,7 @@ func (s feedbackScorer) ScoreAlert(a *Alert, sofar float64, dst []Part) []Part {
 // riskPoint is the highest score of one rule on one entity and when it
 // was last seen.
 type riskPoint struct {
+	Rule string    `json:"rule"`
 	Best float64   `json:"best"`
 	Last time.Time `json:"last"`
 }
@@ -279,8 +300,8 @@ type riskPoint struct {
 // (further ones are counted in Dropped) and at most maxRulesPerEntity rules
 // per entity.
 type entityRisk struct {
-	Entities map[string]map[string]riskPoint `json:"entities"`
-	Dropped  int64                           `json:"dropped"`
+	Entities map[string][]riskPoint `json:"entities"`
+	Dropped  int64                  `json:"dropped"`
 	max      int
 	window   time.Duration
 }
@@ -288,30 +309,32 @@ type entityRisk struct {
 const maxRulesPerEntity = 256
 
 func newEntityRisk(max int, window time.Duration) *entityRisk {
-	return &entityRisk{Entities: map[string]map[string]riskPoint{}, max: max, window: window}
+	return &entityRisk{Entities: map[string][]riskPoint{}, max: max, window: window}
 }
 
 func (e *entityRisk) observe(key, rule string, score float64, t time.Time) {
-	rs := e.Entities[key]
-	if rs == nil {
-		if len(e.Entities) >= e.max {
-			e.Dropped++
-			return
-		}
-		rs = map[string]riskPoint{}
-		e.Entities[key] = rs
+	rs, ok := e.Entities[key]
+	if !ok && len(e.Entities) >= e.max {
+		e.Dropped++
+		return
 	}
-	p, ok := rs[rule]
-	switch {
-	case !ok:
+	i := 0
+	for i < len(rs) && rs[i].Rule != rule {
+		i++
+	}
+	if i == len(rs) {
 		if len(rs) >= maxRulesPerEntity {
 			e.Dropped++
 			return
 		}
-		p = riskPoint{Best: score, Last: t}
+		e.Entities[key] = append(rs, riskPoint{Rule: rule, Best: score, Last: t})
+		return
+	}
+	p := &rs[i]
+	switch {
 	case absDur(t.Sub(p.Last)) > e.window:
 		if t.After(p.Last) {
-			p = riskPoint{Best: score, Last: t}
+			p.Best, p.Last = score, t
 		}
 	default:
 		p.Best = math.Max(p.Best, score)
@@ -319,14 +342,17 @@ func (e *entityRisk) observe(key, rule string, score float64, t time.Time) {
 			p.Last = t
 		}
 	}
-	rs[rule] = p
 }
 
 // forget removes what rule added to an entity's risk (after a benign
 // verdict).
 func (e *entityRisk) forget(key, rule string) {
-	if rs := e.Entities[key]; rs != nil {
-		delete(rs, rule)
+	rs := e.Entities[key]
+	for i := range rs {
+		if rs[i].Rule == rule {
+			e.Entities[key] = slices.Delete(rs, i, i+1)
+			return
+		}
 	}
 }
 

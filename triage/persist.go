@@ -66,8 +66,10 @@ func (q *Queue) Flush(ctx context.Context) error {
 func (q *Queue) flush(ctx context.Context) error {
 	now := q.now().UTC()
 	as := make([]*alertState, 0, len(q.dirtyA))
-	for a := range q.dirtyA {
-		as = append(as, a)
+	for _, a := range q.dirtyA {
+		if a.dirty {
+			as = append(as, a)
+		}
 	}
 	slices.SortFunc(as, func(a, b *alertState) int { return cmpStr(a.ID, b.ID) })
 	for _, a := range as {
@@ -87,11 +89,14 @@ func (q *Queue) flush(ctx context.Context) error {
 			return fmt.Errorf("triage: write alert %s: %w", a.ID, err)
 		}
 		a.Version = out.Version
-		delete(q.dirtyA, a)
+		a.dirty = false
 	}
+	q.dirtyA = q.dirtyA[:0]
 	incs := make([]*incState, 0, len(q.dirtyI))
-	for inc := range q.dirtyI {
-		incs = append(incs, inc)
+	for _, inc := range q.dirtyI {
+		if inc.dirty {
+			incs = append(incs, inc)
+		}
 	}
 	slices.SortFunc(incs, func(a, b *incState) int { return cmpStr(a.in.ID, b.in.ID) })
 	for _, inc := range incs {
@@ -112,8 +117,9 @@ func (q *Queue) flush(ctx context.Context) error {
 			return fmt.Errorf("triage: write incident %s: %w", rec.ID, err)
 		}
 		inc.in.Version, inc.in.Updated = out.Version, now
-		delete(q.dirtyI, inc)
+		inc.dirty = false
 	}
+	q.dirtyI = q.dirtyI[:0]
 	return q.writeSnapshot(ctx)
 }
 

@@ -161,16 +161,19 @@ type Queue struct {
 	alerts    map[string]*alertState
 	dedup     map[string]*alertState
 	incidents map[string]*incState
+	names     map[string]nameInfo
+	tags      map[string]*ruleTags
 	byEntity  map[string][]*incState // most recent last, at most maxPerEntity
 	byChain   map[string]*incState
-	dirtyA    map[*alertState]struct{}
-	dirtyI    map[*incState]struct{}
+	dirtyA    []*alertState // changed since the last Flush (alertState.dirty set)
+	dirtyI    []*incState
 	seq       uint64
 	stats     Stats
 }
 
 type alertState struct {
 	Alert
+	dirty bool
 	key   string
 	inc   *incState
 	chain []string // causal chain between findIncident and index
@@ -186,8 +189,8 @@ func Open(ctx context.Context, st Store, cfg Config, opts ...Option) (*Queue, er
 	}
 	q := &Queue{cfg: cfg, st: st, now: time.Now,
 		alerts: map[string]*alertState{}, dedup: map[string]*alertState{}, incidents: map[string]*incState{},
-		byEntity: map[string][]*incState{}, byChain: map[string]*incState{},
-		dirtyA: map[*alertState]struct{}{}, dirtyI: map[*incState]struct{}{}}
+		names: map[string]nameInfo{}, tags: map[string]*ruleTags{},
+		byEntity: map[string][]*incState{}, byChain: map[string]*incState{}}
 	for _, o := range opts {
 		if err := o(q); err != nil {
 			return nil, err
@@ -230,13 +233,49 @@ func Open(ctx context.Context, st Store, cfg Config, opts ...Option) (*Queue, er
 	return q, nil
 }
 
-func (q *Queue) ignored(name string) bool {
+func (q *Queue) ignored(name string) bool { return q.name(name).ignored }
+
+// nameInfo is what the queue derives from an entity name, cached.
+type nameInfo struct {
+	ignored bool
+	hostKey string // "host:" + the lower-cased name
+}
+
+const maxNameCache = 1 << 16
+
+func (q *Queue) name(n string) nameInfo {
+	if ni, ok := q.names[n]; ok {
+		return ni
+	}
+	ni := nameInfo{hostKey: "host:" + strings.ToLower(n)}
 	for _, re := range q.ignore {
-		if re.MatchString(name) {
-			return true
+		if re.MatchString(n) {
+			ni.ignored = true
+			break
 		}
 	}
-	return false
+	if len(q.names) >= maxNameCache {
+		clear(q.names)
+	}
+	q.names[n] = ni
+	return ni
+}
+
+// ruleTags are the ATT&CK tactics and techniques of a rule's tags.
+type ruleTags struct {
+	tactics    []*mdr.Tactic
+	techniques []string
+}
+
+func (q *Queue) tagsOf(a *mdr.Alert) *ruleTags {
+	if t, ok := q.tags[a.RuleID]; ok {
+		return t
+	}
+	t := &ruleTags{tactics: mdr.TacticsOf(a.Tags), techniques: mdr.TechniquesOf(a.Tags)}
+	if len(q.tags) < q.cfg.MaxPatterns {
+		q.tags[a.RuleID] = t
+	}
+	return t
 }
 
 // Push adds one alert, raised on ev (nil when the event is not at hand;
@@ -286,11 +325,11 @@ func (q *Queue) Push(ctx context.Context, a mdr.Alert, ev *mdr.Event) (Pushed, e
 	if inc != nil {
 		inc.add(q, as)
 		q.index(inc, as)
-		q.dirtyI[inc] = struct{}{}
+		q.markI(inc)
 	}
 	q.alerts[as.ID] = as
 	q.dedup[key] = as
-	q.dirtyA[as] = struct{}{}
+	q.markA(as)
 	if len(q.incidents) > q.cfg.MaxIncidents || len(q.alerts) > q.cfg.MaxAlerts {
 		q.evict()
 	}
@@ -336,7 +375,7 @@ func (q *Queue) dedupInto(as *alertState, a *mdr.Alert) Pushed {
 		as.EventIDs = append(as.EventIDs, id)
 	}
 	q.rarity.observe(a)
-	q.dirtyA[as] = struct{}{}
+	q.markA(as)
 	if as.Status == AlertSuppressed {
 		q.stats.Suppressed++
 	}
@@ -348,7 +387,7 @@ func (q *Queue) dedupInto(as *alertState, a *mdr.Alert) Pushed {
 			r.count++
 		}
 		inc.touch(q, a.Time)
-		q.dirtyI[inc] = struct{}{}
+		q.markI(inc)
 	}
 	return Pushed{AlertID: as.ID, IncidentID: as.IncidentID, Deduplicated: true, Suppressed: as.Status == AlertSuppressed}
 }
@@ -366,10 +405,26 @@ func (q *Queue) scoreAlert(a *Alert) Score {
 	return newScore(parts)
 }
 
+func (q *Queue) markA(as *alertState) {
+	if !as.dirty {
+		as.dirty = true
+		q.dirtyA = append(q.dirtyA, as)
+	}
+}
+
+func (q *Queue) markI(inc *incState) {
+	if !inc.dirty {
+		inc.dirty = true
+		q.dirtyI = append(q.dirtyI, inc)
+	}
+}
+
 // riskKeys are the entities whose risk an alert feeds: its host and users.
 func (q *Queue) riskKeys(a *mdr.Alert, f func(key string)) {
-	if a.Host != "" && !q.ignored(a.Host) {
-		f("host:" + strings.ToLower(a.Host))
+	if a.Host != "" {
+		if ni := q.name(a.Host); !ni.ignored {
+			f(ni.hostKey)
+		}
 	}
 	for i := range a.Entities {
 		e := &a.Entities[i]
@@ -385,8 +440,10 @@ func (q *Queue) observeRisk(a *Alert) {
 
 // entityKeys returns the grouping keys of an alert.
 func (q *Queue) entityKeys(a *mdr.Alert, dst []string) []string {
-	if q.useHost && a.Host != "" && !q.ignored(a.Host) {
-		dst = append(dst, "host:"+strings.ToLower(a.Host))
+	if q.useHost && a.Host != "" {
+		if ni := q.name(a.Host); !ni.ignored {
+			dst = append(dst, ni.hostKey)
+		}
 	}
 	for _, k := range q.kinds {
 		for i := range a.Entities {

@@ -1,8 +1,8 @@
 package triage
 
 import (
-	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/mdrkit/mdr"
 )
@@ -69,7 +69,7 @@ func newScore(parts []Part) Score {
 
 // factorPart is a part that multiplies the running total by f.
 func factorPart(name string, sofar, f float64, detail string) Part {
-	return Part{Name: name, Value: round2(sofar * (f - 1)), Detail: fmt.Sprintf("×%.2f: %s", f, detail)}
+	return Part{Name: name, Value: round2(sofar * (f - 1)), Detail: "×" + strconv.FormatFloat(f, 'f', 2, 64) + ": " + detail}
 }
 
 func round2(v float64) float64 { return math.Round(v*100) / 100 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/mdrkit/mdr"
 )
@@ -51,14 +52,48 @@ type RuleCatalog interface {
 
 // RuleBase is the first part of every alert score: the rule's severity
 // (Weights.Levels), scaled by its status (Weights.Status), the alert's own
-// confidence, and the known-false-positive and building-block factors.
+// confidence, and the no-known-FP, known-false-positive and building-block
+// factors. It remembers the parts of up to 100,000 rules and is safe for
+// concurrent use.
 type RuleBase struct {
 	Weights Weights
 	Catalog RuleCatalog // may be nil
+
+	mu    sync.Mutex
+	cache map[ruleLevel][]Part
 }
 
+type ruleLevel struct {
+	rule  string
+	level mdr.Severity
+}
+
+const maxRuleCache = 100_000
+
 // ScoreAlert implements AlertScorer.
-func (r *RuleBase) ScoreAlert(a *Alert, _ float64, dst []Part) []Part {
+func (r *RuleBase) ScoreAlert(a *Alert, sofar float64, dst []Part) []Part {
+	if a.Confidence > 0 {
+		return r.parts(a, dst)
+	}
+	k := ruleLevel{a.RuleID, a.Severity}
+	r.mu.Lock()
+	ps, ok := r.cache[k]
+	r.mu.Unlock()
+	if !ok {
+		ps = r.parts(a, nil)
+		r.mu.Lock()
+		if r.cache == nil {
+			r.cache = map[ruleLevel][]Part{}
+		}
+		if len(r.cache) < maxRuleCache {
+			r.cache[k] = ps
+		}
+		r.mu.Unlock()
+	}
+	return append(dst, ps...)
+}
+
+func (r *RuleBase) parts(a *Alert, dst []Part) []Part {
 	w := &r.Weights
 	lv := a.Severity.String()
 	base, ok := w.Levels[lv]

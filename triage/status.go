@@ -65,7 +65,7 @@ func (q *Queue) writeIncident(ctx context.Context, inc *incState, actor, action 
 		return fmt.Errorf("triage: %s incident %s: %w", action, rec.ID, err)
 	}
 	inc.in.Version, inc.in.Updated = out.Version, rec.Updated
-	delete(q.dirtyI, inc)
+	inc.dirty = false
 	e.Version = out.Version
 	payload, err := json.Marshal(e)
 	if err != nil {
