@@ -353,7 +353,7 @@ func (g *Graph) lookup(id string) (uint32, error) {
 // attachment, the download, the dropped tool); else the latest remote logon
 // (type 3 or 10) of the chain's user onto its host before the chain began,
 // as its source address or user; else the earliest process of the chain
-// below a hub.
+// below a hub; else, when only hubs lie behind it, the entity itself.
 func (g *Graph) Backward(ctx context.Context, id string, at time.Time, lim Limits) (*Provenance, error) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
@@ -496,6 +496,12 @@ func (g *Graph) roots(w *walk) ([]string, string) {
 	}
 	if len(roots) > 0 {
 		return roots, roots[0]
+	}
+	// Nothing but hubs behind the seed (the seed a hub itself, or a
+	// process whose creation was not logged): the seed is its own root.
+	if len(w.order) > 0 {
+		id := g.nodes[w.order[0]].id
+		return []string{id}, id
 	}
 	return roots, ""
 }

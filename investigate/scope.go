@@ -432,7 +432,7 @@ func (b *scopeBuilder) alertEdge(e uint32, a *mdr.Alert) {
 		case mdr.EntityHost, mdr.EntityUser, mdr.EntityAccount:
 			continue
 		}
-		if _, ok := b.role[n]; !ok {
+		if _, ok := b.role[n]; !ok && !g.nodes[n].hub {
 			b.role[n] = RoleAlert
 		}
 	}
@@ -679,7 +679,7 @@ func (b *scopeBuilder) finish() {
 	}
 	slices.Sort(procs)
 	for _, n := range procs {
-		if g.nodes[n].hub && b.role[n] == RoleImpact {
+		if _, seed := b.seedFrom[n]; g.nodes[n].hub && !seed {
 			continue // a hub reached (a DLL loaded by svchost) is reported through the edge's item
 		}
 		b.processItem(n, ActExecuted)
@@ -717,7 +717,7 @@ func (b *scopeBuilder) finish() {
 			b.s.Entities[g.nodes[n].id] = g.entityOf(n)
 		}
 		x := &g.nodes[n]
-		if x.hub && b.role[n] == RoleImpact {
+		if _, seed := b.seedFrom[n]; x.hub && !seed {
 			continue
 		}
 		if x.host != 0 {
@@ -895,6 +895,9 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 			return
 		}
 	case mdr.RelSetRegistry:
+		if blobVal(g.blobs, x.attrs, "event_type") == "CreateKey" || housekeepingKey(to.id) {
+			return // an open-or-create of a key, or API bookkeeping: no change to undo
+		}
 		it.Kind, it.Action = ItemRegistry, ActCreated
 		it.Data = blobVal(g.blobs, x.attrs, "details")
 		if old, ok := blobGet(g.blobs, x.attrs, "old"); ok {
@@ -1049,4 +1052,26 @@ func splitEndpoint(id string) (addr, port string) {
 		return a, p
 	}
 	return s, ""
+}
+
+// housekeepingKeys are registry paths (lower case, as in registry ids) that
+// Windows APIs write on behalf of whichever process calls them — VSS
+// diagnostics, WinINet zone and proxy detection, RAS tracing switches —
+// and that are never the attack's own change.
+var housekeepingKeys = []string{
+	`\services\vss\diag\`,
+	`\currentversion\internet settings\zonemap\`,
+	`\currentversion\internet settings\connections\`,
+	`\currentversion\internet settings\5.0\cache\`,
+	`\software\microsoft\tracing\`,
+	`\currentversion\explorer\sessioninfo\`,
+}
+
+func housekeepingKey(id string) bool {
+	for _, k := range housekeepingKeys {
+		if strings.Contains(id, k) {
+			return true
+		}
+	}
+	return false
 }
