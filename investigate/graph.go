@@ -89,7 +89,7 @@ type Graph struct {
 	ids   map[string]uint32
 	nodes chunked[nodeRec] // index 0 unused
 	edges chunked[edgeRec] // index 0 unused
-	blobs []byte    // attribute and event id arena; offset 0 = none
+	blobs []byte           // attribute and event id arena; offset 0 = none
 	bidx  map[string]uint32
 	sids  map[string]uint32 // SID (upper case) → the user node that has it
 	// proxies are the edges by which a host's own machinery did an
