@@ -218,11 +218,11 @@ func (g *Graph) pictureOf(s *Scope) picture {
 			return
 		}
 		l := g.label(n)
-		if g.nodes[n].kind != mdr.EntityProcess {
+		if g.nodes.at(n).kind != mdr.EntityProcess {
 			l = Clip(l, 60)
 		}
 		p.labels[id] = l
-		p.kinds[id] = g.nodes[n].kind
+		p.kinds[id] = g.nodes.at(n).kind
 	}
 	for _, e := range s.Edges {
 		switch e.Kind {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -86,9 +87,9 @@ type Graph struct {
 	res    schema.Result // the writer's scratch Result
 
 	ids   map[string]uint32
-	nodes []nodeRec // index 0 unused
-	edges []edgeRec // index 0 unused
-	blobs []byte    // attribute and event id arena; offset 0 = none
+	nodes chunked[nodeRec] // index 0 unused
+	edges chunked[edgeRec] // index 0 unused
+	blobs []byte           // attribute and event id arena; offset 0 = none
 	bidx  map[string]uint32
 	sids  map[string]uint32 // SID (upper case) → the user node that has it
 	// proxies are the edges by which a host's own machinery did an
@@ -100,6 +101,9 @@ type Graph struct {
 
 	lastEv    string
 	lastEvOff uint32
+	// prefixes and prefixIdx compact event ids "<prefix><number>".
+	prefixes  []string
+	prefixIdx map[string]uint32
 	seq       uint32
 
 	stats Stats
@@ -167,12 +171,13 @@ func New(cfg Config) (*Graph, error) {
 
 func (g *Graph) reset() {
 	g.ids = make(map[string]uint32)
-	g.nodes = make([]nodeRec, 1, 1024)
-	g.edges = make([]edgeRec, 1, 4096)
+	g.nodes.reset()
+	g.edges.reset()
 	g.blobs = make([]byte, 1, 1<<16)
 	g.bidx = make(map[string]uint32)
 	g.sids = make(map[string]uint32)
 	g.lastEv, g.lastEvOff = "", 0
+	g.prefixes, g.prefixIdx = nil, map[string]uint32{}
 }
 
 // Add maps one event with the graph's schema.Mapper (which joins processes
@@ -209,7 +214,7 @@ func (g *Graph) AddResult(r *schema.Result) {
 type proxyRec struct{ edge, host uint32 }
 
 func (g *Graph) addLocked(r *schema.Result) {
-	if len(g.nodes)+len(r.Entities)+2 > g.cfg.MaxNodes || len(g.edges)+len(r.Relations) > g.cfg.MaxEdges {
+	if g.nodes.len()+len(r.Entities)+2 > g.cfg.MaxNodes || g.edges.len()+len(r.Relations) > g.cfg.MaxEdges {
 		g.evict()
 	}
 	var host uint32
@@ -229,16 +234,16 @@ func (g *Graph) addLocked(r *schema.Result) {
 // isProxy reports whether new edge e is one Scope may attribute by name
 // (see Graph.proxies).
 func (g *Graph) isProxy(e uint32) bool {
-	x := &g.edges[e]
+	x := g.edges.at(e)
 	switch x.kind() {
 	case mdr.RelInstalledService, mdr.RelCreatedTask, mdr.RelCreatedAccount, mdr.RelDeletedAccount,
 		mdr.RelAddedToGroup, mdr.RelRemovedFromGroup:
 		return true
 	case mdr.RelSetRegistry, mdr.RelDeletedRegistry:
-		if !g.nodes[x.from].hub {
+		if !g.nodes.at(x.from).hub {
 			return false
 		}
-		k := g.nodes[x.to].id
+		k := g.nodes.at(x.to).id
 		return strings.Contains(k, `\currentcontrolset\services\`) || strings.Contains(k, `\schedule	askcache	ree\`)
 	}
 	return false
@@ -249,20 +254,23 @@ func (g *Graph) node(id string) uint32 {
 	if n, ok := g.ids[id]; ok {
 		return n
 	}
-	n := uint32(len(g.nodes))
-	g.nodes = append(g.nodes, nodeRec{id: id, kind: schema.KindOfID(id)})
+	n := g.nodes.push(nodeRec{id: id, kind: schema.KindOfID(id)})
 	g.ids[id] = n
 	return n
 }
 
 func (g *Graph) entity(e *mdr.Entity) uint32 {
 	n := g.node(e.ID)
-	x := &g.nodes[n]
+	x := g.nodes.at(n)
 	if x.kind == mdr.EntityUnknown {
 		x.kind = e.Kind
 	}
 	if x.name == "" && e.Name != "" {
-		x.name = strings.Clone(e.Name) // never pin the event's buffer
+		if strings.HasSuffix(x.id, e.Name) {
+			x.name = x.id[len(x.id)-len(e.Name):] // no second copy of the text
+		} else {
+			x.name = strings.Clone(e.Name) // never pin the event's buffer
+		}
 		if x.kind == mdr.EntityProcess {
 			x.hub = g.hubs[strings.ToLower(baseName(e.Name))]
 		}
@@ -320,12 +328,12 @@ func (g *Graph) relation(r *mdr.Relation) uint32 {
 	f := flowOf(k)
 	switch k {
 	case mdr.RelRanOn:
-		if g.nodes[u].host == 0 {
-			g.nodes[u].host = v
+		if g.nodes.at(u).host == 0 {
+			g.nodes.at(u).host = v
 		}
 	case mdr.RelRanAs:
-		if g.nodes[u].user == 0 {
-			g.nodes[u].user = v
+		if g.nodes.at(u).user == 0 {
+			g.nodes.at(u).user = v
 		}
 	}
 	var attrs uint32
@@ -342,7 +350,7 @@ func (g *Graph) relation(r *mdr.Relation) uint32 {
 	}
 	if !g.cfg.NoReduce {
 		if e := g.findEdge(u, v, k, attrs); e != 0 {
-			x := &g.edges[e]
+			x := g.edges.at(e)
 			if g.mergeable(x, u, v, t, f) {
 				if t < x.first { // only context edges merge out of order
 					x.lastD += uint32(x.first - t)
@@ -361,16 +369,15 @@ func (g *Graph) relation(r *mdr.Relation) uint32 {
 			}
 		}
 	}
-	if len(g.edges) >= math.MaxUint32-1 {
+	if g.edges.len() >= math.MaxUint32-1 {
 		return 0
 	}
-	e := uint32(len(g.edges))
-	g.edges = append(g.edges, edgeRec{from: u, to: v, first: t, countKind: 1<<8 | uint32(k), ev: g.eventOff(r.EventID), attrs: attrs,
-		nextOut: g.nodes[u].headOut, nextIn: g.nodes[v].headIn})
-	g.nodes[u].headOut = e
-	g.nodes[v].headIn = e
+	e := g.edges.push(edgeRec{from: u, to: v, first: t, countKind: 1<<8 | uint32(k), ev: g.eventOff(r.EventID), attrs: attrs,
+		nextOut: g.nodes.at(u).headOut, nextIn: g.nodes.at(v).headIn})
+	g.nodes.at(u).headOut = e
+	g.nodes.at(v).headIn = e
 	if f != flowNone {
-		g.bump(&g.edges[e], u, v, f)
+		g.bump(g.edges.at(e), u, v, f)
 	}
 	return e
 }
@@ -378,9 +385,9 @@ func (g *Graph) relation(r *mdr.Relation) uint32 {
 // findEdge looks for an edge u -k-> v with the same content among the
 // newest few edges out of u.
 func (g *Graph) findEdge(u, v uint32, k mdr.RelationKind, attrs uint32) uint32 {
-	e := g.nodes[u].headOut
+	e := g.nodes.at(u).headOut
 	for i := 0; e != 0 && i < 8; i++ {
-		x := &g.edges[e]
+		x := g.edges.at(e)
 		if x.to == v && x.kind() == k {
 			if !sameAttrsOnly(k) || x.attrs == attrs {
 				return e
@@ -405,7 +412,7 @@ func (g *Graph) mergeable(x *edgeRec, u, v uint32, t int64, f flow) bool {
 	if f == flowRev {
 		src, dst = v, u
 	}
-	return g.nodes[src].inSeq <= x.seq && g.nodes[dst].outSeq <= x.seq
+	return g.nodes.at(src).inSeq <= x.seq && g.nodes.at(dst).outSeq <= x.seq
 }
 
 // bump records that information flowed along x now.
@@ -419,8 +426,8 @@ func (g *Graph) bump(x *edgeRec, u, v uint32, f flow) {
 		src, dst = v, u
 	}
 	x.seq = g.seq
-	g.nodes[dst].inSeq = g.seq
-	g.nodes[src].outSeq = g.seq
+	g.nodes.at(dst).inSeq = g.seq
+	g.nodes.at(src).outSeq = g.seq
 }
 
 // eventOff stores an event id in the arena (once per event in a row).
@@ -432,21 +439,58 @@ func (g *Graph) eventOff(id string) uint32 {
 		return g.lastEvOff
 	}
 	off := uint32(len(g.blobs))
-	g.blobs = binary.AppendUvarint(g.blobs, uint64(len(id)))
-	g.blobs = append(g.blobs, id...)
+	if p, n, ok := g.splitEventID(id); ok {
+		// Compact form: a zero byte, the prefix's number, the number.
+		g.blobs = append(g.blobs, 0)
+		g.blobs = binary.AppendUvarint(g.blobs, uint64(p))
+		g.blobs = binary.AppendUvarint(g.blobs, n)
+	} else {
+		g.blobs = binary.AppendUvarint(g.blobs, uint64(len(id)))
+		g.blobs = append(g.blobs, id...)
+	}
 	g.lastEv, g.lastEvOff = id, off
 	return off
 }
 
-// eventBytes returns the event id at off, sharing the arena's bytes.
-func (g *Graph) eventBytes(off uint32) []byte {
-	n, w := binary.Uvarint(g.blobs[off:])
-	return g.blobs[int(off)+w : int(off)+w+int(n)]
+// maxPrefixes bounds the table of event id prefixes.
+const maxPrefixes = 4096
+
+// splitEventID splits an id written "<prefix><decimal number>" (such as
+// "otrf:963120", a source name and a line) into the prefix's index in the
+// graph's table and the number, when the number reads back identically.
+func (g *Graph) splitEventID(id string) (uint32, uint64, bool) {
+	i := len(id)
+	for i > 0 && id[i-1] >= '0' && id[i-1] <= '9' {
+		i--
+	}
+	digits := id[i:]
+	if len(digits) == 0 || len(digits) > 18 || (len(digits) > 1 && digits[0] == '0') {
+		return 0, 0, false
+	}
+	var n uint64
+	for j := 0; j < len(digits); j++ {
+		n = n*10 + uint64(digits[j]-'0')
+	}
+	p, ok := g.prefixIdx[id[:i]]
+	if !ok {
+		if len(g.prefixes) >= maxPrefixes {
+			return 0, 0, false
+		}
+		p = uint32(len(g.prefixes))
+		g.prefixes = append(g.prefixes, strings.Clone(id[:i]))
+		g.prefixIdx[g.prefixes[p]] = p
+	}
+	return p, n, true
 }
 
 func (g *Graph) eventID(off uint32) string {
 	if off == 0 {
 		return ""
+	}
+	if g.blobs[off] == 0 {
+		p, w := binary.Uvarint(g.blobs[off+1:])
+		n, _ := binary.Uvarint(g.blobs[int(off)+1+w:])
+		return g.prefixes[p] + strconv.FormatUint(n, 10)
 	}
 	n, w := binary.Uvarint(g.blobs[off:])
 	return string(g.blobs[int(off)+w : int(off)+w+int(n)])
@@ -546,46 +590,46 @@ func clipUTF8(s string, n int) string {
 // ended long before what the graph still holds.
 func (g *Graph) evict() {
 	g.stats.Evictions++
-	n := len(g.edges) - 1
+	n := g.edges.len() - 1
 	if n <= 0 {
 		return
 	}
 	// The cut time: the last time below which a quarter of the edges end.
 	lasts := make([]int64, 0, n)
-	for i := 1; i < len(g.edges); i++ {
-		lasts = append(lasts, g.edges[i].last())
+	for i := 1; i < g.edges.len(); i++ {
+		lasts = append(lasts, g.edges.at(uint32(i)).last())
 	}
 	cut := nthSmallest(lasts, n/4)
-	keepNode := make([]bool, len(g.nodes))
-	newEdges := make([]edgeRec, 1, len(g.edges))
-	eremap := make([]uint32, len(g.edges))
-	for i := 1; i < len(g.edges); i++ {
-		e := g.edges[i]
+	keepNode := make([]bool, g.nodes.len())
+	var newEdges chunked[edgeRec]
+	newEdges.reset()
+	eremap := make([]uint32, g.edges.len())
+	for i := 1; i < g.edges.len(); i++ {
+		e := g.edges.at(uint32(i))
 		if e.last() <= cut {
 			g.stats.EdgesDrop++
 			continue
 		}
 		keepNode[e.from], keepNode[e.to] = true, true
-		eremap[i] = uint32(len(newEdges))
-		newEdges = append(newEdges, e)
+		eremap[i] = newEdges.push(*e)
 	}
 	// Keep the hosts and users that kept processes point at.
-	remap := make([]uint32, len(g.nodes))
-	newNodes := make([]nodeRec, 1, len(g.nodes))
+	remap := make([]uint32, g.nodes.len())
+	var newNodes chunked[nodeRec]
+	newNodes.reset()
 	ids := make(map[string]uint32, len(g.ids))
-	for i := 1; i < len(g.nodes); i++ {
+	for i := 1; i < g.nodes.len(); i++ {
 		if !keepNode[i] {
 			g.stats.NodesDrop++
 			continue
 		}
-		x := g.nodes[i]
+		x := *g.nodes.at(uint32(i))
 		x.headOut, x.headIn = 0, 0
-		remap[i] = uint32(len(newNodes))
+		remap[i] = newNodes.push(x)
 		ids[x.id] = remap[i]
-		newNodes = append(newNodes, x)
 	}
-	for i := 1; i < len(newNodes); i++ {
-		x := &newNodes[i]
+	for i := 1; i < newNodes.len(); i++ {
+		x := newNodes.at(uint32(i))
 		x.host, x.user = remap[x.host], remap[x.user]
 	}
 	proxies := g.proxies[:0]
@@ -602,13 +646,13 @@ func (g *Graph) evict() {
 			g.sids[sid] = remap[n]
 		}
 	}
-	for i := 1; i < len(newEdges); i++ {
-		e := &newEdges[i]
+	for i := 1; i < newEdges.len(); i++ {
+		e := newEdges.at(uint32(i))
 		e.from, e.to = remap[e.from], remap[e.to]
-		e.nextOut = newNodes[e.from].headOut
-		e.nextIn = newNodes[e.to].headIn
-		newNodes[e.from].headOut = uint32(i)
-		newNodes[e.to].headIn = uint32(i)
+		e.nextOut = newNodes.at(e.from).headOut
+		e.nextIn = newNodes.at(e.to).headIn
+		newNodes.at(e.from).headOut = uint32(i)
+		newNodes.at(e.to).headIn = uint32(i)
 	}
 	g.nodes, g.edges, g.ids = newNodes, newEdges, ids
 }
@@ -649,8 +693,8 @@ func (g *Graph) Stats() Stats {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	s := g.stats
-	s.Nodes = len(g.nodes) - 1
-	s.Edges = len(g.edges) - 1
+	s.Nodes = g.nodes.len() - 1
+	s.Edges = g.edges.len() - 1
 	s.ArenaBytes = len(g.blobs)
 	return s
 }
@@ -668,7 +712,7 @@ func (g *Graph) Entity(id string) (mdr.Entity, bool) {
 }
 
 func (g *Graph) entityOf(n uint32) mdr.Entity {
-	x := &g.nodes[n]
+	x := g.nodes.at(n)
 	return mdr.Entity{Kind: x.kind, ID: x.id, Name: x.name, Attrs: blobMap(g.blobs, x.attrs)}
 }
 
@@ -689,8 +733,8 @@ type Edge struct {
 func usec(t int64) time.Time { return time.UnixMicro(t).UTC() }
 
 func (g *Graph) edgeOf(i uint32) Edge {
-	e := &g.edges[i]
-	return Edge{Kind: e.kind(), From: g.nodes[e.from].id, To: g.nodes[e.to].id, First: usec(e.first), Last: usec(e.last()),
+	e := g.edges.at(i)
+	return Edge{Kind: e.kind(), From: g.nodes.at(e.from).id, To: g.nodes.at(e.to).id, First: usec(e.first), Last: usec(e.last()),
 		Count: int(e.count()), EventID: g.eventID(e.ev), Attrs: blobMap(g.blobs, e.attrs)}
 }
 
@@ -703,13 +747,13 @@ func (g *Graph) Edges(id string, f func(Edge) bool) {
 	if !ok {
 		return
 	}
-	for e := g.nodes[n].headOut; e != 0; e = g.edges[e].nextOut {
+	for e := g.nodes.at(n).headOut; e != 0; e = g.edges.at(e).nextOut {
 		if !f(g.edgeOf(e)) {
 			return
 		}
 	}
-	for e := g.nodes[n].headIn; e != 0; e = g.edges[e].nextIn {
-		if g.edges[e].from == n {
+	for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
+		if g.edges.at(e).from == n {
 			continue
 		}
 		if !f(g.edgeOf(e)) {

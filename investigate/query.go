@@ -168,7 +168,7 @@ func (w *walk) reach(n uint32, b int64, d int, via uint32) {
 
 // expandable reports whether a traversal passes through node n.
 func (w *walk) expandable(n uint32, seed bool) bool {
-	x := &w.g.nodes[n]
+	x := w.g.nodes.at(n)
 	if x.hub && !seed {
 		return false
 	}
@@ -185,8 +185,8 @@ func (w *walk) expandable(n uint32, seed bool) bool {
 
 // written reports whether any process wrote file n at or before t.
 func (g *Graph) written(n uint32, t int64) bool {
-	for e := g.nodes[n].headIn; e != 0; e = g.edges[e].nextIn {
-		x := &g.edges[e]
+	for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
+		x := g.edges.at(e)
 		switch x.kind() {
 		case mdr.RelWroteFile, mdr.RelRenamedFile:
 			if x.first <= t {
@@ -242,8 +242,8 @@ func (w *walk) run(ctx context.Context, seed uint32, t int64) error {
 // backStep follows the flows into n that happened no later than b.
 func (w *walk) backStep(n uint32, b int64, d int) {
 	g := w.g
-	for e := g.nodes[n].headIn; e != 0; e = g.edges[e].nextIn {
-		x := &g.edges[e]
+	for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
+		x := g.edges.at(e)
 		k := x.kind()
 		if flowOf(k) != flowFwd || x.first > b || x.last() < w.limit || x.from == n {
 			continue
@@ -259,8 +259,8 @@ func (w *walk) backStep(n uint32, b int64, d int) {
 		}
 		w.reach(x.from, min(b, x.last()), d+1, e)
 	}
-	for e := g.nodes[n].headOut; e != 0; e = g.edges[e].nextOut {
-		x := &g.edges[e]
+	for e := g.nodes.at(n).headOut; e != 0; e = g.edges.at(e).nextOut {
+		x := g.edges.at(e)
 		k := x.kind()
 		if flowOf(k) != flowRev || x.first > b || x.last() < w.limit || x.to == n {
 			continue
@@ -281,8 +281,8 @@ func (w *walk) backStep(n uint32, b int64, d int) {
 // fwdStep follows the flows out of n that happened no earlier than b.
 func (w *walk) fwdStep(n uint32, b int64, d int) {
 	g := w.g
-	for e := g.nodes[n].headOut; e != 0; e = g.edges[e].nextOut {
-		x := &g.edges[e]
+	for e := g.nodes.at(n).headOut; e != 0; e = g.edges.at(e).nextOut {
+		x := g.edges.at(e)
 		k := x.kind()
 		if flowOf(k) != flowFwd || x.last() < b || x.first > w.limit || x.to == n {
 			continue
@@ -295,8 +295,8 @@ func (w *walk) fwdStep(n uint32, b int64, d int) {
 		}
 		w.reach(x.to, max(b, x.first), d+1, e)
 	}
-	for e := g.nodes[n].headIn; e != 0; e = g.edges[e].nextIn {
-		x := &g.edges[e]
+	for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
+		x := g.edges.at(e)
 		k := x.kind()
 		// A file flows forward into the processes that run or load it,
 		// not into every process that merely reads it.
@@ -320,7 +320,7 @@ func (w *walk) answer(seed string, t time.Time) *Provenance {
 	p := &Provenance{Direction: w.dir, Seed: seed, Time: t, Truncated: w.truncated}
 	p.Nodes = make([]Node, 0, len(w.order))
 	for _, n := range w.order {
-		p.Nodes = append(p.Nodes, Node{Entity: g.entityOf(n), Depth: w.depth[n], Time: usec(w.bound[n]), Hub: g.nodes[n].hub})
+		p.Nodes = append(p.Nodes, Node{Entity: g.entityOf(n), Depth: w.depth[n], Time: usec(w.bound[n]), Hub: g.nodes.at(n).hub})
 	}
 	p.Edges = make([]Edge, 0, len(w.edges))
 	for _, e := range w.edges {
@@ -353,7 +353,7 @@ func (g *Graph) lookup(id string) (uint32, error) {
 // attachment, the download, the dropped tool); else the latest remote logon
 // (type 3 or 10) of the chain's user onto its host before the chain began,
 // as its source address or user; else the earliest process of the chain
-// below a hub.
+// below a hub; else, when only hubs lie behind it, the entity itself.
 func (g *Graph) Backward(ctx context.Context, id string, at time.Time, lim Limits) (*Provenance, error) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
@@ -403,11 +403,11 @@ func (g *Graph) Forward(ctx context.Context, id string, from time.Time, lim Limi
 // firstSeen returns the earliest time of any edge of n.
 func (g *Graph) firstSeen(n uint32) int64 {
 	t := int64(math.MaxInt64)
-	for e := g.nodes[n].headIn; e != 0; e = g.edges[e].nextIn {
-		t = min(t, g.edges[e].first)
+	for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
+		t = min(t, g.edges.at(e).first)
 	}
-	for e := g.nodes[n].headOut; e != 0; e = g.edges[e].nextOut {
-		t = min(t, g.edges[e].first)
+	for e := g.nodes.at(n).headOut; e != 0; e = g.edges.at(e).nextOut {
+		t = min(t, g.edges.at(e).first)
 	}
 	return t
 }
@@ -415,9 +415,9 @@ func (g *Graph) firstSeen(n uint32) int64 {
 // startOf returns when process n started: its spawned edge, else its first
 // edge.
 func (g *Graph) startOf(n uint32) int64 {
-	for e := g.nodes[n].headIn; e != 0; e = g.edges[e].nextIn {
-		if g.edges[e].kind() == mdr.RelSpawned {
-			return g.edges[e].first
+	for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
+		if g.edges.at(e).kind() == mdr.RelSpawned {
+			return g.edges.at(e).first
 		}
 	}
 	return g.firstSeen(n)
@@ -428,13 +428,13 @@ func (g *Graph) startOf(n uint32) int64 {
 func (g *Graph) roots(w *walk) ([]string, string) {
 	hasParent := map[uint32]bool{}
 	for _, e := range w.edges {
-		x := &g.edges[e]
+		x := g.edges.at(e)
 		src := x.from
 		dst := x.to
 		if flowOf(x.kind()) == flowRev {
 			src, dst = dst, src
 		}
-		if !g.nodes[src].hub {
+		if !g.nodes.at(src).hub {
 			hasParent[dst] = true
 		}
 	}
@@ -444,10 +444,10 @@ func (g *Graph) roots(w *walk) ([]string, string) {
 	}
 	var leaves []cand
 	for _, n := range w.order {
-		if g.nodes[n].hub || hasParent[n] {
+		if g.nodes.at(n).hub || hasParent[n] {
 			continue
 		}
-		if k := g.nodes[n].kind; k == mdr.EntityHost || k == mdr.EntityUser || k == mdr.EntityAccount {
+		if k := g.nodes.at(n).kind; k == mdr.EntityHost || k == mdr.EntityUser || k == mdr.EntityAccount {
 			continue
 		}
 		leaves = append(leaves, cand{n, g.firstSeen(n)})
@@ -455,19 +455,19 @@ func (g *Graph) roots(w *walk) ([]string, string) {
 	slices.SortStableFunc(leaves, func(a, b cand) int { return cmpInt(a.t, b.t) })
 	roots := make([]string, len(leaves))
 	for i, c := range leaves {
-		roots[i] = g.nodes[c.n].id
+		roots[i] = g.nodes.at(c.n).id
 	}
 	// 1. A payload: a file written by one process, then run or loaded.
 	var payload cand
 	found := false
 	for _, e := range w.edges {
-		x := &g.edges[e]
+		x := g.edges.at(e)
 		if k := x.kind(); k != mdr.RelExecuted && k != mdr.RelLoadedImage && k != mdr.RelReadFile && k != mdr.RelAccessedObject {
 			continue
 		}
 		f := x.to
-		for we := g.nodes[f].headIn; we != 0; we = g.edges[we].nextIn {
-			y := &g.edges[we]
+		for we := g.nodes.at(f).headIn; we != 0; we = g.edges.at(we).nextIn {
+			y := g.edges.at(we)
 			if (y.kind() == mdr.RelWroteFile || y.kind() == mdr.RelRenamedFile) && w.edgeSeen[we] {
 				if !found || y.first < payload.t {
 					payload, found = cand{f, y.first}, true
@@ -476,12 +476,12 @@ func (g *Graph) roots(w *walk) ([]string, string) {
 		}
 	}
 	if found {
-		return roots, g.nodes[payload.n].id
+		return roots, g.nodes.at(payload.n).id
 	}
 	// 2. A remote logon of the chain's user onto its host.
 	var top []cand
 	for _, n := range w.order {
-		if g.nodes[n].kind == mdr.EntityProcess && !g.nodes[n].hub && !hasParent[n] {
+		if g.nodes.at(n).kind == mdr.EntityProcess && !g.nodes.at(n).hub && !hasParent[n] {
 			top = append(top, cand{n, g.startOf(n)})
 		}
 	}
@@ -492,10 +492,16 @@ func (g *Graph) roots(w *walk) ([]string, string) {
 		}
 	}
 	if len(top) > 0 {
-		return roots, g.nodes[top[0].n].id
+		return roots, g.nodes.at(top[0].n).id
 	}
 	if len(roots) > 0 {
 		return roots, roots[0]
+	}
+	// Nothing but hubs behind the seed (the seed a hub itself, or a
+	// process whose creation was not logged): the seed is its own root.
+	if len(w.order) > 0 {
+		id := g.nodes.at(w.order[0]).id
+		return []string{id}, id
 	}
 	return roots, ""
 }
@@ -504,13 +510,13 @@ func (g *Graph) roots(w *walk) ([]string, string) {
 // of process n's user onto n's host at or before t: the source address's
 // endpoint id when the graph holds it, else the user's id.
 func (g *Graph) remoteLogon(n uint32, t int64) string {
-	x := &g.nodes[n]
-	if x.user == 0 || x.host == 0 || systemAccount(g.nodes[x.user].id) {
+	x := g.nodes.at(n)
+	if x.user == 0 || x.host == 0 || systemAccount(g.nodes.at(x.user).id) {
 		return ""
 	}
 	var best uint32
-	for e := g.nodes[x.user].headOut; e != 0; e = g.edges[e].nextOut {
-		y := &g.edges[e]
+	for e := g.nodes.at(x.user).headOut; e != 0; e = g.edges.at(e).nextOut {
+		y := g.edges.at(e)
 		if y.kind() != mdr.RelLoggedOn || y.to != x.host || y.first > t {
 			continue
 		}
@@ -518,19 +524,19 @@ func (g *Graph) remoteLogon(n uint32, t int64) string {
 		if lt != "3" && lt != "10" {
 			continue
 		}
-		if best == 0 || y.first > g.edges[best].first {
+		if best == 0 || y.first > g.edges.at(best).first {
 			best = e
 		}
 	}
 	if best == 0 {
 		return ""
 	}
-	if ip := blobVal(g.blobs, g.edges[best].attrs, "source_ip"); ip != "" {
+	if ip := blobVal(g.blobs, g.edges.at(best).attrs, "source_ip"); ip != "" {
 		if _, ok := g.ids["ip:"+strings.ToLower(ip)]; ok {
 			return "ip:" + strings.ToLower(ip)
 		}
 	}
-	return g.nodes[x.user].id
+	return g.nodes.at(x.user).id
 }
 
 func cmpInt(a, b int64) int {
@@ -581,7 +587,7 @@ func (g *Graph) CausalChain(ctx context.Context, a *mdr.Alert) ([]string, error)
 			return nil, err
 		}
 		set[s] = true
-		if g.nodes[s].hub {
+		if g.nodes.at(s).hub {
 			continue
 		}
 		w := g.newWalk(Backward, chainLimits)
@@ -590,7 +596,7 @@ func (g *Graph) CausalChain(ctx context.Context, a *mdr.Alert) ([]string, error)
 			return nil, err
 		}
 		for _, n := range w.order {
-			x := &g.nodes[n]
+			x := g.nodes.at(n)
 			if x.hub {
 				continue
 			}
@@ -606,7 +612,7 @@ func (g *Graph) CausalChain(ctx context.Context, a *mdr.Alert) ([]string, error)
 	}
 	out := make([]string, 0, len(set))
 	for n := range set {
-		out = append(out, g.nodes[n].id)
+		out = append(out, g.nodes.at(n).id)
 	}
 	slices.Sort(out)
 	return out, nil
@@ -623,9 +629,9 @@ func (g *Graph) alertSeeds(a *mdr.Alert) []uint32 {
 		if !ok {
 			continue
 		}
-		switch g.nodes[n].kind {
+		switch g.nodes.at(n).kind {
 		case mdr.EntityProcess:
-			if g.nodes[n].hub {
+			if g.nodes.at(n).hub {
 				hubs = append(hubs, n)
 			} else {
 				procs = append(procs, n)
@@ -643,8 +649,8 @@ func (g *Graph) alertSeeds(a *mdr.Alert) []uint32 {
 	}
 	for _, p := range procs {
 		parent := false
-		for e := g.nodes[p].headOut; e != 0; e = g.edges[e].nextOut {
-			if g.edges[e].kind() == mdr.RelSpawned && slices.Contains(procs, g.edges[e].to) {
+		for e := g.nodes.at(p).headOut; e != 0; e = g.edges.at(e).nextOut {
+			if g.edges.at(e).kind() == mdr.RelSpawned && slices.Contains(procs, g.edges.at(e).to) {
 				parent = true
 				break
 			}

@@ -286,7 +286,7 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 				b.seedFrom[s] = at
 			}
 			b.seedEvents[s] = append(b.seedEvents[s], a.EventIDs...)
-			if g.nodes[s].hub {
+			if g.nodes.at(s).hub {
 				continue
 			}
 			w := g.newWalk(Backward, lim.Chain)
@@ -296,17 +296,17 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 			}
 			b.s.Truncated = b.s.Truncated || w.truncated
 			for _, n := range w.order {
-				if _, ok := b.role[n]; !ok && !g.nodes[n].hub {
-					if g.nodes[n].kind == mdr.EntityProcess || (g.nodes[n].kind == mdr.EntityFile && g.written(n, at)) {
+				if _, ok := b.role[n]; !ok && !g.nodes.at(n).hub {
+					if g.nodes.at(n).kind == mdr.EntityProcess || (g.nodes.at(n).kind == mdr.EntityFile && g.written(n, at)) {
 						b.role[n] = RoleCause
 					}
 				}
 			}
 			for _, e := range w.edges {
-				x := &g.edges[e]
+				x := g.edges.at(e)
 				// Keep the chain's edges between chain members (and the
 				// edge from the hub that started the chain, for context).
-				if _, ok := b.role[x.from]; ok || g.nodes[x.from].hub {
+				if _, ok := b.role[x.from]; ok || g.nodes.at(x.from).hub {
 					if _, ok := b.role[x.to]; ok {
 						b.edge(e)
 					}
@@ -318,7 +318,7 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 				if t < rootT || rootID == "" {
 					rootT, rootID = t, root
 				}
-				if g.nodes[n].kind == mdr.EntityFile {
+				if g.nodes.at(n).kind == mdr.EntityFile {
 					payloads = append(payloads, n)
 				}
 			}
@@ -334,7 +334,7 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 	// Forward from every actor process and every payload.
 	var starts []uint32
 	for n, r := range b.role {
-		if r == RoleAlert && g.nodes[n].kind == mdr.EntityProcess && !g.nodes[n].hub {
+		if r == RoleAlert && g.nodes.at(n).kind == mdr.EntityProcess && !g.nodes.at(n).hub {
 			starts = append(starts, n)
 		}
 	}
@@ -354,9 +354,9 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 	}
 	for _, n := range payloads {
 		t := int64(math.MaxInt64)
-		for e := g.nodes[n].headIn; e != 0; e = g.edges[e].nextIn {
-			if k := g.edges[e].kind(); k == mdr.RelWroteFile || k == mdr.RelRenamedFile {
-				t = min(t, g.edges[e].first)
+		for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
+			if k := g.edges.at(e).kind(); k == mdr.RelWroteFile || k == mdr.RelRenamedFile {
+				t = min(t, g.edges.at(e).first)
 			}
 		}
 		if err := b.forward(ctx, n, t); err != nil {
@@ -389,30 +389,30 @@ func (b *scopeBuilder) alertEdges(a *mdr.Alert, at int64) {
 		}
 	}
 	match := func(e uint32, other uint32) bool {
-		x := &g.edges[e]
+		x := g.edges.at(e)
 		if flowOf(x.kind()) == flowNone {
 			return false
 		}
-		if x.ev != 0 && evs[string(g.eventBytes(x.ev))] {
+		if x.ev != 0 && evs[g.eventID(x.ev)] {
 			return true
 		}
 		return ents[other] && x.first <= at && at <= x.last()
 	}
 	for n := range ents {
 		i := 0
-		for e := g.nodes[n].headOut; e != 0 && i < maxAlertEdges; e = g.edges[e].nextOut {
+		for e := g.nodes.at(n).headOut; e != 0 && i < maxAlertEdges; e = g.edges.at(e).nextOut {
 			i++
-			if match(e, g.edges[e].to) {
+			if match(e, g.edges.at(e).to) {
 				b.alertEdge(e, a)
 			}
 		}
-		if g.nodes[n].kind == mdr.EntityHost {
+		if g.nodes.at(n).kind == mdr.EntityHost {
 			continue // its incoming edges are every process's ran_on
 		}
 		i = 0
-		for e := g.nodes[n].headIn; e != 0 && i < maxAlertEdges; e = g.edges[e].nextIn {
+		for e := g.nodes.at(n).headIn; e != 0 && i < maxAlertEdges; e = g.edges.at(e).nextIn {
 			i++
-			if match(e, g.edges[e].from) {
+			if match(e, g.edges.at(e).from) {
 				b.alertEdge(e, a)
 			}
 		}
@@ -427,12 +427,12 @@ func (b *scopeBuilder) alertEdge(e uint32, a *mdr.Alert) {
 	}
 	b.edgeEvents[e] = append(b.edgeEvents[e], a.EventIDs...)
 	b.alertEdgeList = append(b.alertEdgeList, e)
-	for _, n := range []uint32{g.edges[e].from, g.edges[e].to} {
-		switch g.nodes[n].kind {
+	for _, n := range []uint32{g.edges.at(e).from, g.edges.at(e).to} {
+		switch g.nodes.at(n).kind {
 		case mdr.EntityHost, mdr.EntityUser, mdr.EntityAccount:
 			continue
 		}
-		if _, ok := b.role[n]; !ok {
+		if _, ok := b.role[n]; !ok && !g.nodes.at(n).hub {
 			b.role[n] = RoleAlert
 		}
 	}
@@ -445,23 +445,23 @@ func (b *scopeBuilder) alertRoot() string {
 	g := b.g
 	var best uint32
 	for _, e := range b.alertEdgeList {
-		if best == 0 || g.edges[e].first < g.edges[best].first {
+		if best == 0 || g.edges.at(e).first < g.edges.at(best).first {
 			best = e
 		}
 	}
 	if best == 0 {
 		return ""
 	}
-	x := &g.edges[best]
+	x := g.edges.at(best)
 	if ip := blobVal(g.blobs, x.attrs, "source_ip"); ip != "" {
 		if _, ok := g.ids["ip:"+strings.ToLower(ip)]; ok {
 			return "ip:" + strings.ToLower(ip)
 		}
 	}
-	if g.nodes[x.from].kind != mdr.EntityHost {
-		return g.nodes[x.from].id
+	if g.nodes.at(x.from).kind != mdr.EntityHost {
+		return g.nodes.at(x.from).id
 	}
-	return g.nodes[x.to].id
+	return g.nodes.at(x.to).id
 }
 
 // proxyWindow is how long after a process started the host's machinery
@@ -488,7 +488,7 @@ func (b *scopeBuilder) attributeProxies() {
 	}
 	var srcs []source
 	for n := range b.role {
-		x := &g.nodes[n]
+		x := g.nodes.at(n)
 		if x.kind != mdr.EntityProcess || x.hub {
 			continue
 		}
@@ -496,9 +496,9 @@ func (b *scopeBuilder) attributeProxies() {
 		if cl := blobVal(g.blobs, x.attrs, "command_line"); cl != "" {
 			texts = append(texts, cl)
 		}
-		for e := x.headOut; e != 0; e = g.edges[e].nextOut {
-			if g.edges[e].kind() == mdr.RelExecutedScript {
-				if t := blobVal(g.blobs, g.nodes[g.edges[e].to].attrs, "text"); t != "" {
+		for e := x.headOut; e != 0; e = g.edges.at(e).nextOut {
+			if g.edges.at(e).kind() == mdr.RelExecutedScript {
+				if t := blobVal(g.blobs, g.nodes.at(g.edges.at(e).to).attrs, "text"); t != "" {
 					texts = append(texts, t)
 				}
 			}
@@ -515,7 +515,7 @@ func (b *scopeBuilder) attributeProxies() {
 		if b.edgeSeen[p.edge] {
 			continue
 		}
-		x := &g.edges[p.edge]
+		x := g.edges.at(p.edge)
 		names := g.proxyNames(x)
 		if len(names) == 0 {
 			continue
@@ -534,10 +534,10 @@ func (b *scopeBuilder) attributeProxies() {
 			if hit {
 				b.edge(p.edge)
 				if p.host != 0 {
-					b.edgeHost[p.edge] = g.nodes[p.host].name
+					b.edgeHost[p.edge] = g.nodes.at(p.host).name
 				}
 				for _, n := range []uint32{x.from, x.to} {
-					if k := g.nodes[n].kind; k != mdr.EntityHost && k != mdr.EntityUser && k != mdr.EntityAccount {
+					if k := g.nodes.at(n).kind; k != mdr.EntityHost && k != mdr.EntityUser && k != mdr.EntityAccount {
 						if _, ok := b.role[n]; !ok {
 							b.role[n] = RoleImpact
 						}
@@ -552,7 +552,7 @@ func (b *scopeBuilder) attributeProxies() {
 // proxyNames returns the lower-cased names by which a command line would
 // name the target of proxy edge x.
 func (g *Graph) proxyNames(x *edgeRec) []string {
-	to, from := &g.nodes[x.to], &g.nodes[x.from]
+	to, from := g.nodes.at(x.to), g.nodes.at(x.from)
 	var out []string
 	add := func(s string) {
 		s = strings.ToLower(strings.Trim(s, `" `))
@@ -669,25 +669,25 @@ func (b *scopeBuilder) forward(ctx context.Context, n uint32, from int64) error 
 // finish turns the collected edges and entities into items.
 func (b *scopeBuilder) finish() {
 	g := b.g
-	slices.SortStableFunc(b.edges, func(x, y uint32) int { return cmpInt(g.edges[x].first, g.edges[y].first) })
+	slices.SortStableFunc(b.edges, func(x, y uint32) int { return cmpInt(g.edges.at(x).first, g.edges.at(y).first) })
 	// Processes of the scope, and what they read.
 	procs := make([]uint32, 0)
 	for n := range b.role {
-		if g.nodes[n].kind == mdr.EntityProcess {
+		if g.nodes.at(n).kind == mdr.EntityProcess {
 			procs = append(procs, n)
 		}
 	}
 	slices.Sort(procs)
 	for _, n := range procs {
-		if g.nodes[n].hub && b.role[n] == RoleImpact {
+		if _, seed := b.seedFrom[n]; g.nodes.at(n).hub && !seed {
 			continue // a hub reached (a DLL loaded by svchost) is reported through the edge's item
 		}
 		b.processItem(n, ActExecuted)
-		if g.nodes[n].hub {
+		if g.nodes.at(n).hub {
 			continue
 		}
-		for e := g.nodes[n].headOut; e != 0; e = g.edges[e].nextOut {
-			if k := g.edges[e].kind(); k == mdr.RelReadFile || k == mdr.RelAccessedObject {
+		for e := g.nodes.at(n).headOut; e != 0; e = g.edges.at(e).nextOut {
+			if k := g.edges.at(e).kind(); k == mdr.RelReadFile || k == mdr.RelAccessedObject {
 				b.edge(e)
 			}
 		}
@@ -699,7 +699,7 @@ func (b *scopeBuilder) finish() {
 	first, last := int64(math.MaxInt64), int64(math.MinInt64)
 	evs := map[string]bool{}
 	for _, e := range b.edges {
-		x := &g.edges[e]
+		x := g.edges.at(e)
 		first, last = min(first, x.first), max(last, x.last())
 		if id := g.eventID(x.ev); id != "" {
 			evs[id] = true
@@ -707,24 +707,24 @@ func (b *scopeBuilder) finish() {
 		ed := g.edgeOf(e)
 		b.s.Edges = append(b.s.Edges, ed)
 		for _, n := range []uint32{x.from, x.to} {
-			if _, ok := b.s.Entities[g.nodes[n].id]; !ok {
-				b.s.Entities[g.nodes[n].id] = g.entityOf(n)
+			if _, ok := b.s.Entities[g.nodes.at(n).id]; !ok {
+				b.s.Entities[g.nodes.at(n).id] = g.entityOf(n)
 			}
 		}
 	}
 	for _, n := range procs {
-		if _, ok := b.s.Entities[g.nodes[n].id]; !ok {
-			b.s.Entities[g.nodes[n].id] = g.entityOf(n)
+		if _, ok := b.s.Entities[g.nodes.at(n).id]; !ok {
+			b.s.Entities[g.nodes.at(n).id] = g.entityOf(n)
 		}
-		x := &g.nodes[n]
-		if x.hub && b.role[n] == RoleImpact {
+		x := g.nodes.at(n)
+		if _, seed := b.seedFrom[n]; x.hub && !seed {
 			continue
 		}
 		if x.host != 0 {
-			hosts[g.nodes[x.host].name] = true
+			hosts[g.nodes.at(x.host).name] = true
 		}
-		if x.user != 0 && !systemAccount(g.nodes[x.user].id) {
-			users[g.nodes[x.user].name] = true
+		if x.user != 0 && !systemAccount(g.nodes.at(x.user).id) {
+			users[g.nodes.at(x.user).name] = true
 		}
 	}
 	for i := range b.s.Items {
@@ -783,11 +783,11 @@ func sortedSet(m map[string]bool) []string {
 // process) n, "" when unknown.
 func (b *scopeBuilder) hostName(n uint32) string {
 	g := b.g
-	if h := g.nodes[n].host; h != 0 {
-		return g.nodes[h].name
+	if h := g.nodes.at(n).host; h != 0 {
+		return g.nodes.at(h).name
 	}
-	if g.nodes[n].kind == mdr.EntityHost {
-		return g.nodes[n].name
+	if g.nodes.at(n).kind == mdr.EntityHost {
+		return g.nodes.at(n).name
 	}
 	return ""
 }
@@ -830,23 +830,23 @@ func (b *scopeBuilder) roleOf(n uint32) Role {
 
 func (b *scopeBuilder) processItem(n uint32, act Action) {
 	g := b.g
-	x := &g.nodes[n]
+	x := g.nodes.at(n)
 	it := Item{Kind: ItemProcess, EntityID: x.id, Host: b.hostName(n), Name: x.name, Image: x.name, Action: act, Role: b.roleOf(n)}
 	if pid, ok := blobGet(g.blobs, x.attrs, "pid"); ok {
 		it.PID, _ = strconv.ParseInt(pid, 10, 64)
 	}
 	it.CommandLine = blobVal(g.blobs, x.attrs, "command_line")
 	if x.user != 0 {
-		it.User = g.nodes[x.user].name
+		it.User = g.nodes.at(x.user).name
 	}
 	ev := ""
 	start := int64(math.MaxInt64)
-	for e := x.headIn; e != 0; e = g.edges[e].nextIn {
-		if g.edges[e].kind() == mdr.RelSpawned {
-			it.ParentID = g.nodes[g.edges[e].from].id
+	for e := x.headIn; e != 0; e = g.edges.at(e).nextIn {
+		if g.edges.at(e).kind() == mdr.RelSpawned {
+			it.ParentID = g.nodes.at(g.edges.at(e).from).id
 			it.By = it.ParentID
-			ev = g.eventID(g.edges[e].ev)
-			start = g.edges[e].first
+			ev = g.eventID(g.edges.at(e).ev)
+			start = g.edges.at(e).first
 			break
 		}
 	}
@@ -854,8 +854,8 @@ func (b *scopeBuilder) processItem(n uint32, act Action) {
 		start = g.firstSeen(n)
 	}
 	end := start
-	for e := x.headOut; e != 0; e = g.edges[e].nextOut {
-		end = max(end, g.edges[e].last())
+	for e := x.headOut; e != 0; e = g.edges.at(e).nextOut {
+		end = max(end, g.edges.at(e).last())
 	}
 	p := b.add(it, ev, start, end)
 	if act == ActExecuted {
@@ -865,8 +865,8 @@ func (b *scopeBuilder) processItem(n uint32, act Action) {
 
 func (b *scopeBuilder) edgeItem(e uint32) {
 	g := b.g
-	x := &g.edges[e]
-	from, to := &g.nodes[x.from], &g.nodes[x.to]
+	x := g.edges.at(e)
+	from, to := g.nodes.at(x.from), g.nodes.at(x.to)
 	ev := g.eventID(x.ev)
 	host := b.hostName(x.from)
 	if host == "" {
@@ -895,6 +895,9 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 			return
 		}
 	case mdr.RelSetRegistry:
+		if blobVal(g.blobs, x.attrs, "event_type") == "CreateKey" || housekeepingKey(to.id) {
+			return // an open-or-create of a key, or API bookkeeping: no change to undo
+		}
 		it.Kind, it.Action = ItemRegistry, ActCreated
 		it.Data = blobVal(g.blobs, x.attrs, "details")
 		if old, ok := blobGet(g.blobs, x.attrs, "old"); ok {
@@ -983,8 +986,8 @@ func hostOfID(g *Graph, id, def string) string {
 		return def
 	}
 	h, _, _ := strings.Cut(rest, `\`)
-	if n, ok := g.ids["host:"+h]; ok && g.nodes[n].name != "" {
-		return g.nodes[n].name
+	if n, ok := g.ids["host:"+h]; ok && g.nodes.at(n).name != "" {
+		return g.nodes.at(n).name
 	}
 	if def != "" {
 		return def
@@ -994,13 +997,13 @@ func hostOfID(g *Graph, id, def string) string {
 
 // seenBefore reports whether file n had any edge before t other than e.
 func (g *Graph) seenBefore(n uint32, t int64, skip uint32) bool {
-	for e := g.nodes[n].headIn; e != 0; e = g.edges[e].nextIn {
-		if e != skip && g.edges[e].first < t {
+	for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
+		if e != skip && g.edges.at(e).first < t {
 			return true
 		}
 	}
-	for e := g.nodes[n].headOut; e != 0; e = g.edges[e].nextOut {
-		if e != skip && g.edges[e].first < t {
+	for e := g.nodes.at(n).headOut; e != 0; e = g.edges.at(e).nextOut {
+		if e != skip && g.edges.at(e).first < t {
 			return true
 		}
 	}
@@ -1012,27 +1015,27 @@ func (g *Graph) seenBefore(n uint32, t int64, skip uint32) bool {
 // the scope.
 func (b *scopeBuilder) prior(k, by uint32, t int64) (string, bool) {
 	g := b.g
-	host := g.nodes[by].host
+	host := g.nodes.at(by).host
 	var best uint32
-	for e := g.nodes[k].headIn; e != 0; e = g.edges[e].nextIn {
-		x := &g.edges[e]
+	for e := g.nodes.at(k).headIn; e != 0; e = g.edges.at(e).nextIn {
+		x := g.edges.at(e)
 		if x.kind() != mdr.RelSetRegistry || x.last() >= t || b.edgeSeen[e] {
 			continue
 		}
-		if _, inScope := b.role[x.from]; inScope && !g.nodes[x.from].hub {
+		if _, inScope := b.role[x.from]; inScope && !g.nodes.at(x.from).hub {
 			continue
 		}
-		if host != 0 && g.nodes[x.from].host != host {
+		if host != 0 && g.nodes.at(x.from).host != host {
 			continue
 		}
-		if best == 0 || x.last() > g.edges[best].last() {
+		if best == 0 || x.last() > g.edges.at(best).last() {
 			best = e
 		}
 	}
 	if best == 0 {
 		return "", false
 	}
-	return blobVal(g.blobs, g.edges[best].attrs, "details"), true
+	return blobVal(g.blobs, g.edges.at(best).attrs, "details"), true
 }
 
 // splitEndpoint splits an "ip:addr:port" or "ip:[v6]:port" id.
@@ -1049,4 +1052,26 @@ func splitEndpoint(id string) (addr, port string) {
 		return a, p
 	}
 	return s, ""
+}
+
+// housekeepingKeys are registry paths (lower case, as in registry ids) that
+// Windows APIs write on behalf of whichever process calls them — VSS
+// diagnostics, WinINet zone and proxy detection, RAS tracing switches —
+// and that are never the attack's own change.
+var housekeepingKeys = []string{
+	`\services\vss\diag\`,
+	`\currentversion\internet settings\zonemap\`,
+	`\currentversion\internet settings\connections\`,
+	`\currentversion\internet settings\5.0\cache\`,
+	`\software\microsoft\tracing\`,
+	`\currentversion\explorer\sessioninfo\`,
+}
+
+func housekeepingKey(id string) bool {
+	for _, k := range housekeepingKeys {
+		if strings.Contains(id, k) {
+			return true
+		}
+	}
+	return false
 }
