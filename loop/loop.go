@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -162,6 +161,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	// put it in: an incident's scope is built from all of them (triage
 	// folds repeats into one alert with a count).
 	raw := map[string][]mdr.Alert{}
+	incidentOf := map[string]string{} // alert id → triage incident
 	push := func(ev *mdr.Event, as []mdr.Alert) error {
 		for _, a := range as {
 			res.Alerts++
@@ -177,6 +177,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			}
 			if p.IncidentID != "" && !p.Suppressed {
 				raw[p.IncidentID] = append(raw[p.IncidentID], a)
+				incidentOf[a.ID] = p.IncidentID
 			}
 		}
 		return nil
@@ -303,7 +304,33 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	// 6. Remediation of every incident at or above MinLevel.
 	t0 = time.Now()
-	planner := remediate.NewPlanner(remediate.PlannerConfig{Graph: graph})
+	// The incidents to remediate are triage's, at or above MinLevel; the
+	// plans come from remediate's pipeline over their alerts.
+	var all []mdr.Alert
+	for _, in := range res.Incidents {
+		if _, ok := scopes[in.IncidentID]; ok {
+			all = append(all, raw[in.IncidentID]...)
+		}
+	}
+	byTriage := func(alerts []mdr.Alert) []remediate.Incident {
+		var out []remediate.Incident
+		idx := map[string]int{}
+		for _, a := range alerts {
+			id := incidentOf[a.ID]
+			k, ok := idx[id]
+			if !ok {
+				k = len(out)
+				idx[id] = k
+				out = append(out, remediate.Incident{ID: id})
+			}
+			out[k].Alerts = append(out[k].Alerts, a)
+		}
+		return out
+	}
+	ips, err := remediate.PlanAlerts(ctx, graph, all, remediate.PipelineConfig{Group: byTriage})
+	if err != nil {
+		return nil, err
+	}
 	ex, err := remediate.NewExecutor(cfg.Store, d, remediate.ActuatorQuerier(act), remediate.Config{
 		Principal: cfg.Analyst,
 		Approve:   func(s *remediate.Step) bool { return s.Kind == remediate.KindDeleteAccount },
@@ -311,28 +338,21 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, 0, len(scopes))
-	for id := range scopes {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
 	var plans []*remediate.Plan
 	steps := 0
-	for _, id := range ids {
-		p, err := planner.Plan(ctx, id, scopes[id])
-		if err != nil {
-			return nil, err
-		}
+	for _, ip := range ips {
+		p := ip.Plan
 		r, err := ex.Apply(ctx, p)
 		if err != nil {
 			return nil, err
 		}
 		plans = append(plans, p)
 		steps += len(p.Steps)
-		alerts, _ := q.Alerts(ctx, id)
-		res.Plans = append(res.Plans, proof.IncidentRun{Plan: p, Result: r, Alerts: len(alerts)})
-		if err := q.SetStatus(ctx, id, mdr.IncidentRemediated, cfg.Analyst, "plan "+p.ID+" applied"); err != nil && !errors.Is(err, triage.ErrTransition) {
-			return nil, err
+		res.Plans = append(res.Plans, proof.IncidentRun{Plan: p, Result: r, Alerts: len(ip.Incident.Alerts)})
+		for _, id := range triageIDs(ip.Incident.Alerts, incidentOf) {
+			if err := q.SetStatus(ctx, id, mdr.IncidentRemediated, cfg.Analyst, "plan "+p.ID+" applied"); err != nil && !errors.Is(err, triage.ErrTransition) {
+				return nil, err
+			}
 		}
 	}
 	approvals.Wait()
@@ -385,12 +405,23 @@ func drawSVG(ctx context.Context, g *investigate.Graph, sc *investigate.Scope, p
 	return f.Close()
 }
 
+// triageIDs returns the triage incidents of alerts, each once.
+func triageIDs(alerts []mdr.Alert, incidentOf map[string]string) []string {
+	var out []string
+	for _, a := range alerts {
+		if id := incidentOf[a.ID]; id != "" && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // policyRules is the demo's response policy: reading and stopping what the
 // attack started runs by itself; deleting accounts and services and
 // touching the network wait for an analyst.
 var policyRules = []respond.PolicyRule{
 	{Name: "accounts and services need an analyst", When: `action == "delete" && (target == "er:account" || target == "x-mdr:account" || target == "er:service")`, Decision: respond.DecisionApprove},
-	{Name: "network containment needs an analyst", When: `action == "contain" || action == "allow"`, Decision: respond.DecisionApprove},
+	{Name: "network containment needs an analyst", When: `(action == "contain" || action == "allow") && target == "device"`, Decision: respond.DecisionApprove},
 }
 
 // Policy returns the demo's response policy: semi-automatic (remediation

@@ -132,6 +132,12 @@ func (c *Command) profileRules(p *problems, forceER, mdrExt bool) {
 	if name == "" || !c.Action.Valid() {
 		return
 	}
+	if i := strings.IndexByte(name, ':'); i > 0 && name[:i] != "er" && name[:i] != "mdr" {
+		// A target of another profile (x-mdr:account, slpf:rule_number):
+		// neither the er matrix nor the mdr extension governs it; the
+		// actuator's declared pairs do (ValidateFor).
+		return
+	}
 	mdrActuator := c.Actuator != nil && c.Actuator.Profile == "mdr" || mdrExt
 	isMDRTarget := strings.HasPrefix(name, "mdr:")
 	if !forceER && !c.UsesER() && !mdrActuator && !isMDRTarget {
