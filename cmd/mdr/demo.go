@@ -2,64 +2,47 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/mdrkit/mdr"
-	"github.com/mdrkit/mdr/detect"
-	"github.com/mdrkit/mdr/internal/scenario"
+	"github.com/mdrkit/mdr/engine"
 	"github.com/mdrkit/mdr/investigate"
-	"github.com/mdrkit/mdr/reader"
-	"github.com/mdrkit/mdr/schema"
+	"github.com/mdrkit/mdr/loop"
+	"github.com/mdrkit/mdr/sim"
 	"github.com/mdrkit/mdr/store/badger"
 )
 
-// demo is one run of `mdr demo`, as steps that each fill in the next part:
-// generate → write → read → detect → store → mapEvents → report. Later
-// steps (triage) hang off the same value.
-type demo struct {
-	seed                int64
-	out                 string // where the NDJSON goes ("" = a temporary file, removed)
-	sigmaDir            string // Sigma rules to run besides the native ones ("" = none)
-	sigmaDefaultMissing bool   // --sigma was not given and the default directory is missing
-	storeDir            string // badger store directory ("" = a temporary one, removed)
+// defaultSigmaDir is where the demo finds the SigmaHQ Windows rules
+// (the team's shared data beside the checkout).
+const defaultSigmaDir = "../shared/data/sigma/rules/windows"
 
-	sc      *scenario.Scenario
-	path    string
-	events  []*mdr.Event
-	skipped int64
-	dialect map[schema.Dialect]int
-
-	mapper    schema.Mapper
-	graph     *investigate.Graph
-	entities  map[string]*mdr.Entity
-	relations []mdr.Relation
-	mapErrs   []error
-
-	det        detection
-	correlator *detect.Correlator
-	db         *badger.Store
-	st         stored
-}
-
+// runDemo is "mdr demo": the whole MDR loop on the simulated fleet
+// (package loop), printed stage by stage.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: mdr demo [--seed N] [--out FILE] [--sigma DIR] [--store DIR]\n\nGenerates a small attack on a Windows network as events, reads them back,\nruns detection rules (the embedded native CEL rules and, when available, the\nSigmaHQ Windows rules) with correlation, stores events, alerts and relations\nin an embedded badger store, maps the events to entities and relations, and\nprints what it found.\n\nflags:")
+		fmt.Fprintf(stderr, "usage: mdr demo [--scenario NAME] [--seed N] [--keep DIR] [--sigma DIR] [--json]\n\n"+
+			"Plays an attack on a simulated Windows fleet and runs the whole MDR loop on it:\n"+
+			"detection (native and Sigma rules, correlations), triage, investigation of the\n"+
+			"top incident (with an SVG of its graph), response under a policy, remediation\n"+
+			"applied and verified, every host compared with its snapshot from before the\n"+
+			"attack, and the audit chain verified. Scenarios: %s.\n\nflags:\n", strings.Join(sim.Scenarios(), ", "))
 		fs.PrintDefaults()
 	}
-	seed := fs.Int64("seed", 1, "seed of the generated scenario (same seed, same events)")
-	out := fs.String("out", "", "write the generated events as NDJSON to `FILE` and keep it")
-	sigmaDir := fs.String("sigma", defaultSigmaDir, "run the Sigma rules under `DIR` too (built-in Windows pipeline); '' to run the native rules only")
-	storeDir := fs.String("store", "", "keep the badger store in `DIR` (default: a temporary directory, removed)")
+	scenario := fs.String("scenario", "phish-lateral", "the attack scenario")
+	seed := fs.Int64("seed", 1, "seed of the scenario (same seed, same run)")
+	keep := fs.String("keep", "", "keep the badger store in `DIR` (for mdr hunt and mdr triage --store); default: a temporary one, removed")
+	sigmaDir := fs.String("sigma", defaultSigmaDir, "run the Sigma rules under `DIR` besides the native ones; '' for native rules only")
+	asJSON := fs.Bool("json", false, "print each stage and the result as JSON lines")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -69,495 +52,228 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
-	d := &demo{seed: *seed, out: *out, sigmaDir: *sigmaDir, storeDir: *storeDir}
-	sigmaSet := false
-	fs.Visit(func(f *flag.Flag) { sigmaSet = sigmaSet || f.Name == "sigma" })
-	if !sigmaSet {
-		if st, err := os.Stat(d.sigmaDir); err != nil || !st.IsDir() {
-			d.sigmaDir, d.sigmaDefaultMissing = "", true
-		}
-	}
-	return d.run(ctx, stdout)
-}
-
-// run performs the steps and prints the report.
-func (d *demo) run(ctx context.Context, stdout io.Writer) error {
-	d.generate()
-	if err := d.write(); err != nil {
-		return err
-	}
-	if d.out == "" {
-		defer os.Remove(d.path)
-	}
-	if err := d.read(ctx); err != nil {
-		return err
-	}
-	if err := d.detect(ctx); err != nil {
-		return err
-	}
-	if err := d.openStore(); err != nil {
-		return err
-	}
-	err := d.storeAndMap(ctx)
-	if cerr := d.closeStore(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	d.report(stdout)
-	return nil
-}
-
-// storeAndMap writes the events and alerts to the store, maps the events
-// to entities and relations and stores those, then reads the alerts back.
-func (d *demo) storeAndMap(ctx context.Context) error {
-	if err := d.storeEvents(ctx); err != nil {
-		return err
-	}
-	d.mapEvents()
-	if err := d.storeRelations(ctx); err != nil {
-		return err
-	}
-	return d.readAlerts(ctx)
-}
-
-// generate builds the scenario.
-func (d *demo) generate() {
-	d.sc = scenario.Generate(scenario.Config{Seed: d.seed})
-}
-
-// write serialises the events as NDJSON.
-func (d *demo) write() error {
-	var f *os.File
-	var err error
-	if d.out != "" {
-		f, err = os.Create(d.out)
-	} else {
-		f, err = os.CreateTemp("", "mdr-demo-*.ndjson")
-	}
-	if err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
-	d.path = f.Name()
-	if err := d.sc.WriteNDJSON(f); err != nil {
-		f.Close()
-		return fmt.Errorf("demo: writing %s: %w", d.path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("demo: writing %s: %w", d.path, err)
-	}
-	return nil
-}
-
-// read reads the file back through package reader.
-func (d *demo) read(ctx context.Context) error {
-	r, err := reader.Open(d.path, reader.Options{OnError: reader.Skip})
-	if err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
-	defer r.Close()
-	d.dialect = map[schema.Dialect]int{}
-	for r.Next() {
-		if err := ctx.Err(); err != nil {
+	dir := *keep
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "mdr-demo-")
+		if err != nil {
 			return err
 		}
-		ev := r.Event()
-		d.events = append(d.events, ev)
-		d.dialect[schema.Detect(ev)]++
+		defer os.RemoveAll(tmp)
+		dir = tmp
 	}
-	d.skipped = r.Skipped()
-	if err := r.Err(); err != nil {
-		return fmt.Errorf("demo: %w", err)
+	var paths []string
+	note := ""
+	if *sigmaDir != "" {
+		if st, err := os.Stat(*sigmaDir); err == nil && st.IsDir() {
+			paths = append(paths, *sigmaDir)
+		} else if isFlagSet(fs, "sigma") {
+			return fmt.Errorf("--sigma %s: not a folder", *sigmaDir)
+		} else {
+			note = "Sigma rules not run: " + *sigmaDir + " not found (give --sigma DIR)"
+		}
+	}
+	t0 := time.Now()
+	rules, err := engine.Load(ctx, paths, engine.WithExtraSources(loop.NativeRules()))
+	if err != nil {
+		return err
+	}
+	st, err := badger.Open(badger.DefaultConfig(filepath.Join(dir, "store")))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p := &demoPrinter{w: stdout, json: *asJSON}
+	p.heading("rules", fmt.Sprintf("%d rules compiled in %s (%d Sigma files, %d rejected)", rules.Len(), time.Since(t0).Round(time.Millisecond), rules.SigmaFiles, len(rules.Rejects)))
+	if note != "" {
+		p.line(note)
+	}
+	svgPath := filepath.Join(dir, "incident.svg")
+	if *keep == "" {
+		svgPath = filepath.Join(os.TempDir(), fmt.Sprintf("mdr-demo-%s-%d.svg", *scenario, *seed))
+	}
+	res, err := loop.Run(ctx, loop.Config{Scenario: *scenario, Seed: *seed, Rules: rules, Store: st, Analyst: "demo", SVG: svgPath,
+		Progress: func(s loop.Stage) { p.stage(s) }})
+	if err != nil {
+		return err
+	}
+	p.result(res)
+	if *keep != "" {
+		p.line(fmt.Sprintf("store kept in %s: try mdr hunt --store %s and mdr triage --store %s", filepath.Join(dir, "store"), filepath.Join(dir, "store"), filepath.Join(dir, "store")))
+	}
+	if !res.OK() {
+		return errors.New("demo: the hosts are not back to their state before the attack")
 	}
 	return nil
 }
 
-// mapEvents maps every event to entities and relations and joins them.
-func (d *demo) mapEvents() {
-	d.mapper = schema.Mapper{Processes: schema.NewProcessTable(1 << 14)}
-	d.entities = map[string]*mdr.Entity{}
-	cfg := investigate.DefaultConfig()
-	cfg.MaxNodes, cfg.MaxEdges = 1<<16, 1<<18
-	d.graph, _ = investigate.New(cfg) // a valid configuration
-	// Map in event-time order so that pid lookups see creations first.
-	evs := append([]*mdr.Event(nil), d.events...)
-	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Time().Before(evs[j].Time()) })
-	var res schema.Result
-	for _, ev := range evs {
-		if err := d.mapper.Map(ev, &res); err != nil {
-			d.mapErrs = append(d.mapErrs, err)
+func isFlagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// demoPrinter prints the loop's stages as headings and lines, or as JSON
+// lines.
+type demoPrinter struct {
+	w    io.Writer
+	json bool
+}
+
+func (p *demoPrinter) emit(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal(map[string]string{"error": err.Error()})
+	}
+	fmt.Fprintf(p.w, "%s\n", b)
+}
+
+func (p *demoPrinter) heading(name, summary string) {
+	if p.json {
+		p.emit(map[string]string{"stage": name, "summary": summary})
+		return
+	}
+	fmt.Fprintf(p.w, "\n== %s\n   %s\n", name, summary)
+}
+
+func (p *demoPrinter) line(s string) {
+	if p.json {
+		p.emit(map[string]string{"note": s})
+		return
+	}
+	fmt.Fprintf(p.w, "   %s\n", s)
+}
+
+func (p *demoPrinter) stage(s loop.Stage) {
+	if p.json {
+		p.emit(s)
+		return
+	}
+	fmt.Fprintf(p.w, "\n== %s (%s)\n   %s\n", s.Name, s.Took.Round(time.Millisecond), s.Summary)
+}
+
+// result prints the details of each stage after the stage lines.
+func (p *demoPrinter) result(r *loop.Result) {
+	if p.json {
+		p.emit(map[string]any{"result": r})
+		return
+	}
+	w := p.w
+	fmt.Fprintf(w, "\n== detections per attack step\n")
+	for _, ph := range r.Phases {
+		fmt.Fprintf(w, "   %-22s %d alerts\n", ph, r.PhaseAlerts[ph])
+	}
+	fmt.Fprintf(w, "\n== triage queue (highest first)\n")
+	for i, in := range r.Incidents {
+		if i == 5 {
+			fmt.Fprintf(w, "   … %d more\n", len(r.Incidents)-5)
+			break
 		}
-		d.graph.AddResult(&res)
-		for _, e := range res.Entities {
-			x, ok := d.entities[e.ID]
-			if !ok {
-				e := e
-				d.entities[e.ID] = &e
-				continue
+		fmt.Fprintf(w, "   %2d. %3.0f %-8s %-50s %3d alerts  hosts %s\n", i+1, in.Score, in.Level, clip(in.Title, 50), in.Alerts, strings.Join(in.Hosts, ", "))
+		if i == 0 {
+			for _, pt := range in.Parts {
+				fmt.Fprintf(w, "         %-18s %+6.1f  %s\n", pt.Name, pt.Value, clip(pt.Detail, 70))
 			}
-			if x.Name == "" {
-				x.Name = e.Name
+			fmt.Fprintf(w, "         tactics: %s\n", strings.Join(in.Tactics, " → "))
+		}
+	}
+	rep := r.Report
+	fmt.Fprintf(w, "\n== investigation of the top incident\n")
+	fmt.Fprintf(w, "   root cause: %s %s\n", rep.RootCause.Kind, rep.RootCause.Name)
+	fmt.Fprintf(w, "   hosts: %s; users: %s; %s – %s\n", strings.Join(rep.Hosts, ", "), strings.Join(rep.Users, ", "), rep.First.Format(time.TimeOnly), rep.Last.Format(time.TimeOnly))
+	for _, f := range rep.Files {
+		fmt.Fprintf(w, "   file      %-9s %s\n", f.Action, f.Path)
+	}
+	for _, g := range rep.Registry {
+		fmt.Fprintf(w, "   registry  %-9s %s = %s\n", g.Action, g.Key, clip(g.Data, 60))
+	}
+	for _, s := range rep.Services {
+		fmt.Fprintf(w, "   service   %s on %s: %s\n", s.Name, s.Host, s.Image)
+	}
+	for _, t := range rep.Tasks {
+		fmt.Fprintf(w, "   task      %s on %s: %s\n", t.Name, t.Host, t.Command)
+	}
+	for _, a := range rep.Accounts {
+		fmt.Fprintf(w, "   account   %-9s %s on %s\n", a.Action, a.Name, a.Host)
+	}
+	for _, n := range rep.Network {
+		fmt.Fprintf(w, "   network   %s:%s %s\n", n.Address, n.Port, n.Domain)
+	}
+	fmt.Fprintf(w, "\n   process tree:\n")
+	for _, t := range r.Trees {
+		printTree(w, t, "     ")
+	}
+	fmt.Fprintf(w, "\n   timeline (%d entries):\n", len(r.Timeline))
+	for i, e := range r.Timeline {
+		if i == 25 {
+			fmt.Fprintf(w, "     … %d more\n", len(r.Timeline)-25)
+			break
+		}
+		fmt.Fprintf(w, "     %s  %-14s %s\n", e.Time.Format("15:04:05.000"), clip(e.Host, 14), clip(e.Text, 90))
+	}
+	if r.SVG != "" {
+		fmt.Fprintf(w, "\n   incident graph: %s\n", r.SVG)
+	}
+	fmt.Fprintf(w, "\n== response policy: %s\n", loop.PolicyText())
+	auto, approved := 0, 0
+	for _, d := range r.Decisions {
+		who := "ran by itself"
+		if d.Approver != "" {
+			who = "approved by " + d.Approver
+			approved++
+		} else {
+			auto++
+		}
+		fmt.Fprintf(w, "   %-9s %-8s %-22s %-10s %s\n", d.State, d.Request.Command.Action, d.Request.Command.Target.Name(), d.Decision, who)
+	}
+	fmt.Fprintf(w, "   %d commands ran by the policy, %d after the analyst's approval\n", auto, approved)
+	fmt.Fprintf(w, "\n== remediation\n")
+	for _, pr := range r.Plans {
+		fmt.Fprintf(w, "   plan %s (%d alerts): %+v\n", pr.Plan.ID, pr.Alerts, pr.Result.Counts)
+		for i, s := range pr.Result.Steps {
+			reason := ""
+			if i < len(pr.Plan.Steps) && pr.Plan.Steps[i].ID == s.Step {
+				reason = pr.Plan.Steps[i].Reason
 			}
-			for k, v := range e.Attrs {
-				if x.Attrs == nil {
-					x.Attrs = map[string]string{}
-				}
-				if _, ok := x.Attrs[k]; !ok {
-					x.Attrs[k] = v
-				}
-			}
+			fmt.Fprintf(w, "     %-11s %-22s %s\n", s.State, s.Step, clip(reason, 90))
 		}
-		d.relations = append(d.relations, res.Relations...)
+		for _, nr := range pr.Plan.NotRestorable {
+			fmt.Fprintf(w, "     not restorable: %s %s — %s\n", nr.Kind, nr.Name, nr.Reason)
+		}
 	}
-	sort.SliceStable(d.relations, func(i, j int) bool { return d.relations[i].Time.Before(d.relations[j].Time) })
+	fmt.Fprintf(w, "\n== every host against its snapshot from before the attack\n")
+	hosts := make([]string, 0, len(r.Diff))
+	for h := range r.Diff {
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
+	for _, h := range hosts {
+		fmt.Fprintf(w, "   %s: %d differences\n", h, len(r.Diff[h]))
+	}
+	for _, e := range r.Explained {
+		fmt.Fprintf(w, "   left, with a reason: %s — %s\n", e.Change, e.Reason)
+	}
+	for _, c := range r.Missed {
+		fmt.Fprintf(w, "   MISSED: %s\n", c)
+	}
+	for _, c := range r.Touched {
+		fmt.Fprintf(w, "   BENIGN TOUCHED: %s\n", c)
+	}
+	if r.OK() {
+		fmt.Fprintf(w, "   every difference is benign activity of the scenario or explained: the attack is gone\n")
+	}
+	fmt.Fprintf(w, "\n== audit: %d records, hash chain verified\n", r.AuditRecords)
 }
 
-// report prints what the demo found.
-func (d *demo) report(w io.Writer) {
-	p := &printer{w: w, d: d}
-	p.index()
-	where := "a temporary file"
-	if d.out != "" {
-		where = d.path
+func printTree(w io.Writer, n *investigate.TreeNode, indent string) {
+	line := n.Label
+	if n.User != "" {
+		line += " (" + n.User + ")"
 	}
-	hosts := p.ofKind(mdr.EntityHost)
-	fmt.Fprintf(w, "mdr demo (seed %d): generated %d events (%d attack, %d benign) on %d hosts, written to %s\n",
-		d.seed, len(d.sc.Events), d.sc.Facts.AttackEvents, d.sc.Facts.NoiseEvents, len(hosts), where)
-	var ds []string
-	for _, dl := range schema.Dialects {
-		if n := d.dialect[dl]; n > 0 {
-			ds = append(ds, fmt.Sprintf("%s %d", dl, n))
-		}
-	}
-	fmt.Fprintf(w, "read back: %d events, %d malformed (%s)\n", len(d.events), d.skipped, strings.Join(ds, ", "))
-	fmt.Fprintf(w, "mapped: %d entities, %d relations, %d mapping errors\n", len(d.entities), len(d.relations), len(d.mapErrs))
-	for _, err := range d.mapErrs {
-		fmt.Fprintf(w, "  error: %v\n", err)
-	}
-	kinds := map[mdr.EntityKind]int{}
-	for _, e := range d.entities {
-		kinds[e.Kind]++
-	}
-	var ks []mdr.EntityKind
-	for k := range kinds {
-		ks = append(ks, k)
-	}
-	sort.Slice(ks, func(i, j int) bool { return ks[i] < ks[j] })
-	var parts []string
-	for _, k := range ks {
-		parts = append(parts, fmt.Sprintf("%d %s", kinds[k], strings.ReplaceAll(k.String(), "_", " ")))
-	}
-	fmt.Fprintf(w, "entities: %s\n", strings.Join(parts, ", "))
-	p.detectSummary()
-	p.detections()
-	p.hosts()
-	p.users()
-	p.trees()
-	p.activity()
-	p.timeline()
-}
-
-type printer struct {
-	w          io.Writer
-	d          *demo
-	facts      []mdr.Relation    // relations with the same fact reported twice (Sysmon and Security) folded
-	sidName    map[string]string // "sid:S-1-..." → the user's name when an event gave both
-	hostOf     map[string]string // process id → host id
-	userOf     map[string]string // process id → user id
-	eventIndex map[string]int    // event id → position in the file
-}
-
-// foldWindow is how close in time two reports of one fact must be to be
-// printed once (Sysmon 1 and Security 4688 of one process creation, Sysmon 3
-// and WFP 5156 of one connection).
-const foldWindow = 5 * time.Second
-
-func (p *printer) index() {
-	p.eventIndex = make(map[string]int, len(p.d.events))
-	for i, ev := range p.d.events {
-		p.eventIndex[ev.ID()] = i
-	}
-	p.sidName = map[string]string{}
-	sidUser := map[string]string{} // "sid:S-1-..." → the user's id
-	for _, e := range p.d.entities {
-		if e.Kind == mdr.EntityUser && e.Attrs["sid"] != "" {
-			p.sidName[schema.SIDID(e.Attrs["sid"])] = e.Name
-			sidUser[schema.SIDID(e.Attrs["sid"])] = e.ID
-		}
-	}
-	lastSeen := map[string]int{}
-	for _, r := range p.d.relations {
-		if u, ok := sidUser[r.From]; ok {
-			r.From = u
-		}
-		if u, ok := sidUser[r.To]; ok {
-			r.To = u
-		}
-		k := r.Kind.String() + "\x00" + r.From + "\x00" + r.To
-		if i, ok := lastSeen[k]; ok && r.Time.Sub(p.facts[i].Time) <= foldWindow {
-			for ak, av := range r.Attrs {
-				if _, ok := p.facts[i].Attrs[ak]; !ok {
-					if p.facts[i].Attrs == nil {
-						p.facts[i].Attrs = map[string]string{}
-					}
-					p.facts[i].Attrs[ak] = av
-				}
-			}
-			continue
-		}
-		r.Attrs = maps.Clone(r.Attrs)
-		lastSeen[k] = len(p.facts)
-		p.facts = append(p.facts, r)
-	}
-	p.hostOf, p.userOf = map[string]string{}, map[string]string{}
-	for _, r := range p.d.relations {
-		switch r.Kind {
-		case mdr.RelRanOn:
-			p.hostOf[r.From] = r.To
-		case mdr.RelRanAs:
-			p.userOf[r.From] = r.To
-		}
+	fmt.Fprintf(w, "%s%s\n", indent, clip(line, 110-len(indent)))
+	for _, c := range n.Children {
+		printTree(w, c, indent+"  ")
 	}
 }
 
-func contains(s []string, x string) bool {
-	for _, v := range s {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
-func (p *printer) ofKind(k mdr.EntityKind) []*mdr.Entity {
-	var out []*mdr.Entity
-	for _, e := range p.d.entities {
-		if e.Kind == k {
-			out = append(out, e)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
-}
-
-func (p *printer) name(id string) string {
-	e, ok := p.d.entities[id]
-	if !ok {
-		return id
-	}
-	if n, ok := p.sidName[id]; ok {
-		return n
-	}
-	switch e.Kind {
-	case mdr.EntityProcess:
-		img := e.Name
-		if img == "" {
-			img = "?"
-		}
-		n := baseName(img)
-		if pid := e.Attrs["pid"]; pid != "" {
-			n += " (" + pid + ")"
-		}
-		return n
-	case mdr.EntityHost:
-		return shortHost(e.Name)
-	}
-	if e.Name != "" {
-		return e.Name
-	}
-	return id
-}
-
-func baseName(path string) string {
-	if i := strings.LastIndexAny(path, `\/`); i >= 0 {
-		return path[i+1:]
-	}
-	return path
-}
-
-func shortHost(name string) string {
-	if i := strings.IndexByte(name, '.'); i > 0 {
-		return name[:i]
-	}
-	return name
-}
-
-func (p *printer) section(title string) {
-	fmt.Fprintf(p.w, "\n%s\n%s\n", title, strings.Repeat("-", len(title)))
-}
-
-func (p *printer) hosts() {
-	p.section("Hosts")
-	for _, h := range p.ofKind(mdr.EntityHost) {
-		procs, users := 0, map[string]bool{}
-		for pid, hid := range p.hostOf {
-			if hid == h.ID {
-				procs++
-				if u := p.userOf[pid]; u != "" {
-					users[p.name(u)] = true
-				}
-			}
-		}
-		var ips []string
-		for _, r := range p.facts {
-			if r.Kind == mdr.RelConnected && p.hostOf[r.From] == h.ID && r.Attrs["local_ip"] != "" && !contains(ips, r.Attrs["local_ip"]) {
-				ips = append(ips, r.Attrs["local_ip"])
-			}
-		}
-		line := fmt.Sprintf("  %-26s %3d processes", h.Name, procs)
-		if len(ips) > 0 {
-			line += ", address " + strings.Join(ips, ", ")
-		}
-		fmt.Fprintln(p.w, line)
-		if len(users) > 0 {
-			fmt.Fprintf(p.w, "  %-26s users: %s\n", "", strings.Join(sortedKeys(users), ", "))
-		}
-	}
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func (p *printer) users() {
-	p.section("Users and logons")
-	for _, u := range append(p.ofKind(mdr.EntityUser), p.ofKind(mdr.EntityAccount)...) {
-		var lines []string
-		seen := map[string]bool{}
-		for _, r := range p.facts {
-			var s string
-			switch {
-			case r.From == u.ID && (r.Kind == mdr.RelLoggedOn || r.Kind == mdr.RelLogonFailed):
-				s = fmt.Sprintf("%s %s (logon type %s", logonVerb(r.Kind), p.name(r.To), r.Attrs["logon_type"])
-				if ip := r.Attrs["source_ip"]; ip != "" && ip != "127.0.0.1" {
-					s += " from " + ip
-					if ws := r.Attrs["workstation"]; ws != "" {
-						s += " " + ws
-					}
-				}
-				s += ")"
-			case r.To == u.ID && r.Kind == mdr.RelUsedCredentials:
-				s = fmt.Sprintf("credentials used by %s on %s for %s", p.name(r.From), p.name(p.hostOf[r.From]), r.Attrs["target_server"])
-			case r.From == u.ID && r.Kind == mdr.RelGrantedPrivileges:
-				s = "special privileges on " + p.name(r.To)
-			case r.From == u.ID && r.Kind == mdr.RelAccessedShare:
-				s = "accessed share " + p.name(r.To)
-				if t := r.Attrs["relative_target"]; t != "" {
-					s += `\` + t
-				}
-				if ip := r.Attrs["source_ip"]; ip != "" {
-					s += " from " + ip
-				}
-			}
-			if s != "" && !seen[s] {
-				seen[s] = true
-				lines = append(lines, s)
-			}
-		}
-		n := 0
-		for _, uid := range p.userOf {
-			if uid == u.ID {
-				n++
-			}
-		}
-		if len(lines) == 0 && n == 0 {
-			continue
-		}
-		fmt.Fprintf(p.w, "  %s: %d processes\n", u.Name, n)
-		for _, l := range lines {
-			fmt.Fprintf(p.w, "      %s\n", l)
-		}
-	}
-}
-
-// clip folds runs of white space and shortens s to at most n bytes (on a
-// character boundary), marking a cut with an ellipsis.
+// clip shortens s to n runes.
 func clip(s string, n int) string { return investigate.Clip(s, n) }
-
-// activity prints file, registry, network, process access, script and
-// persistence facts, one line each, duplicates folded.
-func (p *printer) activity() {
-	type group struct {
-		title string
-		kinds []mdr.RelationKind
-	}
-	groups := []group{
-		{"Network", []mdr.RelationKind{mdr.RelResolved, mdr.RelConnected}},
-		{"Files", []mdr.RelationKind{mdr.RelWroteFile, mdr.RelDeletedFile, mdr.RelRenamedFile}},
-		{"Registry", []mdr.RelationKind{mdr.RelSetRegistry, mdr.RelDeletedRegistry, mdr.RelRenamedRegistry}},
-		{"Process access", []mdr.RelationKind{mdr.RelOpenedProcess, mdr.RelCreatedRemoteThread}},
-		{"Scripts", []mdr.RelationKind{mdr.RelExecutedScript}},
-		{"Persistence", []mdr.RelationKind{mdr.RelInstalledService, mdr.RelCreatedTask}},
-	}
-	for _, g := range groups {
-		var lines []string
-		count := map[string]int{}
-		for _, r := range p.facts {
-			if !containsKind(g.kinds, r.Kind) {
-				continue
-			}
-			s := p.describe(r)
-			if count[s] == 0 {
-				lines = append(lines, s)
-			}
-			count[s]++
-		}
-		if g.title == "Persistence" {
-			for _, r := range p.facts {
-				if r.Kind == mdr.RelSetRegistry && isRunKey(r.To) {
-					s := "Run key: " + p.describe(r)
-					if count[s] == 0 {
-						lines = append(lines, s)
-					}
-					count[s]++
-				}
-			}
-		}
-		if len(lines) == 0 {
-			continue
-		}
-		p.section(g.title)
-		for _, l := range lines {
-			if c := count[l]; c > 1 {
-				l += fmt.Sprintf("  (×%d)", c)
-			}
-			fmt.Fprintf(p.w, "  %s\n", l)
-		}
-	}
-}
-
-func isRunKey(id string) bool {
-	return strings.Contains(id, `\currentversion\run\`) || strings.Contains(id, `\currentversion\runonce\`)
-}
-
-func containsKind(ks []mdr.RelationKind, k mdr.RelationKind) bool {
-	for _, x := range ks {
-		if x == k {
-			return true
-		}
-	}
-	return false
-}
-
-// describe renders one relation as a sentence, through the provenance
-// graph's words.
-func (p *printer) describe(r mdr.Relation) string {
-	return p.d.graph.Describe(investigate.Edge{Kind: r.Kind, From: r.From, To: r.To, First: r.Time, Last: r.Time,
-		Count: 1, EventID: r.EventID, Attrs: r.Attrs})
-}
-
-func logonVerb(k mdr.RelationKind) string {
-	switch k {
-	case mdr.RelLogonFailed:
-		return "failed to log on to"
-	case mdr.RelLoggedOff:
-		return "logged off from"
-	}
-	return "logged on to"
-}
