@@ -31,6 +31,7 @@ var commands = map[string]command{
 	"scan":    {"run detection rules over event files (NDJSON, JSON, gzip) and print matches as JSON lines", runScan},
 	"ingest":  {"store events from files or standard input (NDJSON, JSON, gzip) in a badger store directory", runIngest},
 	"rules":   {"check rules: mdr rules check [--json] PATH… compiles them and reports every rejection", runRules},
+	"respond": {"guided response: validate OpenC2 messages, advise commands for incidents, run CACAO playbooks", runRespond},
 }
 
 func usage(w io.Writer) {
