@@ -509,3 +509,21 @@ func TestPlaybookTotalTimeout(t *testing.T) {
 		t.Fatalf("ran %q after the deadline", runner.commands())
 	}
 }
+
+func TestPlaybookBuiltByHandDoesNotPanic(t *testing.T) {
+	// A Playbook assembled in Go rather than parsed: a missing step and an
+	// uncompiled condition are errors, not panics.
+	e := engineFor(t, &recordingRunner{}, &recordingSender{}, &answeringResponder{})
+	pb := &Playbook{ID: "playbook--x", Start: "start--1", Steps: map[string]*Step{
+		"start--1":        {ID: "start--1", Type: StepStart, OnCompletion: "if-condition--2"},
+		"if-condition--2": {ID: "if-condition--2", Type: StepIfCondition, Condition: "__a__:value = 1", OnTrue: "end--3", OnCompletion: "action--9"},
+		"end--3":          {ID: "end--3", Type: StepEnd},
+	}}
+	ex, err := e.Run(context.Background(), pb, RunOptions{})
+	if !errors.Is(err, ErrPlaybookInvalid) || !strings.Contains(err.Error(), "has no step action--9") {
+		t.Fatalf("err %v", err)
+	}
+	if r := recordOf(t, ex, "if-condition--2"); r.Status != StepSuccess || r.Detail != "false" {
+		t.Fatalf("if %+v", r)
+	}
+}
