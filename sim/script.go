@@ -475,10 +475,15 @@ type runner struct {
 	hostIDs  map[string]*host
 	procs    map[string]procRef
 	label    string
-	touch    map[string]string // artifact id → label of the last step that changed it
+	touched  map[string]string // artifact id → label of the last step that changed it
+	journal  []Artifact        // what the current step changed
 	steps    int               // steps performed
 	maxSteps int
 	benign   map[string]Artifact
+	// crossCheck compares each step's journal with the snapshots around
+	// it (tests); missed lists what the journal left out.
+	crossCheck bool
+	missed     []string
 }
 
 type procRef struct {
@@ -488,6 +493,13 @@ type procRef struct {
 
 // Run plays the scenario on a new fleet.
 func (s *Scenario) Run(ctx context.Context, cfg RunConfig) (*Run, error) {
+	run, _, err := s.run(ctx, cfg, false)
+	return run, err
+}
+
+// run plays the scenario; with crossCheck it also returns what the steps'
+// journals missed (see runner.crossCheck).
+func (s *Scenario) run(ctx context.Context, cfg RunConfig, crossCheck bool) (*Run, []string, error) {
 	start := cfg.Start
 	if start.IsZero() {
 		start = DefaultStart
@@ -499,11 +511,11 @@ func (s *Scenario) Run(ctx context.Context, cfg RunConfig) (*Run, error) {
 	}
 	f, err := New(Config{Seed: cfg.Seed, IDPrefix: fmt.Sprintf("sim-%s-%d", s.Name, cfg.Seed)}, opts...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r := &runner{s: s, f: f, clock: clock, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x736365)), vars: map[string]any{},
-		hostIDs: map[string]*host{}, procs: map[string]procRef{}, label: Benign, touch: map[string]string{}, benign: map[string]Artifact{},
-		maxSteps: cfg.MaxSteps}
+		hostIDs: map[string]*host{}, procs: map[string]procRef{}, label: Benign, touched: map[string]string{}, benign: map[string]Artifact{},
+		maxSteps: cfg.MaxSteps, crossCheck: crossCheck}
 	if r.maxSteps <= 0 {
 		r.maxSteps = DefaultMaxSteps
 	}
@@ -511,14 +523,14 @@ func (s *Scenario) Run(ctx context.Context, cfg RunConfig) (*Run, error) {
 	for _, hd := range s.hosts {
 		name, err := r.exec(hd.name)
 		if err != nil {
-			return nil, &ScriptError{Script: s.src, Step: -1, Line: hd.line, Err: err}
+			return nil, nil, &ScriptError{Script: s.src, Step: -1, Line: hd.line, Err: err}
 		}
 		ip, err := r.exec(hd.ip)
 		if err != nil {
-			return nil, &ScriptError{Script: s.src, Step: -1, Line: hd.line, Err: err}
+			return nil, nil, &ScriptError{Script: s.src, Step: -1, Line: hd.line, Err: err}
 		}
 		if err := f.AddHost(HostSpec{Name: name, IP: ip, Role: hd.role}); err != nil {
-			return nil, &ScriptError{Script: s.src, Step: -1, Line: hd.line, Err: err}
+			return nil, nil, &ScriptError{Script: s.src, Step: -1, Line: hd.line, Err: err}
 		}
 		h, _ := f.host(name)
 		r.hostIDs[hd.id] = h
@@ -538,34 +550,34 @@ func (s *Scenario) Run(ctx context.Context, cfg RunConfig) (*Run, error) {
 	for _, v := range s.vars {
 		val, err := r.exec(v.tmpl)
 		if err != nil {
-			return nil, &ScriptError{Script: s.src, Step: -1, Line: v.line, Err: fmt.Errorf("var %s: %w", v.name, err)}
+			return nil, nil, &ScriptError{Script: s.src, Step: -1, Line: v.line, Err: fmt.Errorf("var %s: %w", v.name, err)}
 		}
 		r.vars[v.name] = val
 		run.Vars[v.name] = val
 	}
 	for _, st := range s.steps {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if st.op == "baseline" {
 			run.Baseline = f.SnapshotAll()
-			r.touch = map[string]string{}
+			r.touched = map[string]string{}
 			continue
 		}
 		if st.op == "noise" {
 			lo, hi, err := parseRange(st.raw["count"], strconv.Atoi)
 			if err != nil || lo < 0 || hi < lo || hi > maxNoise {
-				return nil, &ScriptError{Script: s.src, Step: st.index, Line: st.line, Err: fmt.Errorf("%w: count %q", ErrInvalid, st.raw["count"])}
+				return nil, nil, &ScriptError{Script: s.src, Step: st.index, Line: st.line, Err: fmt.Errorf("%w: count %q", ErrInvalid, st.raw["count"])}
 			}
 			saved := r.label
 			r.label = Benign
 			for range lo + r.rng.IntN(hi-lo+1) {
 				if err := ctx.Err(); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 				for _, ns := range s.noise[r.rng.IntN(len(s.noise))] {
 					if err := r.step(ns); err != nil {
-						return nil, err
+						return nil, nil, err
 					}
 				}
 			}
@@ -573,12 +585,12 @@ func (s *Scenario) Run(ctx context.Context, cfg RunConfig) (*Run, error) {
 			continue
 		}
 		if err := r.step(st); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	run.Events = f.Events(0)
 	run.Truth = r.truth(run.Baseline)
-	return run, nil
+	return run, r.missed, nil
 }
 
 // truth partitions the changes since the baseline by the label of the
@@ -588,7 +600,7 @@ func (r *runner) truth(base map[string]Snapshot) Truth {
 	now := r.f.SnapshotAll()
 	for _, h := range r.f.order {
 		for _, c := range Diff(base[h.name], now[h.name]) {
-			if r.touch[c.Artifact.ID()] == Benign {
+			if r.touched[c.Artifact.ID()] == Benign {
 				t.BenignChanges = append(t.BenignChanges, c)
 			} else {
 				t.Attack = append(t.Attack, c)
@@ -694,26 +706,37 @@ func (r *runner) step(st step) error {
 	f := r.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	before := make(map[*host]Snapshot, len(f.order))
-	for _, h := range f.order {
-		before[h] = f.snapshot(h, time.Time{})
+	var before map[*host]Snapshot
+	if r.crossCheck {
+		before = make(map[*host]Snapshot, len(f.order))
+		for _, h := range f.order {
+			before[h] = f.snapshot(h, time.Time{})
+		}
 	}
-	f.label = r.label
+	r.journal = r.journal[:0]
+	f.journal, f.label = &r.journal, r.label
 	err := r.apply(st.op, v)
-	f.label = ""
+	f.journal, f.label = nil, ""
 	if err != nil {
 		return fail(err)
 	}
-	for _, h := range f.order {
-		changedArtifacts(before[h], f.snapshot(h, time.Time{}), func(a Artifact) {
-			id := a.ID()
-			r.touch[id] = r.label
-			if r.label == Benign {
-				r.benign[id] = a
-			} else {
-				delete(r.benign, id)
-			}
-		})
+	for _, a := range r.journal {
+		id := a.ID()
+		r.touched[id] = r.label
+		if r.label == Benign {
+			r.benign[id] = a
+		} else {
+			delete(r.benign, id)
+		}
+	}
+	if r.crossCheck {
+		for _, h := range f.order {
+			changedArtifacts(before[h], f.snapshot(h, time.Time{}), func(a Artifact) {
+				if r.touched[a.ID()] != r.label {
+					r.missed = append(r.missed, fmt.Sprintf("step %d (%s, line %d) changed %s unrecorded", st.index, st.op, st.line, a))
+				}
+			})
+		}
 	}
 	return nil
 }
