@@ -711,7 +711,11 @@ func (f *Fleet) logon(h *host, user string, logonType int, ip, workstation, auth
 		workstation = h.short
 	}
 	lid := f.newLogonID()
-	h.sessions[strings.ToLower(user)] = lid
+	if _, ok := h.sessions[strings.ToLower(user)]; ok || len(h.sessions) < f.cfg.MaxObjects {
+		h.sessions[strings.ToLower(user)] = lid
+	} else {
+		f.droppedSessions++ // logged, but later processes of the user get a fresh logon id
+	}
 	t := f.now()
 	f.logLogon(h, t, user, logonType, ip, workstation, lid, auth, false)
 	if f.isAdmin(h, user) {
