@@ -207,6 +207,7 @@ type Fleet struct {
 	lastStamp       time.Time   // when the last event happened (see eventTime)
 	journal         *[]Artifact // while a scenario step runs: what it changed
 	droppedSessions int64
+	contentMeta     map[string]imageMeta // version resource of a content id, as first seen
 }
 
 // New returns an empty fleet.
@@ -230,7 +231,7 @@ func New(cfg Config, opts ...Option) (*Fleet, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	f := &Fleet{cfg: cfg, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x73696d)), hosts: map[string]*host{}}
+	f := &Fleet{cfg: cfg, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x73696d)), hosts: map[string]*host{}, contentMeta: map[string]imageMeta{}}
 	f.clock = NewSimClock(DefaultStart, time.Millisecond)
 	for _, o := range opts {
 		if err := o(f); err != nil {

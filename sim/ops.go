@@ -112,6 +112,15 @@ func (f *Fleet) startProcess(h *host, parent *Process, image, cmdline, user, il,
 			lid = f.newLogonID()
 		}
 	}
+	// A binary's version resource travels with its content: a tool copied
+	// to a second host shows the same OriginalFileName there.
+	if fl, ok := h.files[strings.ToLower(image)]; ok {
+		if meta.orig == "" {
+			meta = f.contentMeta[fl.ContentID]
+		} else if _, known := f.contentMeta[fl.ContentID]; known || len(f.contentMeta) < f.cfg.MaxObjects {
+			f.contentMeta[fl.ContentID] = meta
+		}
+	}
 	p := &Process{PID: f.newPID(h), GUID: f.newGUID(h, t), Image: image, CommandLine: cmdline, User: user, Integrity: il,
 		CurrentDirectory: cwd, LogonID: lid, Start: t}
 	if parent != nil {
