@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/mdrkit/mdr/respond"
 	"github.com/mdrkit/mdr/sim"
@@ -155,6 +157,7 @@ func BenchmarkPlaybook50Steps(b *testing.B) {
 	}
 	ctx := context.Background()
 	b.ReportAllocs()
+	defer reportCPU(b, cpuTime())
 	for b.Loop() {
 		if _, err := e.Run(ctx, pb, respond.RunOptions{}); err != nil {
 			b.Fatal(err)
@@ -167,6 +170,7 @@ func BenchmarkPlaybook50StepsDirect(b *testing.B) {
 	_, cmds := benchPlaybook(b, hosts)
 	ctx := context.Background()
 	b.ReportAllocs()
+	defer reportCPU(b, cpuTime())
 	for b.Loop() {
 		var wg sync.WaitGroup
 		errs := make([]error, len(hosts))
@@ -204,6 +208,21 @@ func BenchmarkPlaybookLoad(b *testing.B) {
 	}
 }
 
+// cpuTime is the process's user and system CPU time: on a shared machine
+// the CPU each run costs is steadier than its wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the CPU time per operation since start.
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N)/1e6, "cpu-ms/op")
+}
+
 // nopDispatcher answers every command at once: with it the benchmark
 // measures the playbook engine alone.
 type nopDispatcher struct{}
@@ -228,6 +247,7 @@ func BenchmarkPlaybook50StepsEngineOnly(b *testing.B) {
 	}
 	ctx := context.Background()
 	b.ReportAllocs()
+	defer reportCPU(b, cpuTime())
 	for b.Loop() {
 		if _, err := e.Run(ctx, pb, respond.RunOptions{}); err != nil {
 			b.Fatal(err)

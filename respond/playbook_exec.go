@@ -414,6 +414,9 @@ func (x *execution) walk(ctx context.Context, f *frame, start string, sc *varSco
 			return handled, errors.Join(append(failures, &fatalError{fmt.Errorf("%w: more than %d steps executed", ErrPlaybookLimit, x.e.limits.MaxExecutedSteps)})...)
 		}
 		st := f.pb.Steps[id]
+		if st == nil { // only a Playbook not made by ParsePlaybook can get here
+			return handled, errors.Join(append(failures, &fatalError{fmt.Errorf("%w: playbook %s has no step %s", ErrPlaybookInvalid, f.pb.ID, id)})...)
+		}
 		if st.Type == StepEnd {
 			t := x.e.now()
 			x.record(StepRecord{PlaybookID: f.pb.ID, StepID: st.ID, Name: st.Name, Type: st.Type, Status: StepSuccess, Started: t, Ended: t})
@@ -525,7 +528,11 @@ func (x *execution) run(ctx context.Context, f *frame, st *Step, sc *varScope, r
 		wg.Wait()
 		return errors.Join(errs...)
 	case StepIfCondition:
-		ok, err := st.cond.eval(ctx, sc)
+		cond, err := x.condition(st)
+		if err != nil {
+			return err
+		}
+		ok, err := cond.eval(ctx, sc)
 		if err != nil {
 			return err
 		}
@@ -540,9 +547,13 @@ func (x *execution) run(ctx context.Context, f *frame, st *Step, sc *varScope, r
 		_, err = x.walk(ctx, f, branch, sc, false)
 		return err
 	case StepWhileCondition:
+		cond, err := x.condition(st)
+		if err != nil {
+			return err
+		}
 		n := 0
 		for {
-			ok, err := st.cond.eval(ctx, sc)
+			ok, err := cond.eval(ctx, sc)
 			if err != nil {
 				return err
 			}
@@ -580,6 +591,15 @@ func (x *execution) run(ctx context.Context, f *frame, st *Step, sc *varScope, r
 		return err
 	}
 	return fmt.Errorf("%w: step type %q", ErrUnsupported, st.Type)
+}
+
+// condition returns the step's compiled condition, compiling it when the
+// Playbook did not come from ParsePlaybook.
+func (x *execution) condition(st *Step) (stepCondition, error) {
+	if st.cond != nil {
+		return st.cond, nil
+	}
+	return compileCondition(st.Condition, x.e.limits.CELCost)
 }
 
 func (x *execution) playbookAction(ctx context.Context, f *frame, st *Step, sc *varScope) error {
@@ -635,7 +655,7 @@ func (x *execution) command(ctx context.Context, f *frame, st *Step, i int, sc *
 	case CommandOpenC2HTTP:
 		return x.openC2(ctx, f, st, i, sc, rec)
 	case CommandManual:
-		return x.manualCommand(ctx, f, st, c, sc)
+		return x.manualCommand(ctx, f, st, c, sc, rec)
 	}
 	if x.e.runner == nil || !x.e.types[c.Type] {
 		return fmt.Errorf("%w: command type %q", ErrUnsupported, c.Type)
@@ -913,7 +933,7 @@ func substituteJSON(v any, sc *varScope) (any, error) {
 	return v, nil
 }
 
-func (x *execution) manualCommand(ctx context.Context, f *frame, st *Step, c CommandData, sc *varScope) error {
+func (x *execution) manualCommand(ctx context.Context, f *frame, st *Step, c CommandData, sc *varScope, rec *StepRecord) error {
 	if x.e.manual == nil {
 		return fmt.Errorf("%w: command type manual (no responder)", ErrUnsupported)
 	}
@@ -944,6 +964,9 @@ func (x *execution) manualCommand(ctx context.Context, f *frame, st *Step, c Com
 		}
 		return fmt.Errorf("%w by %s", ErrManualDeclined, by)
 	}
+	if ans.By != "" {
+		rec.Detail = appendDetail(rec.Detail, "manual: approved by "+ans.By)
+	}
 	return assignOut(sc, st.OutArgs, ans.Values)
 }
 
@@ -966,13 +989,22 @@ type Approvals interface {
 // manual command becomes a pending approval titled with the step, which a
 // named principal approves or rejects (Dispatcher.Approve, Reject) before
 // the step's timeout; the audit log records it like any command. Approvals
-// carry no values, so out_args of manual steps keep their values.
+// carry no values, so out_args of manual steps keep their values. When the
+// step ends before an answer, the approval is rejected (if a has Reject,
+// as *Dispatcher does) rather than left pending.
 func ManualApprovals(a Approvals) ManualResponder { return approvalResponder{a} }
 
 type approvalResponder struct{ a Approvals }
 
+// approvalRejecter is the optional capability ManualApprovals uses to
+// withdraw an approval whose step ended first (*Dispatcher has it).
+type approvalRejecter interface {
+	Reject(ctx context.Context, id, principal, reason string) error
+}
+
 func (r approvalResponder) Ask(ctx context.Context, req ManualRequest) (ManualAnswer, error) {
 	ar := ApprovalRequest{
+		ID:          NewCommandID(),
 		Title:       fmt.Sprintf("CACAO playbook %s step %s: %s", req.PlaybookID, req.StepID, req.StepName),
 		Description: req.Command,
 		Requester:   "playbook " + req.PlaybookID,
@@ -984,6 +1016,13 @@ func (r approvalResponder) Ask(ctx context.Context, req ManualRequest) (ManualAn
 		ar.Timeout = time.Until(req.Deadline)
 	}
 	res, err := r.a.RequestApproval(ctx, ar)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ErrRejected) {
+		// The step timed out (or the run ended) before anyone answered:
+		// reject the approval now rather than leave it pending.
+		if rj, ok := r.a.(approvalRejecter); ok {
+			_ = rj.Reject(context.WithoutCancel(ctx), ar.ID, "playbook", "the step ended before an answer: "+ctx.Err().Error())
+		}
+	}
 	switch {
 	case err == nil:
 		return ManualAnswer{Approved: true, By: res.Approver}, nil

@@ -38,6 +38,7 @@ var commands = map[string]command{
 	"nats-server": {"run an embedded single-node NATS JetStream server", runNatsServer},
 	"hunt":        {"search a badger store: CEL queries, retro-hunts, IOC sweeps, stacking, saved hunts (mdr hunt -h)", runHunt},
 	"remediate":   {"plan remediation per incident (plan FILE…) or prove it on the simulated fleet (apply --sim SCENARIO)", runRemediate},
+	"respond":     {"guided response: validate OpenC2 messages, advise commands for incidents, run CACAO playbooks", runRespond},
 }
 
 func usage(w io.Writer) {

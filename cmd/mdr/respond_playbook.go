@@ -264,12 +264,13 @@ func (t *terminalApprover) Ask(ctx context.Context, req respond.ManualRequest) (
 		return answerOf(o.res, o.err)
 	}
 	approve, err := t.decide(ctx, req)
-	if err == nil {
-		if approve {
-			err = t.d.Approve(ctx, id, t.principal, "")
-		} else {
-			err = t.d.Reject(ctx, id, t.principal, "answered no on the terminal")
-		}
+	switch {
+	case err != nil: // the step ended first: withdraw the approval
+		_ = t.d.Reject(context.WithoutCancel(ctx), id, "playbook", "no answer before the step ended")
+	case approve:
+		err = t.d.Approve(ctx, id, t.principal, "")
+	default:
+		err = t.d.Reject(ctx, id, t.principal, "answered no on the terminal")
 	}
 	o := <-done
 	if err != nil && o.err == nil {
