@@ -245,7 +245,12 @@ func (b *SummaryBuilder) Add(e *mdr.Event) {
 			continue
 		}
 		v, ok := e.Get(l.field)
-		if !ok || v.Kind() == mdr.KindList || v.Kind() == mdr.KindObject {
+		if !ok || v.IsNull() {
+			continue
+		}
+		if v.Kind() == mdr.KindList || v.Kind() == mdr.KindObject {
+			// not one value: the list cannot answer for this field
+			l.overflow, l.values = true, nil
 			continue
 		}
 		b.buf = AppendNormalized(b.buf[:0], v.Text())
