@@ -554,7 +554,7 @@ func (sw *Sweeper) text(st *sweepState, ev *mdr.Event, s string) {
 			sw.hit(st, ev, sw.subIdx[p])
 		}
 	}
-	if (len(sw.addrs) > 0 || len(sw.nets) > 0) && len(s) <= 45 && strings.Contains(s, ":") {
+	if (len(sw.addrs) > 0 || len(sw.nets) > 0) && looksIPv6(s) {
 		if a, err := netip.ParseAddr(strings.TrimSpace(s)); err == nil {
 			a = a.Unmap()
 			for _, idx := range sw.addrs[a] {
@@ -563,6 +563,22 @@ func (sw *Sweeper) text(st *sweepState, ev *mdr.Event, s string) {
 			sw.addrInNets(st, ev, a)
 		}
 	}
+}
+
+// looksIPv6 reports whether s may be an IPv6 address (before parsing it:
+// a failed parse allocates its error).
+func looksIPv6(s string) bool {
+	s = strings.TrimSpace(s)
+	if len(s) < 2 || len(s) > 45 || !strings.Contains(s, ":") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == ':' || c == '.' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F') || c == '%') {
+			return false
+		}
+	}
+	return true
 }
 
 func looksIPv4(tok string) bool {

@@ -135,13 +135,24 @@ func Normalize(s string) string {
 
 // AppendNormalized appends Normalize(s) to b.
 func AppendNormalized(b []byte, s string) []byte {
+	b = slices.Grow(b, len(s))
+	n := len(b)
+	b = b[:n+len(s)]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return appendNormalizedSlow(b[:n+i], s[i:])
+		}
+		b[n+i] = lowerASCII[c]
+	}
+	return b
+}
+
+func appendNormalizedSlow(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			b = append(b, c)
+			b = append(b, lowerASCII[c])
 			i++
 			continue
 		}
@@ -159,9 +170,15 @@ func AppendNormalized(b []byte, s string) []byte {
 	return b
 }
 
-func isTokenByte(c byte) bool {
-	return ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') || c == '.' || c == '-' || c == '_'
-}
+// tokenBytes marks the bytes tokens are made of.
+var tokenBytes = func() (t [256]bool) {
+	for c := range t {
+		t[c] = ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') || c == '.' || c == '-' || c == '_'
+	}
+	return t
+}()
+
+func isTokenByte(c byte) bool { return tokenBytes[c] }
 
 // Tokens calls f with every token of the normalised string norm, in order:
 // the maximal runs of token bytes (a-z, 0-9, '.', '-', '_'). start and end
@@ -171,11 +188,11 @@ func isTokenByte(c byte) bool {
 func Tokens(norm string, f func(tok string, start, end bool)) {
 	i := 0
 	for i < len(norm) {
-		for i < len(norm) && !isTokenByte(norm[i]) {
+		for i < len(norm) && !tokenBytes[norm[i]] {
 			i++
 		}
 		j := i
-		for j < len(norm) && isTokenByte(norm[j]) {
+		for j < len(norm) && tokenBytes[norm[j]] {
 			j++
 		}
 		if j > i {
