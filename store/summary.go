@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"math/bits"
@@ -431,8 +430,6 @@ func appendStr(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
 }
-
-var errSummary = errors.New("summary ends early or is damaged")
 
 // DecodeSummary decodes what SummaryBuilder.AppendTo wrote. The Summary
 // does not keep data.
