@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"strconv"
 	"unicode/utf8"
 	"unsafe"
 
@@ -218,6 +219,7 @@ type SummaryBuilder struct {
 	events   int
 	min, max int64
 	buf      []byte
+	num      []byte
 	path     []byte
 }
 
@@ -269,8 +271,8 @@ func (b *SummaryBuilder) Add(e *mdr.Event) {
 			l.overflow, l.values = true, nil
 			continue
 		}
-		b.buf = AppendNormalized(b.buf[:0], v.Text())
-		if !slices.Contains(l.values, string(b.buf)) {
+		b.buf = appendText(b.buf[:0], v)
+		if !slices.Contains(l.values, bytesString(b.buf)) {
 			if len(l.values) >= MaxListValues {
 				l.overflow, l.values = true, nil
 				continue
@@ -304,15 +306,27 @@ func (b *SummaryBuilder) addValue(v mdr.Value, depth int) {
 			b.addValue(it, depth+1)
 		}
 	case mdr.KindNull:
-	default:
-		var s string
-		if v.Kind() == mdr.KindString {
-			s, _ = v.Str()
-		} else {
-			s = v.Text()
-		}
+	case mdr.KindString:
+		s, _ := v.Str()
 		b.addString(s)
+	default:
+		b.num = appendText(b.num[:0], v)
+		b.addString(bytesString(b.num))
 	}
+}
+
+// appendText appends the normalised text of a scalar value (mdr.Value.Text)
+// without allocating for strings and integers.
+func appendText(dst []byte, v mdr.Value) []byte {
+	switch v.Kind() {
+	case mdr.KindString:
+		s, _ := v.Str()
+		return AppendNormalized(dst, s)
+	case mdr.KindInt:
+		i, _ := v.Int()
+		return strconv.AppendInt(dst, i, 10)
+	}
+	return AppendNormalized(dst, v.Text())
 }
 
 // addString records the value s under b.path and its tokens, in one pass
