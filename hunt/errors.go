@@ -44,7 +44,7 @@ func (e *QueryError) Unwrap() error { return ErrQuery }
 
 // IndicatorError is an indicator that cannot be loaded: the source (file
 // name), the 1-based line or STIX object index, and why. It wraps
-// ErrIndicator.
+// ErrIndicator and is safe for concurrent reads.
 type IndicatorError struct {
 	Source string
 	Line   int

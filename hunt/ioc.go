@@ -372,6 +372,7 @@ func parseSTIX(source string, data []byte) ([]Indicator, []*IndicatorError, erro
 type Sweeper struct {
 	inds   []Indicator
 	tokens map[string][]int32 // normalised token -> indicators
+	lens   [256][2]uint64     // first byte of a token -> bit n set when a token of length n (< 128) starts with it
 	subs   *ahocorasick.Matcher
 	subIdx []int32                // AC pattern -> indicator
 	addrs  map[netip.Addr][]int32 // IPv6 (and IPv4) addresses as whole values
@@ -431,6 +432,13 @@ func NewSweeper(inds []Indicator) (*Sweeper, error) {
 			req = append(req, atom{value: tok})
 		} else {
 			planned = false
+		}
+	}
+	for tok := range sw.tokens { // tokens are 1 to store.MaxTokenLen (128) bytes
+		if n := len(tok); n < 128 {
+			sw.lens[tok[0]][n>>6] |= 1 << (n & 63)
+		} else {
+			sw.lens[tok[0]] = [2]uint64{^uint64(0), ^uint64(0)}
 		}
 	}
 	for b := range bitsSeen {
@@ -521,8 +529,6 @@ func (sw *Sweeper) value(st *sweepState, ev *mdr.Event, v mdr.Value, depth int) 
 	case mdr.KindString:
 		s, _ := v.Str()
 		sw.text(st, ev, s)
-	case mdr.KindInt, mdr.KindFloat:
-		sw.text(st, ev, v.Text())
 	}
 }
 
@@ -532,8 +538,10 @@ func (sw *Sweeper) text(st *sweepState, ev *mdr.Event, s string) {
 	if len(sw.tokens) > 0 {
 		st.buf = store.AppendNormalized(st.buf[:0], s)
 		store.Tokens(bytesString(st.buf), func(tok string, _, _ bool) {
-			for _, idx := range sw.tokens[tok] {
-				sw.hit(st, ev, idx)
+			if n := min(len(tok), 127); sw.lens[tok[0]][n>>6]&(1<<(n&63)) != 0 {
+				for _, idx := range sw.tokens[tok] {
+					sw.hit(st, ev, idx)
+				}
 			}
 			if len(sw.nets) > 0 && looksIPv4(tok) {
 				sw.inNets(st, ev, tok)
@@ -546,7 +554,7 @@ func (sw *Sweeper) text(st *sweepState, ev *mdr.Event, s string) {
 			sw.hit(st, ev, sw.subIdx[p])
 		}
 	}
-	if (len(sw.addrs) > 0 || len(sw.nets) > 0) && len(s) <= 45 && strings.Contains(s, ":") {
+	if (len(sw.addrs) > 0 || len(sw.nets) > 0) && looksIPv6(s) {
 		if a, err := netip.ParseAddr(strings.TrimSpace(s)); err == nil {
 			a = a.Unmap()
 			for _, idx := range sw.addrs[a] {
@@ -555,6 +563,22 @@ func (sw *Sweeper) text(st *sweepState, ev *mdr.Event, s string) {
 			sw.addrInNets(st, ev, a)
 		}
 	}
+}
+
+// looksIPv6 reports whether s may be an IPv6 address (before parsing it:
+// a failed parse allocates its error).
+func looksIPv6(s string) bool {
+	s = strings.TrimSpace(s)
+	if len(s) < 2 || len(s) > 45 || !strings.Contains(s, ":") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == ':' || c == '.' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F') || c == '%') {
+			return false
+		}
+	}
+	return true
 }
 
 func looksIPv4(tok string) bool {

@@ -152,6 +152,7 @@ func TestRetroHuntBenchmarkPrefix(t *testing.T) {
 }
 
 func testRetroPrefix(t testing.TB, n int) {
+	t.Helper()
 	rules := corpus(t)
 	const file = "benchmark.jsonl.gz"
 	want := fileAlerts(t, rules, file, n)

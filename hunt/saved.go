@@ -146,7 +146,7 @@ func (l *Library) List(ctx context.Context) ([]Hunt, error) {
 	return out, nil
 }
 
-// RunStats says what one run of a saved hunt did.
+// RunStats says what one run of a saved hunt did. It is a plain value.
 type RunStats struct {
 	Progress
 	New       int64 // results not reported by an earlier run

@@ -21,7 +21,7 @@ type Summarized interface {
 
 // Range selects the stored events a hunt reads: [From, To) of event time
 // (a zero bound is open) and, when Hosts is not empty, only events of these
-// hosts (engine.HostOf, compared case-insensitively).
+// hosts (engine.HostOf, compared case-insensitively). It is a plain value.
 type Range struct {
 	From, To time.Time
 	Hosts    []string

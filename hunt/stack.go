@@ -229,7 +229,7 @@ func StackEvents(ctx context.Context, src store.Events, cfg Stack) (*StackResult
 
 // FirstSeen configures a first-seen search: the value groups of Stack.Fields
 // that occur in Stack's range but not in the baseline range (a new
-// service, a new parent → child pair, a new autorun).
+// service, a new parent → child pair, a new autorun). It is a plain value.
 type FirstSeen struct {
 	Stack
 	// Baseline is the range whose values are known (usually before Range).

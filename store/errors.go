@@ -7,6 +7,10 @@ import (
 	"github.com/mdrkit/mdr"
 )
 
+// errSummary reports a summary (DecodeSummary) that ends early or is
+// damaged; DecodeSummary wraps it with mdr.ErrInvalid.
+var errSummary = errors.New("summary ends early or is damaged")
+
 // Errors of the store contract. Implementations return them wrapped with
 // %w, so callers match with errors.Is against these or the mdr sentinels
 // (mdr.ErrNotFound, mdr.ErrConflict, mdr.ErrInvalid, mdr.ErrClosed) that

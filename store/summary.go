@@ -2,11 +2,11 @@ package store
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"math/bits"
 	"slices"
+	"strconv"
 	"unicode/utf8"
 	"unsafe"
 
@@ -135,13 +135,24 @@ func Normalize(s string) string {
 
 // AppendNormalized appends Normalize(s) to b.
 func AppendNormalized(b []byte, s string) []byte {
+	b = slices.Grow(b, len(s))
+	n := len(b)
+	b = b[:n+len(s)]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return appendNormalizedSlow(b[:n+i], s[i:])
+		}
+		b[n+i] = lowerASCII[c]
+	}
+	return b
+}
+
+func appendNormalizedSlow(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			b = append(b, c)
+			b = append(b, lowerASCII[c])
 			i++
 			continue
 		}
@@ -159,9 +170,15 @@ func AppendNormalized(b []byte, s string) []byte {
 	return b
 }
 
-func isTokenByte(c byte) bool {
-	return ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') || c == '.' || c == '-' || c == '_'
-}
+// tokenBytes marks the bytes tokens are made of.
+var tokenBytes = func() (t [256]bool) {
+	for c := range t {
+		t[c] = ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') || c == '.' || c == '-' || c == '_'
+	}
+	return t
+}()
+
+func isTokenByte(c byte) bool { return tokenBytes[c] }
 
 // Tokens calls f with every token of the normalised string norm, in order:
 // the maximal runs of token bytes (a-z, 0-9, '.', '-', '_'). start and end
@@ -171,11 +188,11 @@ func isTokenByte(c byte) bool {
 func Tokens(norm string, f func(tok string, start, end bool)) {
 	i := 0
 	for i < len(norm) {
-		for i < len(norm) && !isTokenByte(norm[i]) {
+		for i < len(norm) && !tokenBytes[norm[i]] {
 			i++
 		}
 		j := i
-		for j < len(norm) && isTokenByte(norm[j]) {
+		for j < len(norm) && tokenBytes[norm[j]] {
 			j++
 		}
 		if j > i {
@@ -202,6 +219,7 @@ type SummaryBuilder struct {
 	events   int
 	min, max int64
 	buf      []byte
+	num      []byte
 	path     []byte
 }
 
@@ -245,11 +263,16 @@ func (b *SummaryBuilder) Add(e *mdr.Event) {
 			continue
 		}
 		v, ok := e.Get(l.field)
-		if !ok || v.Kind() == mdr.KindList || v.Kind() == mdr.KindObject {
+		if !ok || v.IsNull() {
 			continue
 		}
-		b.buf = AppendNormalized(b.buf[:0], v.Text())
-		if !slices.Contains(l.values, string(b.buf)) {
+		if v.Kind() == mdr.KindList || v.Kind() == mdr.KindObject {
+			// not one value: the list cannot answer for this field
+			l.overflow, l.values = true, nil
+			continue
+		}
+		b.buf = appendText(b.buf[:0], v)
+		if !slices.Contains(l.values, bytesString(b.buf)) {
 			if len(l.values) >= MaxListValues {
 				l.overflow, l.values = true, nil
 				continue
@@ -283,15 +306,27 @@ func (b *SummaryBuilder) addValue(v mdr.Value, depth int) {
 			b.addValue(it, depth+1)
 		}
 	case mdr.KindNull:
-	default:
-		var s string
-		if v.Kind() == mdr.KindString {
-			s, _ = v.Str()
-		} else {
-			s = v.Text()
-		}
+	case mdr.KindString:
+		s, _ := v.Str()
 		b.addString(s)
+	default:
+		b.num = appendText(b.num[:0], v)
+		b.addString(bytesString(b.num))
 	}
+}
+
+// appendText appends the normalised text of a scalar value (mdr.Value.Text)
+// without allocating for strings and integers.
+func appendText(dst []byte, v mdr.Value) []byte {
+	switch v.Kind() {
+	case mdr.KindString:
+		s, _ := v.Str()
+		return AppendNormalized(dst, s)
+	case mdr.KindInt:
+		i, _ := v.Int()
+		return strconv.AppendInt(dst, i, 10)
+	}
+	return AppendNormalized(dst, v.Text())
 }
 
 // addString records the value s under b.path and its tokens, in one pass
@@ -409,8 +444,6 @@ func appendStr(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
 }
-
-var errSummary = errors.New("summary ends early or is damaged")
 
 // DecodeSummary decodes what SummaryBuilder.AppendTo wrote. The Summary
 // does not keep data.

@@ -52,6 +52,16 @@ func TestSummary(t *testing.T) {
 		t.Fatalf("false-positive rate %d/10000", fp)
 	}
 	t.Logf("false positives: %d of 10000 absent tokens", fp)
+	// a listed field holding a list is not listed: the filter answers
+	b.Reset()
+	b.Add(mdr.NewEvent(mdr.Origin{}, mdr.Field{Key: "EventID", Value: mdr.List([]mdr.Value{mdr.Int(7), mdr.Int(8)})}))
+	s, err = store.DecodeSummary(b.AppendTo(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, complete := s.Values("EventID"); complete || !s.MayHaveValue("EventID", "8") {
+		t.Fatal("a list-valued EventID was listed, or its elements are missing")
+	}
 	if _, err := store.DecodeSummary([]byte{1, 5}); err == nil {
 		t.Fatal("a truncated summary decoded")
 	}

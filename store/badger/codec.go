@@ -284,7 +284,13 @@ func (d *decoder) value(depth int) mdr.Value {
 
 // decodeEvent rebuilds an event from its encoding; b is a reusable builder.
 func decodeEvent(val []byte, b *mdr.Builder) (*mdr.Event, error) {
-	d := decoder{s: string(val)}
+	return decodeEventString(string(val), b)
+}
+
+// decodeEventString is decodeEvent over an encoding the event may keep
+// (every string of the event points into it).
+func decodeEventString(val string, b *mdr.Builder) (*mdr.Event, error) {
+	d := decoder{s: val}
 	id := d.str()
 	flags := d.byte1()
 	var t time.Time

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"unsafe"
 
 	bdg "github.com/dgraph-io/badger/v4"
 	"github.com/klauspost/compress/s2"
@@ -237,24 +238,27 @@ func (s *Store) decodeValue(txn *bdg.Txn, v []byte, b *mdr.Builder, buf []byte) 
 	if err != nil || n > maxDecoded {
 		return nil, buf, fmt.Errorf("compressed event unreadable (%v)", err)
 	}
-	buf = append(buf[:0], v[:idEnd]...)
-	if cap(buf)-len(buf) < n {
-		buf = append(make([]byte, 0, idEnd+n), buf...)
-	}
-	var out []byte
+	// The event keeps its strings in the decompressed encoding: decompress
+	// into a fresh buffer and let the strings point into it (one allocation
+	// and no copy per event; buf is not needed).
+	out := make([]byte, idEnd+n)
+	copy(out, v[:idEnd])
+	var dec []byte
 	if dictID == 0 {
-		out, err = s2.Decode(buf[idEnd:idEnd+n], block)
+		dec, err = s2.Decode(out[idEnd:], block)
 	} else {
 		var d *s2.Dict
 		if d, err = s.dict(txn, uint32(dictID)); err == nil {
-			out, err = d.Decode(buf[idEnd:idEnd+n], block)
+			dec, err = d.Decode(out[idEnd:], block)
 		}
 	}
 	if err != nil {
 		return nil, buf, fmt.Errorf("compressed event: %w", err)
 	}
-	buf = buf[:idEnd+len(out)]
-	ev, err = decodeEvent(buf, b)
+	if len(dec) != n || (n > 0 && &dec[0] != &out[idEnd]) {
+		return nil, buf, errors.New("compressed event: decoded length differs from the header")
+	}
+	ev, err = decodeEventString(unsafe.String(unsafe.SliceData(out), len(out)), b)
 	return ev, buf, err
 }
 

@@ -46,10 +46,9 @@ type Config struct {
 	// last two need a BlockCacheSize). It does not apply to the value log.
 	Compression string `json:"compression"`
 	// ValueThreshold is the value size (64 bytes to 1 MiB) from which
-	// values go to the value log instead of the LSM tree. The default, 512,
-	// puts events there (all but 1.3% of the bytes of benchmark.jsonl.gz)
-	// and keeps the LSM tree to keys, pointers and small values, so that
-	// compaction does not rewrite events. A synced commit that writes to
+	// values go to the value log instead of the LSM tree. The default, 128,
+	// puts compressed events there and keeps the LSM tree to keys, pointers
+	// and small values, so that compaction does not rewrite events. A synced commit that writes to
 	// the value log waits for two fsyncs (value log and write-ahead log)
 	// instead of one; small records (an audit entry without a large
 	// payload, for example) stay below it.

@@ -109,8 +109,8 @@
 // DropEventsBefore(t) drops whole time buckets older than the bucket
 // holding t: it deletes the buckets' 'i' entries, then removes each bucket
 // with one badger DropPrefix — no per-key TTL, no tombstone per event.
-// Events (values of ValueThreshold bytes or more: 512 by default, which is
-// 99% of the bytes of real Windows events) live in badger's value log and
+// Events (values of ValueThreshold bytes or more: 128 by default, which is
+// every compressed event of real Windows data) live in badger's value log and
 // the LSM tree holds keys, value pointers, the id index and small values; the compaction that
 // DropPrefix runs records how much of each value-log file it dropped, and
 // value-log GC (RunValueLogGC with Config.GCDiscardRatio), on a ticker
@@ -126,51 +126,52 @@
 // # Tuning and measured figures
 //
 // DefaultConfig is tuned for an embedded, append-mostly event store.
-// Events go to the value log (ValueThreshold 512 bytes), which is written
-// once and never compacted, so the LSM tree stays small (97 bytes per
-// event in the run below) and its compactions cheap; tables are not
-// compressed and badger keeps no block or index cache (blocks and indexes
-// are read from the memory-mapped tables). Two 16 MiB memtables, 4 MiB
-// base tables doubling per level, four level-0 tables before compaction
-// (twelve before writes stall), two compactors. The first settings kept events in
-// zstd-compressed LSM tables: small on disk, but compaction rewrote every
-// event several times, which took most of the CPU and, through badger's
-// table builders, gigabytes of Go heap.
+// Events, compressed (see above), go to the value log (ValueThreshold 128
+// bytes: a compressed event is 150 to a few thousand bytes), which is
+// written once and never compacted, so the LSM tree stays small (109 bytes
+// per event in the run below: keys, value pointers, the id index) and its
+// compactions cheap; tables are not compressed and badger keeps no block
+// or index cache (blocks and indexes are read from the memory-mapped
+// tables). Two 16 MiB memtables, 4 MiB base tables doubling per level, four
+// level-0 tables before compaction (twelve before writes stall), two
+// compactors. Layout 1 stored events uncompressed (1.06 times the JSON);
+// before it, events in zstd-compressed LSM tables made compaction rewrite
+// every event several times (most of the CPU, gigabytes of Go heap).
 //
-// Measured on a shared 2-core VM (other jobs running) with
+// badger memory-maps the value log and its tables, and every page it
+// writes stays mapped and resident (clean after a sync, so the kernel could
+// reclaim it under pressure, but it counts in RSS): layout 1's ingest of
+// the benchmark file peaked at 2.08 GB RSS, 1.74 GB of it file pages. With
+// Config.ReleaseMappedPages (the default) an Appender asks the kernel
+// (MADV_PAGEOUT, Linux 5.4 and later) every 50,000 events to reclaim the
+// pages of the store's mappings; MADV_PAGEOUT leaves anonymous memory
+// alone, so a mapping badger has meanwhile replaced cannot be harmed.
 //
-//	/usr/bin/time -v mdr ingest --store DIR ../shared/data/events/benchmark.jsonl.gz
+// Measured on a shared 2-core VM (load average 18 to 24 from other jobs)
+// with
 //
-// (batches of 1,000, SyncEvents off, one Sync at the end) on its 1,072,021
-// real Windows events (1,656 MB of JSON, gzip):
+//	/usr/bin/time -v mdr ingest --progress 0 --store DIR ../shared/data/events/benchmark.jsonl.gz
 //
-//   - 14.6 s wall, 73,700 events/s (116% CPU: 12.0 s user, 5.0 s system),
-//     gzip and JSON decoding included, which run on goroutines of their
-//     own. An earlier run of the same settings with ValueThreshold 256
-//     took 16.2 s (66,000 events/s). The first settings took 3 min 20 s
-//     (5,400 events/s) and 71 s of CPU. These runs stored with
-//     AppendEvents, whose commit the writing goroutine waited for (it was
-//     busy 98% of the time, the reader blocked on it); the Appender
-//     came later and was measured on the first 300,000 events only
-//     (zcat benchmark.jsonl.gz | head -300000 > 300k.jsonl; mdr ingest
-//     --store DIR 300k.jsonl): 2.8 s against 3.5–3.8 s when the machine
-//     was quiet, no difference when other jobs took most of it; the CPU
-//     per event is the same. BenchmarkLoad compares the two.
-//   - peak RSS 2.08 GB; sampling /proc/PID/status every 0.5 s gave peaks
-//     of 0.34 GB anonymous memory (Go heap:
-//     memtables, batches in flight, the reader) and 1.74 GB file pages:
-//     badger memory-maps the value log and its tables, and every page
-//     written stays mapped (clean after a sync, so the kernel can reclaim
-//     it under memory pressure, but it counts in RSS). The file part grows
-//     with the data the process writes. The first settings peaked at
-//     1.93 GB, mostly Go heap.
-//   - 1,762 MB on disk after the run: 1,643 bytes per event (LSM tables 97,
-//     value log 1,545), 1.06 times the JSON: events are stored as
-//     uncompressed binary. The first settings needed 264 bytes per event
-//     (zstd in the LSM tables). Compressing each event with s2 and a 64 KiB
-//     dictionary of earlier events measured 0.52 of the binary size
-//     (2.3 µs to encode, 0.4 µs to decode), zstd with a dictionary 0.44
-//     (18 µs to encode); neither is done here.
+// (batches of 1,000 through an Appender, SyncEvents off, one Sync at the
+// end) on its 1,072,021 real Windows events (1,656 MB of JSON, gzip):
+//
+//   - 30.1 s of CPU (25.2 s user, 4.9 s system; 28 µs per event, gzip and
+//     JSON decoding included), against 17.0 s for layout 1: compression
+//     costs about 3 µs per event and the summaries about 5 µs (tokenising
+//     and hashing every value). The run got 23% of a CPU (2 min 9 s wall,
+//     8,400 events/s); at 200% the CPU per event allows about 71,000
+//     events/s if the reader, the Appender and badger's writer overlap as
+//     they did for layout 1 (which measured 73,700 events/s at 116% CPU on
+//     a quiet machine). An earlier run at load average 12 took 47 s wall.
+//   - peak RSS 357 MB (layout 1: 2.08 GB); without ReleaseMappedPages the
+//     same build peaked at 904 MB.
+//   - 660 MB on disk after the run, 0.40 times the JSON: 615 bytes per
+//     event (value log 505: the compressed event and badger's entry
+//     header, plus the summaries; LSM tables 109). Per-event compression
+//     alone measured 0.68 of the JSON with plain s2, 0.46 with one trained
+//     s2 dictionary and 0.31 with dictionaries renewed from the stream
+//     every 20,000 events; zstd with a dictionary reached 0.40 but took
+//     16–44 µs per event to encode.
 //
 // See the benchmarks in this package for ingest at batch sizes 1, 100 and
 // 1,000, scans, counts and lookups by id.
