@@ -267,10 +267,10 @@ func (q *Queue) rebuild(rec mdr.Incident, recs []store.AlertRecord) *incState {
 		inc.add(q, a)
 		q.alerts[a.ID] = a
 	}
-	members := inc.members
+	members, techOrd := inc.members, inc.techOrd
 	rules, tactics := inc.rules, inc.tactics
 	inc.in = saved
-	inc.members, inc.rules, inc.tactics = members, rules, tactics
+	inc.members, inc.rules, inc.tactics, inc.techOrd = members, rules, tactics, techOrd
 	q.incidents[rec.ID] = inc
 	return inc
 }
@@ -336,7 +336,7 @@ func (q *Queue) Alerts(ctx context.Context, incidentID string) ([]Alert, error) 
 	out := make([]Alert, 0, len(inc.members))
 	for _, as := range inc.members {
 		a := as.Alert
-		a.EventIDs = slices.Clone(a.EventIDs)
+		a.EventIDs, a.Score.Parts = slices.Clone(a.EventIDs), slices.Clone(a.Score.Parts)
 		out = append(out, a)
 	}
 	return out, nil

@@ -173,6 +173,7 @@ type Queue struct {
 
 type alertState struct {
 	Alert
+	parts [6]Part // room for the score's parts without another allocation
 	dirty bool
 	key   string
 	inc   *incState
@@ -261,6 +262,14 @@ func (q *Queue) name(n string) nameInfo {
 	return ni
 }
 
+// lower returns s lower-cased, through the name cache.
+func (q *Queue) lower(s string) string {
+	if s == "" {
+		return s
+	}
+	return q.name(s).hostKey[len("host:"):]
+}
+
 // ruleTags are the ATT&CK tactics and techniques of a rule's tags.
 type ruleTags struct {
 	tactics    []*mdr.Tactic
@@ -310,7 +319,7 @@ func (q *Queue) Push(ctx context.Context, a mdr.Alert, ev *mdr.Event) (Pushed, e
 		as.Status, as.SuppressedBy = AlertSuppressed, sup.ID
 		q.stats.Suppressed++
 	}
-	as.Score = q.scoreAlert(&as.Alert)
+	as.Score = q.scoreAlert(&as.Alert, as.parts[:])
 	q.rarity.observe(&a)
 	inc, lerr := q.findIncident(ctx, as)
 	if lerr != nil && err == nil {
@@ -348,9 +357,9 @@ func (q *Queue) dedupKey(a *mdr.Alert) string {
 	b.Grow(len(a.RuleID) + len(a.Host) + 64)
 	b.WriteString(a.RuleID)
 	b.WriteByte(0)
-	b.WriteString(strings.ToLower(a.Host))
+	b.WriteString(q.lower(a.Host))
 	b.WriteByte(0)
-	b.WriteString(strings.ToLower(imageOf(a)))
+	b.WriteString(q.lower(imageOf(a)))
 	for _, f := range q.cfg.DedupFields {
 		b.WriteByte(0)
 		b.WriteString(a.Fields[f])
@@ -392,8 +401,8 @@ func (q *Queue) dedupInto(as *alertState, a *mdr.Alert) Pushed {
 	return Pushed{AlertID: as.ID, IncidentID: as.IncidentID, Deduplicated: true, Suppressed: as.Status == AlertSuppressed}
 }
 
-func (q *Queue) scoreAlert(a *Alert) Score {
-	parts := make([]Part, 0, 6)
+func (q *Queue) scoreAlert(a *Alert, buf []Part) Score {
+	parts := buf[:0]
 	var sofar float64
 	for _, s := range q.scorers {
 		n := len(parts)
