@@ -15,7 +15,7 @@ import (
 type incState struct {
 	in      mdr.Incident
 	rules   map[string]*ruleAgg
-	tactics [15]time.Time // earliest event time per tactic (index = kill-chain order)
+	tactics [15]time.Time  // earliest event time per tactic (index = kill-chain order)
 	techOrd map[string]int // technique → earliest kill-chain order of the tactics it came with
 	members []*alertState
 	keys    []string // byEntity keys pointing here
