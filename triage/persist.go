@@ -82,6 +82,13 @@ func (q *Queue) flush(ctx context.Context) error {
 		var err error
 		if rec.Version == 0 {
 			out, err = q.st.PutAlert(ctx, rec)
+			if errors.Is(err, mdr.ErrConflict) {
+				// an alert pushed again after its record left memory
+				// (evicted, or before a restart): the stored one stays
+				q.stats.ReplayedStored++
+				a.dirty = false
+				continue
+			}
 		} else {
 			out, err = q.st.UpdateAlert(ctx, rec)
 		}
@@ -110,6 +117,15 @@ func (q *Queue) flush(ctx context.Context) error {
 		var err error
 		if rec.Version == 0 {
 			out, err = q.st.PutIncident(ctx, rec)
+			if errors.Is(err, mdr.ErrConflict) {
+				// replayed alerts re-created an incident that left memory:
+				// continue the stored one
+				if err = q.adoptStored(ctx, inc); err == nil {
+					rec = inc.in
+					rec.Updated = now
+					out, err = q.st.UpdateIncident(ctx, rec)
+				}
+			}
 		} else {
 			out, err = q.st.UpdateIncident(ctx, rec)
 		}
@@ -121,6 +137,44 @@ func (q *Queue) flush(ctx context.Context) error {
 	}
 	q.dirtyI = q.dirtyI[:0]
 	return q.writeSnapshot(ctx)
+}
+
+// adoptStored makes inc, re-created in memory under an id already stored,
+// the continuation of the stored incident: its version, status, assignee,
+// notes, creation time, reopen count and earlier alerts are kept, and the
+// counts of the alerts pushed since are added.
+func (q *Queue) adoptStored(ctx context.Context, inc *incState) error {
+	st, err := q.st.GetIncident(ctx, inc.in.ID)
+	if err != nil {
+		return err
+	}
+	in := &inc.in
+	known := make(map[string]bool, len(st.AlertIDs))
+	for _, id := range st.AlertIDs {
+		known[id] = true
+	}
+	ids := st.AlertIDs
+	alerts, suppressed := st.Alerts, st.Suppressed
+	for _, as := range inc.members {
+		if known[as.ID] {
+			continue
+		}
+		ids = append(ids, as.ID)
+		alerts += as.Count
+		if as.Status == AlertSuppressed {
+			suppressed += as.Count
+		}
+	}
+	in.Version, in.Status, in.Assignee, in.Notes, in.Created, in.Reopened = st.Version, st.Status, st.Assignee, st.Notes, st.Created, st.Reopened
+	in.AlertIDs, in.Alerts, in.Suppressed = ids, alerts, suppressed
+	if st.First.Before(in.First) {
+		in.First = st.First
+	}
+	if st.Last.After(in.Last) {
+		in.Last = st.Last
+	}
+	q.stats.ReplayedStored++
+	return nil
 }
 
 func cmpStr(a, b string) int {

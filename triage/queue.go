@@ -67,10 +67,14 @@ type Pushed struct {
 // Stats counts what a Queue did since it was opened (Open counts what is
 // in memory now).
 type Stats struct {
-	Pushed            int64 `json:"pushed"`
-	Deduplicated      int64 `json:"deduplicated"`
-	Suppressed        int64 `json:"suppressed"`
-	Replayed          int64 `json:"replayed"`
+	Pushed       int64 `json:"pushed"`
+	Deduplicated int64 `json:"deduplicated"`
+	Suppressed   int64 `json:"suppressed"`
+	Replayed     int64 `json:"replayed"`
+	// ReplayedStored counts alerts pushed again whose record was no longer
+	// in memory; Flush keeps the stored record (the incident in memory
+	// still counted the push).
+	ReplayedStored    int64 `json:"replayed_stored"`
 	IncidentsCreated  int64 `json:"incidents_created"`
 	Reopened          int64 `json:"reopened"`
 	LinkedCausally    int64 `json:"linked_causally"`
