@@ -323,6 +323,7 @@ func (q *Queue) Push(ctx context.Context, a mdr.Alert, ev *mdr.Event) (Pushed, e
 		as.Status, as.SuppressedBy = AlertSuppressed, sup.ID
 		q.stats.Suppressed++
 	}
+	q.rarity.lastID, q.rarity.lastKey = a.ID, patternOf(key)
 	as.Score = q.scoreAlert(&as.Alert, as.parts[:])
 	q.rarity.observe(&a)
 	inc, lerr := q.findIncident(ctx, as)
@@ -356,19 +357,30 @@ func absDur(d time.Duration) time.Duration {
 	return d
 }
 
+// dedupKey is the alert's pattern key (see PatternKey) followed by the
+// values of Config.DedupFields.
 func (q *Queue) dedupKey(a *mdr.Alert) string {
 	var b strings.Builder
-	b.Grow(len(a.RuleID) + len(a.Host) + 64)
-	b.WriteString(a.RuleID)
-	b.WriteByte(0)
+	img := imageOf(a)
+	b.Grow(len(a.RuleID) + len(a.Host) + len(img) + 2)
+	b.WriteString(q.lower(a.RuleID))
+	b.WriteByte('|')
 	b.WriteString(q.lower(a.Host))
-	b.WriteByte(0)
-	b.WriteString(q.lower(imageOf(a)))
+	b.WriteByte('|')
+	b.WriteString(q.lower(img))
 	for _, f := range q.cfg.DedupFields {
 		b.WriteByte(0)
 		b.WriteString(a.Fields[f])
 	}
 	return b.String()
+}
+
+// patternOf is the PatternKey part of a dedup key.
+func patternOf(dedupKey string) string {
+	if i := strings.IndexByte(dedupKey, 0); i >= 0 {
+		return dedupKey[:i]
+	}
+	return dedupKey
 }
 
 func (q *Queue) dedupInto(as *alertState, a *mdr.Alert) Pushed {
