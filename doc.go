@@ -1,6 +1,7 @@
 // Package mdr holds the shared vocabulary of mdrkit, an embeddable Managed
 // Detection and Response library: the Event that every reader produces and
-// every rule reads, the Alert a rule raises, the Entity and Relation that
+// every rule reads, the Alert a rule raises, the Incident that groups alerts
+// into a case, the Entity and Relation that
 // schema mappings derive and the investigation graph joins, the Severity
 // scale, ATT&CK tag helpers and the sentinel errors every package wraps.
 //

@@ -15,8 +15,8 @@
 //     creates version 1, Update succeeds only when it carries the stored
 //     version, and fails with mdr.ErrConflict otherwise. Listings stream by
 //     time (either way) or by score, filtered by time range, status and
-//     minimum score. The Incident type lives here until a triage package
-//     gives it a better home.
+//     minimum score. Incidents are mdr.Incident values, which package triage
+//     builds.
 //   - Graph stores mdr.Relation edges and streams the edges of a node in a
 //     time range, outgoing, incoming or both, in time order.
 //   - Audit is append-only. The store assigns every AuditRecord its sequence

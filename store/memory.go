@@ -317,7 +317,7 @@ func MetaOfAlert(a *AlertRecord) RecordMeta {
 }
 
 // MetaOfIncident returns the indexed attributes of an incident.
-func MetaOfIncident(in *Incident) RecordMeta {
+func MetaOfIncident(in *mdr.Incident) RecordMeta {
 	return RecordMeta{ID: in.ID, Time: in.Created, Score: in.Score, Status: in.Status, Version: in.Version}
 }
 
@@ -520,8 +520,8 @@ func prevIdx(s []idxEntry, last idxEntry, first bool) (idxEntry, bool) {
 	return s[i], true
 }
 
-func alertVersion(a *AlertRecord, v uint64)  { a.Version = v }
-func incidentVersion(in *Incident, v uint64) { in.Version = v }
+func alertVersion(a *AlertRecord, v uint64)      { a.Version = v }
+func incidentVersion(in *mdr.Incident, v uint64) { in.Version = v }
 
 // PutAlert implements Alerts.
 func (m *Memory) PutAlert(ctx context.Context, a AlertRecord) (AlertRecord, error) {
@@ -550,29 +550,29 @@ func (m *Memory) ListAlerts(ctx context.Context, q ListQuery) iter.Seq2[AlertRec
 }
 
 // PutIncident implements Incidents.
-func (m *Memory) PutIncident(ctx context.Context, in Incident) (Incident, error) {
+func (m *Memory) PutIncident(ctx context.Context, in mdr.Incident) (mdr.Incident, error) {
 	if err := ctx.Err(); err != nil {
-		return Incident{}, err
+		return mdr.Incident{}, err
 	}
 	return memPut(m, &m.incidents, "incident", in, MetaOfIncident, incidentVersion)
 }
 
 // GetIncident implements Incidents.
-func (m *Memory) GetIncident(ctx context.Context, id string) (Incident, error) {
-	return memGet[Incident](ctx, m, &m.incidents, "incident", id)
+func (m *Memory) GetIncident(ctx context.Context, id string) (mdr.Incident, error) {
+	return memGet[mdr.Incident](ctx, m, &m.incidents, "incident", id)
 }
 
 // UpdateIncident implements Incidents.
-func (m *Memory) UpdateIncident(ctx context.Context, in Incident) (Incident, error) {
+func (m *Memory) UpdateIncident(ctx context.Context, in mdr.Incident) (mdr.Incident, error) {
 	if err := ctx.Err(); err != nil {
-		return Incident{}, err
+		return mdr.Incident{}, err
 	}
 	return memUpdate(m, &m.incidents, "incident", in, MetaOfIncident, incidentVersion)
 }
 
 // ListIncidents implements Incidents.
-func (m *Memory) ListIncidents(ctx context.Context, q ListQuery) iter.Seq2[Incident, error] {
-	return memList[Incident](ctx, m, &m.incidents, "incident", q)
+func (m *Memory) ListIncidents(ctx context.Context, q ListQuery) iter.Seq2[mdr.Incident, error] {
+	return memList[mdr.Incident](ctx, m, &m.incidents, "incident", q)
 }
 
 // CheckEdge returns an error when an edge cannot be stored.

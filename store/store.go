@@ -71,10 +71,10 @@ type Alerts interface {
 // Incidents stores incidents under optimistic versioning, with the same
 // rules as Alerts. The time range of ListIncidents applies to Created.
 type Incidents interface {
-	PutIncident(ctx context.Context, in Incident) (Incident, error)
-	GetIncident(ctx context.Context, id string) (Incident, error)
-	UpdateIncident(ctx context.Context, in Incident) (Incident, error)
-	ListIncidents(ctx context.Context, q ListQuery) iter.Seq2[Incident, error]
+	PutIncident(ctx context.Context, in mdr.Incident) (mdr.Incident, error)
+	GetIncident(ctx context.Context, id string) (mdr.Incident, error)
+	UpdateIncident(ctx context.Context, in mdr.Incident) (mdr.Incident, error)
+	ListIncidents(ctx context.Context, q ListQuery) iter.Seq2[mdr.Incident, error]
 }
 
 // Order is the order of a listing.

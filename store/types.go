@@ -11,8 +11,8 @@ import (
 	"github.com/mdrkit/mdr"
 )
 
-// Common values of AlertRecord.Status and Incident.Status. A store treats
-// status as an opaque string; these are the ones the library's packages use.
+// Common values of AlertRecord.Status. A store treats status as an opaque
+// string; the statuses of an incident are mdr.IncidentNew and the others.
 const (
 	StatusNew        = "new"
 	StatusOpen       = "open"
@@ -31,6 +31,16 @@ type AlertRecord struct {
 	Status string `json:"status,omitempty"`
 	// Score is the triage score; ListQuery.Order ByScore lists highest first.
 	Score float64 `json:"score,omitempty"`
+	// Parts are the named parts of Score (see package triage).
+	Parts []mdr.ScorePart `json:"parts,omitempty"`
+	// Count is how many occurrences the record stands for when duplicates
+	// were merged into it (0 or 1: one), First the event time of the
+	// earliest; Alert.Time is the latest.
+	Count int       `json:"count,omitempty"`
+	First time.Time `json:"first,omitzero"`
+	// Reason says why the record has its status (for example the
+	// suppression that matched).
+	Reason string `json:"reason,omitempty"`
 	// IncidentID names the incident the alert was grouped into.
 	IncidentID string `json:"incident_id,omitempty"`
 	// Updated is when the record last changed, as the caller tells it.
@@ -42,36 +52,6 @@ type AlertRecord struct {
 
 // ID returns the alert's id.
 func (a *AlertRecord) ID() string { return a.Alert.ID }
-
-// Incident is a group of alerts that an analyst handles as one case.
-//
-// The type lives in package store until a triage package gives it a better
-// home; it is a plain value, safe to copy.
-type Incident struct {
-	ID       string       `json:"id"`
-	Title    string       `json:"title"`
-	Status   string       `json:"status,omitempty"`
-	Severity mdr.Severity `json:"severity"`
-	// Score is the incident's triage score (ListQuery.Order ByScore).
-	Score     float64  `json:"score,omitempty"`
-	AlertIDs  []string `json:"alert_ids,omitempty"`
-	EntityIDs []string `json:"entity_ids,omitempty"`
-	// Created is the incident's time for listings; Updated is the last
-	// change, as the caller tells it.
-	Created time.Time `json:"created"`
-	Updated time.Time `json:"updated,omitzero"`
-	// Version is assigned by the store, as for AlertRecord.
-	Version uint64 `json:"version"`
-	// Notes are the analysts' free-form notes, oldest first.
-	Notes []Note `json:"notes,omitempty"`
-}
-
-// Note is one free-form note on an incident.
-type Note struct {
-	Time   time.Time `json:"time"`
-	Author string    `json:"author,omitempty"`
-	Text   string    `json:"text"`
-}
 
 // Digest is a SHA-256 hash; it prints and marshals as lower-case hex.
 type Digest [sha256.Size]byte

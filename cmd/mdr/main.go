@@ -34,6 +34,7 @@ var commands = map[string]command{
 	"worker":      {"consume event partitions from NATS JetStream: detect, store and publish alerts", runWorker},
 	"nats-server": {"run an embedded single-node NATS JetStream server", runNatsServer},
 	"rules":       {"check rules: mdr rules check [--json] PATH… compiles them and reports every rejection", runRules},
+	"triage":      {"run detection, then score, deduplicate and group the alerts into incidents, highest first", runTriage},
 }
 
 func usage(w io.Writer) {

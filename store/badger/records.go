@@ -290,9 +290,9 @@ func (s *Store) alerts() table[store.AlertRecord] {
 		setVersion: func(a *store.AlertRecord, v uint64) { a.Version = v }}
 }
 
-func (s *Store) incidents() table[store.Incident] {
-	return table[store.Incident]{s: s, prefix: pIncident, kind: "incident", meta: store.MetaOfIncident,
-		setVersion: func(in *store.Incident, v uint64) { in.Version = v }}
+func (s *Store) incidents() table[mdr.Incident] {
+	return table[mdr.Incident]{s: s, prefix: pIncident, kind: "incident", meta: store.MetaOfIncident,
+		setVersion: func(in *mdr.Incident, v uint64) { in.Version = v }}
 }
 
 // PutAlert implements store.Alerts.
@@ -316,21 +316,21 @@ func (s *Store) ListAlerts(ctx context.Context, q store.ListQuery) iter.Seq2[sto
 }
 
 // PutIncident implements store.Incidents.
-func (s *Store) PutIncident(ctx context.Context, in store.Incident) (store.Incident, error) {
+func (s *Store) PutIncident(ctx context.Context, in mdr.Incident) (mdr.Incident, error) {
 	return s.incidents().put(ctx, in)
 }
 
 // GetIncident implements store.Incidents.
-func (s *Store) GetIncident(ctx context.Context, id string) (store.Incident, error) {
+func (s *Store) GetIncident(ctx context.Context, id string) (mdr.Incident, error) {
 	return s.incidents().get(ctx, id)
 }
 
 // UpdateIncident implements store.Incidents.
-func (s *Store) UpdateIncident(ctx context.Context, in store.Incident) (store.Incident, error) {
+func (s *Store) UpdateIncident(ctx context.Context, in mdr.Incident) (mdr.Incident, error) {
 	return s.incidents().update(ctx, in)
 }
 
 // ListIncidents implements store.Incidents.
-func (s *Store) ListIncidents(ctx context.Context, q store.ListQuery) iter.Seq2[store.Incident, error] {
+func (s *Store) ListIncidents(ctx context.Context, q store.ListQuery) iter.Seq2[mdr.Incident, error] {
 	return s.incidents().list(ctx, q)
 }

@@ -38,7 +38,8 @@ func RunAlerts(t *testing.T, open func(t *testing.T) store.Alerts) {
 					Tags: []string{"attack.execution", "attack.t1059.001"}, Time: tm, EventIDs: []string{"e1", "e2"}, Host: "ws1",
 					Entities:    []mdr.Entity{{Kind: mdr.EntityProcess, ID: "p:1", Name: "cmd.exe", Attrs: map[string]string{"pid": "42"}}},
 					Fields:      map[string]string{"Image": `C:\x.exe`},
-					Explanation: "because", Confidence: 0.75}, Status: status, Score: score, Updated: tm}
+					Explanation: "because", Confidence: 0.75}, Status: status, Score: score, Updated: tm,
+					Parts: []mdr.ScorePart{{Name: "rule", Value: score, Detail: "level high"}}, Count: 2, First: tm.Add(-time.Second), Reason: "why"}
 			},
 			put: s.PutAlert, get: s.GetAlert, update: s.UpdateAlert, list: s.ListAlerts,
 			meta: store.MetaOfAlert,
@@ -51,7 +52,11 @@ func RunAlerts(t *testing.T, open func(t *testing.T) store.Alerts) {
 					return err
 				}
 				aa, bb := *a, *b
+				if err := sameJSONish(a.First, b.First); err != nil {
+					return err
+				}
 				aa.Alert.Time, bb.Alert.Time, aa.Updated, bb.Updated = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+				aa.First, bb.First = time.Time{}, time.Time{}
 				if fmt.Sprintf("%#v", aa) != fmt.Sprintf("%#v", bb) {
 					return fmt.Errorf("alert %q differs:\n got  %+v\n want %+v", a.Alert.ID, bb, aa)
 				}
@@ -63,27 +68,39 @@ func RunAlerts(t *testing.T, open func(t *testing.T) store.Alerts) {
 
 // RunIncidents checks the Incidents contract.
 func RunIncidents(t *testing.T, open func(t *testing.T) store.Incidents) {
-	runRecords(t, func(t *testing.T) recordOps[store.Incident] {
+	runRecords(t, func(t *testing.T) recordOps[mdr.Incident] {
 		s := open(t)
-		return recordOps[store.Incident]{
-			make: func(id string, tm time.Time, score float64, status string) store.Incident {
-				return store.Incident{ID: id, Title: "Incident " + id, Status: status, Severity: mdr.SeverityCritical, Score: score,
+		return recordOps[mdr.Incident]{
+			make: func(id string, tm time.Time, score float64, status string) mdr.Incident {
+				return mdr.Incident{ID: id, Title: "Incident " + id, Status: status, Severity: mdr.SeverityCritical, Score: score,
 					AlertIDs: []string{"a1", "a2"}, EntityIDs: []string{"host:ws1"}, Created: tm, Updated: tm,
-					Notes: []store.Note{{Time: tm, Author: "analyst", Text: "looks bad"}}}
+					Level: mdr.SeverityHigh, Parts: []mdr.ScorePart{{Name: "rule", Value: 40, Detail: "high"}, {Name: "feedback", Value: -5}},
+					Assignee: "alice", TopAlertIDs: []string{"a2"}, Hosts: []string{"ws1"}, Users: []string{"corp\\bob"},
+					Tactics: []string{"execution", "persistence"}, Techniques: []string{"T1059.001"},
+					Rules:  []mdr.RuleCount{{RuleID: "r1", Title: "Rule one", Level: mdr.SeverityHigh, Count: 2}},
+					Alerts: 3, Suppressed: 1, Reopened: 1, First: tm.Add(-time.Minute), Last: tm,
+					Notes: []mdr.Note{{Time: tm, Author: "analyst", Text: "looks bad"}}}
 			},
 			put: s.PutIncident, get: s.GetIncident, update: s.UpdateIncident, list: s.ListIncidents,
 			meta: store.MetaOfIncident,
-			change: func(in *store.Incident, score float64, status string) {
+			change: func(in *mdr.Incident, score float64, status string) {
 				in.Score, in.Status = score, status
 				in.AlertIDs = append(in.AlertIDs, "a3")
-				in.Notes = append(in.Notes, store.Note{Text: "more"})
+				in.Notes = append(in.Notes, mdr.Note{Text: "more"})
 			},
-			equal: func(a, b *store.Incident) error {
+			equal: func(a, b *mdr.Incident) error {
 				if err := sameJSONish(a.Created, b.Created); err != nil {
 					return err
 				}
 				aa, bb := *a, *b
+				if err := sameJSONish(a.First, b.First); err != nil {
+					return err
+				}
+				if err := sameJSONish(a.Last, b.Last); err != nil {
+					return err
+				}
 				aa.Created, bb.Created, aa.Updated, bb.Updated = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+				aa.First, bb.First, aa.Last, bb.Last = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 				aa.Notes, bb.Notes = nil, nil
 				if fmt.Sprintf("%#v", aa) != fmt.Sprintf("%#v", bb) || len(a.Notes) != len(b.Notes) {
 					return fmt.Errorf("incident %q differs:\n got  %+v\n want %+v", a.ID, *b, *a)
