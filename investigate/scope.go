@@ -283,7 +283,7 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 			}
 			b.role[s] = RoleAlert
 			if t, ok := b.seedFrom[s]; !ok || at < t {
-				b.seedFrom[s] = at
+				b.seedFrom[s] = at // MaxInt64 for an alert without a time: from the start then
 			}
 			b.seedEvents[s] = append(b.seedEvents[s], a.EventIDs...)
 			if g.nodes.at(s).hub {
@@ -345,7 +345,7 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 		// day is in the scope for the attachment it wrote, not for the
 		// mail it fetched before.
 		from := g.startOf(n)
-		if t, ok := b.seedFrom[n]; ok && t > from {
+		if t, ok := b.seedFrom[n]; ok && t > from && t != math.MaxInt64 {
 			from = t
 		}
 		if err := b.forward(ctx, n, from); err != nil {
