@@ -36,9 +36,10 @@ type Config struct {
 }
 
 // DefaultConfig returns a configuration for a graph of up to 16 M edges
-// and 8 M nodes.
+// and 8 M nodes, joining processes by pid over the last 65,536 process
+// starts.
 func DefaultConfig() Config {
-	return Config{MaxNodes: 8 << 20, MaxEdges: 16 << 20, MaxTextBytes: 160, Hubs: DefaultHubs, ProcessTable: 1 << 18}
+	return Config{MaxNodes: 8 << 20, MaxEdges: 16 << 20, MaxTextBytes: 160, Hubs: DefaultHubs, ProcessTable: 1 << 16}
 }
 
 // Validate reports a configuration that cannot work.
@@ -121,12 +122,13 @@ type nodeRec struct {
 	attrMask        uint32 // bit i set: kept node attribute i is stored
 }
 
-// edgeRec is one (possibly reduced) relation. Times are microseconds since
-// the Unix epoch; last = first + lastD.
+// edgeRec is one (possibly reduced) relation, 44 bytes. Times are
+// microseconds since the Unix epoch; last = first + lastD.
 type edgeRec struct {
 	from, to        uint32
 	nextOut, nextIn uint32
-	first           int64
+	firstLo         uint32 // first time, split so the record packs into 44 bytes
+	firstHi         uint32
 	lastD           uint32
 	countKind       uint32 // count << 8 | kind
 	ev              uint32 // blob offset of the first event id
@@ -136,7 +138,9 @@ type edgeRec struct {
 
 func (e *edgeRec) kind() mdr.RelationKind { return mdr.RelationKind(e.countKind & 0xff) }
 func (e *edgeRec) count() uint32          { return e.countKind >> 8 }
-func (e *edgeRec) last() int64            { return e.first + int64(e.lastD) }
+func (e *edgeRec) last() int64            { return e.first() + int64(e.lastD) }
+func (e *edgeRec) first() int64           { return int64(uint64(e.firstHi)<<32 | uint64(e.firstLo)) }
+func (e *edgeRec) setFirst(t int64)       { e.firstLo, e.firstHi = uint32(t), uint32(uint64(t)>>32) }
 
 // Stats counts what a Graph holds and what it dropped.
 type Stats struct {
@@ -352,11 +356,11 @@ func (g *Graph) relation(r *mdr.Relation) uint32 {
 		if e := g.findEdge(u, v, k, attrs); e != 0 {
 			x := g.edges.at(e)
 			if g.mergeable(x, u, v, t, f) {
-				if t < x.first { // only context edges merge out of order
-					x.lastD += uint32(x.first - t)
-					x.first = t
-				} else if t-x.first > int64(x.lastD) {
-					x.lastD = uint32(t - x.first)
+				if t < x.first() { // only context edges merge out of order
+					x.lastD += uint32(x.first() - t)
+					x.setFirst(t)
+				} else if t-x.first() > int64(x.lastD) {
+					x.lastD = uint32(t - x.first())
 				}
 				if x.countKind < 0xffffff00 {
 					x.countKind += 1 << 8
@@ -372,8 +376,10 @@ func (g *Graph) relation(r *mdr.Relation) uint32 {
 	if g.edges.len() >= math.MaxUint32-1 {
 		return 0
 	}
-	e := g.edges.push(edgeRec{from: u, to: v, first: t, countKind: 1<<8 | uint32(k), ev: g.eventOff(r.EventID), attrs: attrs,
-		nextOut: g.nodes.at(u).headOut, nextIn: g.nodes.at(v).headIn})
+	rec := edgeRec{from: u, to: v, countKind: 1<<8 | uint32(k), ev: g.eventOff(r.EventID), attrs: attrs,
+		nextOut: g.nodes.at(u).headOut, nextIn: g.nodes.at(v).headIn}
+	rec.setFirst(t)
+	e := g.edges.push(rec)
 	g.nodes.at(u).headOut = e
 	g.nodes.at(v).headIn = e
 	if f != flowNone {
@@ -402,10 +408,10 @@ func (g *Graph) findEdge(u, v uint32, k mdr.RelationKind, attrs uint32) uint32 {
 // x (u → v).
 func (g *Graph) mergeable(x *edgeRec, u, v uint32, t int64, f flow) bool {
 	if f == flowNone {
-		lo, hi := min(x.first, t), max(x.last(), t)
+		lo, hi := min(x.first(), t), max(x.last(), t)
 		return hi-lo < math.MaxUint32
 	}
-	if t < x.last() || t-x.first >= math.MaxUint32 || g.seq == math.MaxUint32 {
+	if t < x.last() || t-x.first() >= math.MaxUint32 || g.seq == math.MaxUint32 {
 		return false
 	}
 	src, dst := u, v
@@ -734,7 +740,7 @@ func usec(t int64) time.Time { return time.UnixMicro(t).UTC() }
 
 func (g *Graph) edgeOf(i uint32) Edge {
 	e := g.edges.at(i)
-	return Edge{Kind: e.kind(), From: g.nodes.at(e.from).id, To: g.nodes.at(e.to).id, First: usec(e.first), Last: usec(e.last()),
+	return Edge{Kind: e.kind(), From: g.nodes.at(e.from).id, To: g.nodes.at(e.to).id, First: usec(e.first()), Last: usec(e.last()),
 		Count: int(e.count()), EventID: g.eventID(e.ev), Attrs: blobMap(g.blobs, e.attrs)}
 }
 

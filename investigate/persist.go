@@ -179,8 +179,10 @@ func (g *Graph) loadEdge(r *mdr.Relation) error {
 	if count > 0xffffff {
 		count = 0xffffff
 	}
-	e := g.edges.push(edgeRec{from: u, to: v, first: first, lastD: uint32(d), countKind: uint32(count)<<8 | uint32(r.Kind),
-		ev: g.eventOff(r.EventID), attrs: attrs, nextOut: g.nodes.at(u).headOut, nextIn: g.nodes.at(v).headIn})
+	rec := edgeRec{from: u, to: v, lastD: uint32(d), countKind: uint32(count)<<8 | uint32(r.Kind),
+		ev: g.eventOff(r.EventID), attrs: attrs, nextOut: g.nodes.at(u).headOut, nextIn: g.nodes.at(v).headIn}
+	rec.setFirst(first)
+	e := g.edges.push(rec)
 	g.nodes.at(u).headOut = e
 	g.nodes.at(v).headIn = e
 	if g.isProxy(e) {

@@ -356,7 +356,7 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 		t := int64(math.MaxInt64)
 		for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
 			if k := g.edges.at(e).kind(); k == mdr.RelWroteFile || k == mdr.RelRenamedFile {
-				t = min(t, g.edges.at(e).first)
+				t = min(t, g.edges.at(e).first())
 			}
 		}
 		if err := b.forward(ctx, n, t); err != nil {
@@ -396,7 +396,7 @@ func (b *scopeBuilder) alertEdges(a *mdr.Alert, at int64) {
 		if x.ev != 0 && evs[g.eventID(x.ev)] {
 			return true
 		}
-		return ents[other] && x.first <= at && at <= x.last()
+		return ents[other] && x.first() <= at && at <= x.last()
 	}
 	for n := range ents {
 		i := 0
@@ -445,7 +445,7 @@ func (b *scopeBuilder) alertRoot() string {
 	g := b.g
 	var best uint32
 	for _, e := range b.alertEdgeList {
-		if best == 0 || g.edges.at(e).first < g.edges.at(best).first {
+		if best == 0 || g.edges.at(e).first() < g.edges.at(best).first() {
 			best = e
 		}
 	}
@@ -521,7 +521,7 @@ func (b *scopeBuilder) attributeProxies() {
 			continue
 		}
 		for _, s := range srcs {
-			if s.host != p.host || x.first < s.start || x.first > s.start+win {
+			if s.host != p.host || x.first() < s.start || x.first() > s.start+win {
 				continue
 			}
 			hit := false
@@ -669,7 +669,7 @@ func (b *scopeBuilder) forward(ctx context.Context, n uint32, from int64) error 
 // finish turns the collected edges and entities into items.
 func (b *scopeBuilder) finish() {
 	g := b.g
-	slices.SortStableFunc(b.edges, func(x, y uint32) int { return cmpInt(g.edges.at(x).first, g.edges.at(y).first) })
+	slices.SortStableFunc(b.edges, func(x, y uint32) int { return cmpInt(g.edges.at(x).first(), g.edges.at(y).first()) })
 	// Processes of the scope, and what they read.
 	procs := make([]uint32, 0)
 	for n := range b.role {
@@ -700,7 +700,7 @@ func (b *scopeBuilder) finish() {
 	evs := map[string]bool{}
 	for _, e := range b.edges {
 		x := g.edges.at(e)
-		first, last = min(first, x.first), max(last, x.last())
+		first, last = min(first, x.first()), max(last, x.last())
 		if id := g.eventID(x.ev); id != "" {
 			evs[id] = true
 		}
@@ -846,7 +846,7 @@ func (b *scopeBuilder) processItem(n uint32, act Action) {
 			it.ParentID = g.nodes.at(g.edges.at(e).from).id
 			it.By = it.ParentID
 			ev = g.eventID(g.edges.at(e).ev)
-			start = g.edges.at(e).first
+			start = g.edges.at(e).first()
 			break
 		}
 	}
@@ -877,7 +877,7 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 	switch x.kind() {
 	case mdr.RelWroteFile, mdr.RelTampered:
 		it.Kind, it.Action = ItemFile, ActCreated
-		if x.kind() == mdr.RelTampered || g.seenBefore(x.to, x.first, e) {
+		if x.kind() == mdr.RelTampered || g.seenBefore(x.to, x.first(), e) {
 			it.Action = ActModified
 		}
 	case mdr.RelDeletedFile:
@@ -902,7 +902,7 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 		it.Data = blobVal(g.blobs, x.attrs, "details")
 		if old, ok := blobGet(g.blobs, x.attrs, "old"); ok {
 			it.Prior, it.PriorSeen = old, true
-		} else if p, ok := b.prior(x.to, x.from, x.first); ok {
+		} else if p, ok := b.prior(x.to, x.from, x.first()); ok {
 			it.Prior, it.PriorSeen = p, true
 		}
 		if it.PriorSeen {
@@ -910,7 +910,7 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 		}
 	case mdr.RelDeletedRegistry:
 		it.Kind, it.Action = ItemRegistry, ActDeleted
-		if p, ok := b.prior(x.to, x.from, x.first); ok {
+		if p, ok := b.prior(x.to, x.from, x.first()); ok {
 			it.Prior, it.PriorSeen = p, true
 		}
 	case mdr.RelRenamedRegistry:
@@ -974,7 +974,7 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 	if it.Host == "" {
 		it.Host = host
 	}
-	x2 := b.add(it, ev, x.first, x.last())
+	x2 := b.add(it, ev, x.first(), x.last())
 	x2.EventIDs = append(x2.EventIDs, b.edgeEvents[e]...)
 }
 
@@ -998,12 +998,12 @@ func hostOfID(g *Graph, id, def string) string {
 // seenBefore reports whether file n had any edge before t other than e.
 func (g *Graph) seenBefore(n uint32, t int64, skip uint32) bool {
 	for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
-		if e != skip && g.edges.at(e).first < t {
+		if e != skip && g.edges.at(e).first() < t {
 			return true
 		}
 	}
 	for e := g.nodes.at(n).headOut; e != 0; e = g.edges.at(e).nextOut {
-		if e != skip && g.edges.at(e).first < t {
+		if e != skip && g.edges.at(e).first() < t {
 			return true
 		}
 	}

@@ -245,7 +245,7 @@ func (g *Graph) EdgesBetween(from, to time.Time) []Edge {
 	}
 	var out []Edge
 	for i := 1; i < g.edges.len(); i++ {
-		if t := g.edges.at(uint32(i)).first; t >= lo && t < hi {
+		if t := g.edges.at(uint32(i)).first(); t >= lo && t < hi {
 			out = append(out, g.edgeOf(uint32(i)))
 		}
 	}
