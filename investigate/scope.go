@@ -156,7 +156,8 @@ type Item struct {
 	// arguments.
 	ImagePath string `json:"image_path,omitempty"`
 	Command   string `json:"command,omitempty"`
-	// Groups are the groups an account was added to or removed from.
+	// Groups are, for a membership, the group an account was added to or
+	// removed from, and for an account, the groups the scope added it to.
 	Groups []string `json:"groups,omitempty"`
 	// Address and Port of an endpoint, Domain the name it was reached by.
 	Address string `json:"address,omitempty"`
@@ -727,8 +728,17 @@ func (b *scopeBuilder) finish() {
 			users[g.nodes.at(x.user).name] = true
 		}
 	}
+	groups := map[string][]string{}
+	for _, it := range b.s.Items {
+		if it.Kind == ItemGroupMembership && it.Action == ActAdded {
+			groups[it.EntityID] = append(groups[it.EntityID], it.Groups...)
+		}
+	}
 	for i := range b.s.Items {
 		it := &b.s.Items[i]
+		if it.Kind == ItemAccount && len(groups[it.EntityID]) > 0 {
+			it.Groups = groups[it.EntityID]
+		}
 		if it.Host != "" {
 			hosts[it.Host] = true
 		}
