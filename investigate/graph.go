@@ -120,6 +120,9 @@ type nodeRec struct {
 	kind            mdr.EntityKind
 	hub             bool
 	attrMask        uint32 // bit i set: kept node attribute i is stored
+	// nameMask, when not 0, is the blob offset of the name written as the
+	// upper-case positions over the id's lower-cased tail (see nm).
+	nameMask uint32
 }
 
 // edgeRec is one (possibly reduced) relation, 44 bytes. Times are
@@ -269,10 +272,13 @@ func (g *Graph) entity(e *mdr.Entity) uint32 {
 	if x.kind == mdr.EntityUnknown {
 		x.kind = e.Kind
 	}
-	if x.name == "" && e.Name != "" {
-		if strings.HasSuffix(x.id, e.Name) {
+	if x.name == "" && x.nameMask == 0 && e.Name != "" {
+		switch {
+		case strings.HasSuffix(x.id, e.Name):
 			x.name = x.id[len(x.id)-len(e.Name):] // no second copy of the text
-		} else {
+		case len(e.Name) <= len(x.id) && foldTail(x.id, e.Name):
+			x.nameMask = g.putCaseMask(x.id[len(x.id)-len(e.Name):], e.Name)
+		default:
 			x.name = strings.Clone(e.Name) // never pin the event's buffer
 		}
 		if x.kind == mdr.EntityProcess {
@@ -719,7 +725,7 @@ func (g *Graph) Entity(id string) (mdr.Entity, bool) {
 
 func (g *Graph) entityOf(n uint32) mdr.Entity {
 	x := g.nodes.at(n)
-	return mdr.Entity{Kind: x.kind, ID: x.id, Name: x.name, Attrs: blobMap(g.blobs, x.attrs)}
+	return mdr.Entity{Kind: x.kind, ID: x.id, Name: g.nm(x), Attrs: blobMap(g.blobs, x.attrs)}
 }
 
 // Edge is one edge of the graph: a relation, or several occurrences of one
@@ -766,4 +772,55 @@ func (g *Graph) Edges(id string, f func(Edge) bool) {
 			return
 		}
 	}
+}
+
+// foldTail reports whether name, lower-cased byte by byte (ASCII only),
+// is the tail of id: the name is the id's text in another case.
+func foldTail(id, name string) bool {
+	t := id[len(id)-len(name):]
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 0x80 {
+			return false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != t[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// putCaseMask stores which bytes of name are upper case, one bit each:
+// the name is then the id's tail with those bytes upper-cased, at an
+// eighth of its size.
+func (g *Graph) putCaseMask(tail, name string) uint32 {
+	off := uint32(len(g.blobs))
+	g.blobs = binary.AppendUvarint(g.blobs, uint64(len(name)))
+	start := len(g.blobs)
+	g.blobs = append(g.blobs, make([]byte, (len(name)+7)/8)...)
+	for i := 0; i < len(name); i++ {
+		if name[i] != tail[i] {
+			g.blobs[start+i/8] |= 1 << (i % 8)
+		}
+	}
+	return off
+}
+
+// nm returns the entity's name as the events wrote it.
+func (g *Graph) nm(x *nodeRec) string {
+	if x.nameMask == 0 {
+		return x.name
+	}
+	n, w := binary.Uvarint(g.blobs[x.nameMask:])
+	mask := g.blobs[int(x.nameMask)+w:]
+	b := []byte(x.id[len(x.id)-int(n):])
+	for i := range b {
+		if mask[i/8]&(1<<(i%8)) != 0 {
+			b[i] -= 'a' - 'A'
+		}
+	}
+	return string(b)
 }

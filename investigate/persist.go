@@ -46,8 +46,8 @@ func (g *Graph) Save(ctx context.Context, dst store.Graph) error {
 			a = make(map[string]string, 2)
 		}
 		a["_kind"] = x.kind.String()
-		if x.name != "" {
-			a["_name"] = x.name
+		if g.nm(x) != "" {
+			a["_name"] = g.nm(x)
 		}
 		batch = append(batch, mdr.Relation{Kind: mdr.RelUnknown, From: CatalogNode, To: x.id, Attrs: a})
 		if len(batch) == saveBatch {

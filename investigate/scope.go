@@ -535,7 +535,7 @@ func (b *scopeBuilder) attributeProxies() {
 			if hit {
 				b.edge(p.edge)
 				if p.host != 0 {
-					b.edgeHost[p.edge] = g.nodes.at(p.host).name
+					b.edgeHost[p.edge] = g.nm(g.nodes.at(p.host))
 				}
 				for _, n := range []uint32{x.from, x.to} {
 					if k := g.nodes.at(n).kind; k != mdr.EntityHost && k != mdr.EntityUser && k != mdr.EntityAccount {
@@ -563,16 +563,16 @@ func (g *Graph) proxyNames(x *edgeRec) []string {
 	}
 	switch x.kind() {
 	case mdr.RelInstalledService:
-		add(to.name)
+		add(g.nm(to))
 	case mdr.RelCreatedTask:
-		add(to.name)
-		add(baseName(to.name))
+		add(g.nm(to))
+		add(baseName(g.nm(to)))
 	case mdr.RelCreatedAccount, mdr.RelDeletedAccount:
-		add(accountName(to.name))
+		add(accountName(g.nm(to)))
 	case mdr.RelAddedToGroup, mdr.RelRemovedFromGroup:
-		add(accountName(from.name))
+		add(accountName(g.nm(from)))
 	case mdr.RelSetRegistry, mdr.RelDeletedRegistry:
-		k := strings.ToLower(to.name)
+		k := strings.ToLower(g.nm(to))
 		for _, marker := range []string{`\services\`, `	ree\`} {
 			if i := strings.LastIndex(k, marker); i >= 0 {
 				rest := k[i+len(marker):]
@@ -722,10 +722,10 @@ func (b *scopeBuilder) finish() {
 			continue
 		}
 		if x.host != 0 {
-			hosts[g.nodes.at(x.host).name] = true
+			hosts[g.nm(g.nodes.at(x.host))] = true
 		}
 		if x.user != 0 && !systemAccount(g.nodes.at(x.user).id) {
-			users[g.nodes.at(x.user).name] = true
+			users[g.nm(g.nodes.at(x.user))] = true
 		}
 	}
 	groups := map[string][]string{}
@@ -794,10 +794,10 @@ func sortedSet(m map[string]bool) []string {
 func (b *scopeBuilder) hostName(n uint32) string {
 	g := b.g
 	if h := g.nodes.at(n).host; h != 0 {
-		return g.nodes.at(h).name
+		return g.nm(g.nodes.at(h))
 	}
 	if g.nodes.at(n).kind == mdr.EntityHost {
-		return g.nodes.at(n).name
+		return g.nm(g.nodes.at(n))
 	}
 	return ""
 }
@@ -841,13 +841,13 @@ func (b *scopeBuilder) roleOf(n uint32) Role {
 func (b *scopeBuilder) processItem(n uint32, act Action) {
 	g := b.g
 	x := g.nodes.at(n)
-	it := Item{Kind: ItemProcess, EntityID: x.id, Host: b.hostName(n), Name: x.name, Image: x.name, Action: act, Role: b.roleOf(n)}
+	it := Item{Kind: ItemProcess, EntityID: x.id, Host: b.hostName(n), Name: g.nm(x), Image: g.nm(x), Action: act, Role: b.roleOf(n)}
 	if pid, ok := blobGet(g.blobs, x.attrs, "pid"); ok {
 		it.PID, _ = strconv.ParseInt(pid, 10, 64)
 	}
 	it.CommandLine = blobVal(g.blobs, x.attrs, "command_line")
 	if x.user != 0 {
-		it.User = g.nodes.at(x.user).name
+		it.User = g.nm(g.nodes.at(x.user))
 	}
 	ev := ""
 	start := int64(math.MaxInt64)
@@ -883,7 +883,7 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 		host = b.edgeHost[e]
 	}
 	by := from.id
-	it := Item{EntityID: to.id, Host: host, Name: to.name, By: by, Role: b.roleOf(x.to)}
+	it := Item{EntityID: to.id, Host: host, Name: g.nm(to), By: by, Role: b.roleOf(x.to)}
 	switch x.kind() {
 	case mdr.RelWroteFile, mdr.RelTampered:
 		it.Kind, it.Action = ItemFile, ActCreated
@@ -931,7 +931,7 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 		it.Domain = blobVal(g.blobs, x.attrs, "remote_hostname")
 	case mdr.RelResolved:
 		it.Kind, it.Action = ItemDomain, ActResolved
-		it.Domain = to.name
+		it.Domain = g.nm(to)
 	case mdr.RelInstalledService:
 		it.Kind, it.Action = ItemService, ActCreated
 		it.ImagePath = blobVal(g.blobs, to.attrs, "path")
@@ -952,8 +952,8 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 		if x.kind() == mdr.RelRemovedFromGroup {
 			it.Action = ActRemoved
 		}
-		it.EntityID, it.Name, it.Role = from.id, from.name, b.roleOf(x.from)
-		it.Groups = []string{to.name}
+		it.EntityID, it.Name, it.Role = from.id, g.nm(from), b.roleOf(x.from)
+		it.Groups = []string{g.nm(to)}
 		if by := blobVal(g.blobs, x.attrs, "by"); by != "" {
 			it.By = by
 		}
@@ -961,7 +961,7 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 		it.Kind, it.Action = ItemShare, ActAccessed
 	case mdr.RelLoggedOn:
 		it.Kind, it.Action = ItemHost, ActLoggedOn
-		it.Host = to.name
+		it.Host = g.nm(to)
 	case mdr.RelUsedCredentials:
 		it.Kind, it.Action = ItemUser, ActUsed
 	case mdr.RelCreatedRemoteThread:
@@ -996,8 +996,8 @@ func hostOfID(g *Graph, id, def string) string {
 		return def
 	}
 	h, _, _ := strings.Cut(rest, `\`)
-	if n, ok := g.ids["host:"+h]; ok && g.nodes.at(n).name != "" {
-		return g.nodes.at(n).name
+	if n, ok := g.ids["host:"+h]; ok && g.nm(g.nodes.at(n)) != "" {
+		return g.nm(g.nodes.at(n))
 	}
 	if def != "" {
 		return def
