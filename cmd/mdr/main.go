@@ -35,6 +35,7 @@ var commands = map[string]command{
 	"nats-server": {"run an embedded single-node NATS JetStream server", runNatsServer},
 	"rules":       {"check rules: mdr rules check [--json] PATH… compiles them and reports every rejection", runRules},
 	"triage":      {"run detection, then score, deduplicate and group the alerts into incidents, highest first", runTriage},
+	"investigate": {"detect, group alerts into incidents and print each one's scope (root cause, hosts, users, items, timeline) as text, JSON lines, DOT, Mermaid or SVG", runInvestigate},
 }
 
 func usage(w io.Writer) {
