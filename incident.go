@@ -60,7 +60,8 @@ type Incident struct {
 	Hosts       []string `json:"hosts,omitempty"`
 	Users       []string `json:"users,omitempty"`
 	// Tactics are ATT&CK tactic names in kill-chain order; Techniques are
-	// technique ids ("T1059.001") in the order first seen.
+	// technique ids ("T1059.001") in the kill-chain order of the tactics
+	// their alerts carried (first seen first among equals).
 	Tactics    []string    `json:"tactics,omitempty"`
 	Techniques []string    `json:"techniques,omitempty"`
 	Rules      []RuleCount `json:"rules,omitempty"`

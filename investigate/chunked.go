@@ -1,9 +1,9 @@
 package investigate
 
-// chunkBits sets the size of the chunks a chunked store grows by (65,536
+// chunkBits sets the size of the chunks a chunked store grows by (8,192
 // records): growing never copies what is stored, and at most one chunk is
 // partly empty.
-const chunkBits = 16
+const chunkBits = 13
 
 // chunked is an append-only array of records in fixed-size chunks, indexed
 // by uint32. Index 0 is reserved (the "none" of the linked lists) and is
@@ -35,5 +35,5 @@ func (s *chunked[T]) push(v T) uint32 {
 	return i
 }
 
-// bytes returns the memory the chunks hold, given the record size.
+// capacity returns the number of records the chunks hold.
 func (s *chunked[T]) capacity() int { return len(s.c) << chunkBits }

@@ -36,9 +36,10 @@ type Config struct {
 }
 
 // DefaultConfig returns a configuration for a graph of up to 16 M edges
-// and 8 M nodes.
+// and 8 M nodes, joining processes by pid over the last 65,536 process
+// starts.
 func DefaultConfig() Config {
-	return Config{MaxNodes: 8 << 20, MaxEdges: 16 << 20, MaxTextBytes: 160, Hubs: DefaultHubs, ProcessTable: 1 << 18}
+	return Config{MaxNodes: 8 << 20, MaxEdges: 16 << 20, MaxTextBytes: 160, Hubs: DefaultHubs, ProcessTable: 1 << 16}
 }
 
 // Validate reports a configuration that cannot work.
@@ -119,14 +120,18 @@ type nodeRec struct {
 	kind            mdr.EntityKind
 	hub             bool
 	attrMask        uint32 // bit i set: kept node attribute i is stored
+	// nameMask, when not 0, is the blob offset of the name written as the
+	// upper-case positions over the id's lower-cased tail (see nm).
+	nameMask uint32
 }
 
-// edgeRec is one (possibly reduced) relation. Times are microseconds since
-// the Unix epoch; last = first + lastD.
+// edgeRec is one (possibly reduced) relation, 44 bytes. Times are
+// microseconds since the Unix epoch; last = first + lastD.
 type edgeRec struct {
 	from, to        uint32
 	nextOut, nextIn uint32
-	first           int64
+	firstLo         uint32 // first time, split so the record packs into 44 bytes
+	firstHi         uint32
 	lastD           uint32
 	countKind       uint32 // count << 8 | kind
 	ev              uint32 // blob offset of the first event id
@@ -136,7 +141,9 @@ type edgeRec struct {
 
 func (e *edgeRec) kind() mdr.RelationKind { return mdr.RelationKind(e.countKind & 0xff) }
 func (e *edgeRec) count() uint32          { return e.countKind >> 8 }
-func (e *edgeRec) last() int64            { return e.first + int64(e.lastD) }
+func (e *edgeRec) last() int64            { return e.first() + int64(e.lastD) }
+func (e *edgeRec) first() int64           { return int64(uint64(e.firstHi)<<32 | uint64(e.firstLo)) }
+func (e *edgeRec) setFirst(t int64)       { e.firstLo, e.firstHi = uint32(t), uint32(uint64(t)>>32) }
 
 // Stats counts what a Graph holds and what it dropped.
 type Stats struct {
@@ -265,10 +272,13 @@ func (g *Graph) entity(e *mdr.Entity) uint32 {
 	if x.kind == mdr.EntityUnknown {
 		x.kind = e.Kind
 	}
-	if x.name == "" && e.Name != "" {
-		if strings.HasSuffix(x.id, e.Name) {
+	if x.name == "" && x.nameMask == 0 && e.Name != "" {
+		switch {
+		case strings.HasSuffix(x.id, e.Name):
 			x.name = x.id[len(x.id)-len(e.Name):] // no second copy of the text
-		} else {
+		case len(e.Name) <= len(x.id) && foldTail(x.id, e.Name):
+			x.nameMask = g.putCaseMask(x.id[len(x.id)-len(e.Name):], e.Name)
+		default:
 			x.name = strings.Clone(e.Name) // never pin the event's buffer
 		}
 		if x.kind == mdr.EntityProcess {
@@ -352,11 +362,11 @@ func (g *Graph) relation(r *mdr.Relation) uint32 {
 		if e := g.findEdge(u, v, k, attrs); e != 0 {
 			x := g.edges.at(e)
 			if g.mergeable(x, u, v, t, f) {
-				if t < x.first { // only context edges merge out of order
-					x.lastD += uint32(x.first - t)
-					x.first = t
-				} else if t-x.first > int64(x.lastD) {
-					x.lastD = uint32(t - x.first)
+				if t < x.first() { // only context edges merge out of order
+					x.lastD += uint32(x.first() - t)
+					x.setFirst(t)
+				} else if t-x.first() > int64(x.lastD) {
+					x.lastD = uint32(t - x.first())
 				}
 				if x.countKind < 0xffffff00 {
 					x.countKind += 1 << 8
@@ -372,8 +382,10 @@ func (g *Graph) relation(r *mdr.Relation) uint32 {
 	if g.edges.len() >= math.MaxUint32-1 {
 		return 0
 	}
-	e := g.edges.push(edgeRec{from: u, to: v, first: t, countKind: 1<<8 | uint32(k), ev: g.eventOff(r.EventID), attrs: attrs,
-		nextOut: g.nodes.at(u).headOut, nextIn: g.nodes.at(v).headIn})
+	rec := edgeRec{from: u, to: v, countKind: 1<<8 | uint32(k), ev: g.eventOff(r.EventID), attrs: attrs,
+		nextOut: g.nodes.at(u).headOut, nextIn: g.nodes.at(v).headIn}
+	rec.setFirst(t)
+	e := g.edges.push(rec)
 	g.nodes.at(u).headOut = e
 	g.nodes.at(v).headIn = e
 	if f != flowNone {
@@ -402,10 +414,10 @@ func (g *Graph) findEdge(u, v uint32, k mdr.RelationKind, attrs uint32) uint32 {
 // x (u → v).
 func (g *Graph) mergeable(x *edgeRec, u, v uint32, t int64, f flow) bool {
 	if f == flowNone {
-		lo, hi := min(x.first, t), max(x.last(), t)
+		lo, hi := min(x.first(), t), max(x.last(), t)
 		return hi-lo < math.MaxUint32
 	}
-	if t < x.last() || t-x.first >= math.MaxUint32 || g.seq == math.MaxUint32 {
+	if t < x.last() || t-x.first() >= math.MaxUint32 || g.seq == math.MaxUint32 {
 		return false
 	}
 	src, dst := u, v
@@ -713,7 +725,7 @@ func (g *Graph) Entity(id string) (mdr.Entity, bool) {
 
 func (g *Graph) entityOf(n uint32) mdr.Entity {
 	x := g.nodes.at(n)
-	return mdr.Entity{Kind: x.kind, ID: x.id, Name: x.name, Attrs: blobMap(g.blobs, x.attrs)}
+	return mdr.Entity{Kind: x.kind, ID: x.id, Name: g.nm(x), Attrs: blobMap(g.blobs, x.attrs)}
 }
 
 // Edge is one edge of the graph: a relation, or several occurrences of one
@@ -734,7 +746,7 @@ func usec(t int64) time.Time { return time.UnixMicro(t).UTC() }
 
 func (g *Graph) edgeOf(i uint32) Edge {
 	e := g.edges.at(i)
-	return Edge{Kind: e.kind(), From: g.nodes.at(e.from).id, To: g.nodes.at(e.to).id, First: usec(e.first), Last: usec(e.last()),
+	return Edge{Kind: e.kind(), From: g.nodes.at(e.from).id, To: g.nodes.at(e.to).id, First: usec(e.first()), Last: usec(e.last()),
 		Count: int(e.count()), EventID: g.eventID(e.ev), Attrs: blobMap(g.blobs, e.attrs)}
 }
 
@@ -760,4 +772,55 @@ func (g *Graph) Edges(id string, f func(Edge) bool) {
 			return
 		}
 	}
+}
+
+// foldTail reports whether name, lower-cased byte by byte (ASCII only),
+// is the tail of id: the name is the id's text in another case.
+func foldTail(id, name string) bool {
+	t := id[len(id)-len(name):]
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 0x80 {
+			return false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != t[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// putCaseMask stores which bytes of name are upper case, one bit each:
+// the name is then the id's tail with those bytes upper-cased, at an
+// eighth of its size.
+func (g *Graph) putCaseMask(tail, name string) uint32 {
+	off := uint32(len(g.blobs))
+	g.blobs = binary.AppendUvarint(g.blobs, uint64(len(name)))
+	start := len(g.blobs)
+	g.blobs = append(g.blobs, make([]byte, (len(name)+7)/8)...)
+	for i := 0; i < len(name); i++ {
+		if name[i] != tail[i] {
+			g.blobs[start+i/8] |= 1 << (i % 8)
+		}
+	}
+	return off
+}
+
+// nm returns the entity's name as the events wrote it.
+func (g *Graph) nm(x *nodeRec) string {
+	if x.nameMask == 0 {
+		return x.name
+	}
+	n, w := binary.Uvarint(g.blobs[x.nameMask:])
+	mask := g.blobs[int(x.nameMask)+w:]
+	b := []byte(x.id[len(x.id)-int(n):])
+	for i := range b {
+		if mask[i/8]&(1<<(i%8)) != 0 {
+			b[i] -= 'a' - 'A'
+		}
+	}
+	return string(b)
 }

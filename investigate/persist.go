@@ -46,8 +46,8 @@ func (g *Graph) Save(ctx context.Context, dst store.Graph) error {
 			a = make(map[string]string, 2)
 		}
 		a["_kind"] = x.kind.String()
-		if x.name != "" {
-			a["_name"] = x.name
+		if g.nm(x) != "" {
+			a["_name"] = g.nm(x)
 		}
 		batch = append(batch, mdr.Relation{Kind: mdr.RelUnknown, From: CatalogNode, To: x.id, Attrs: a})
 		if len(batch) == saveBatch {
@@ -179,8 +179,10 @@ func (g *Graph) loadEdge(r *mdr.Relation) error {
 	if count > 0xffffff {
 		count = 0xffffff
 	}
-	e := g.edges.push(edgeRec{from: u, to: v, first: first, lastD: uint32(d), countKind: uint32(count)<<8 | uint32(r.Kind),
-		ev: g.eventOff(r.EventID), attrs: attrs, nextOut: g.nodes.at(u).headOut, nextIn: g.nodes.at(v).headIn})
+	rec := edgeRec{from: u, to: v, lastD: uint32(d), countKind: uint32(count)<<8 | uint32(r.Kind),
+		ev: g.eventOff(r.EventID), attrs: attrs, nextOut: g.nodes.at(u).headOut, nextIn: g.nodes.at(v).headIn}
+	rec.setFirst(first)
+	e := g.edges.push(rec)
 	g.nodes.at(u).headOut = e
 	g.nodes.at(v).headIn = e
 	if g.isProxy(e) {

@@ -189,7 +189,7 @@ func (g *Graph) written(n uint32, t int64) bool {
 		x := g.edges.at(e)
 		switch x.kind() {
 		case mdr.RelWroteFile, mdr.RelRenamedFile:
-			if x.first <= t {
+			if x.first() <= t {
 				return true
 			}
 		}
@@ -245,7 +245,7 @@ func (w *walk) backStep(n uint32, b int64, d int) {
 	for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
 		x := g.edges.at(e)
 		k := x.kind()
-		if flowOf(k) != flowFwd || x.first > b || x.last() < w.limit || x.from == n {
+		if flowOf(k) != flowFwd || x.first() > b || x.last() < w.limit || x.from == n {
 			continue
 		}
 		if w.kinds != nil && !w.kinds(k) {
@@ -262,7 +262,7 @@ func (w *walk) backStep(n uint32, b int64, d int) {
 	for e := g.nodes.at(n).headOut; e != 0; e = g.edges.at(e).nextOut {
 		x := g.edges.at(e)
 		k := x.kind()
-		if flowOf(k) != flowRev || x.first > b || x.last() < w.limit || x.to == n {
+		if flowOf(k) != flowRev || x.first() > b || x.last() < w.limit || x.to == n {
 			continue
 		}
 		if w.kinds != nil && !w.kinds(k) {
@@ -284,7 +284,7 @@ func (w *walk) fwdStep(n uint32, b int64, d int) {
 	for e := g.nodes.at(n).headOut; e != 0; e = g.edges.at(e).nextOut {
 		x := g.edges.at(e)
 		k := x.kind()
-		if flowOf(k) != flowFwd || x.last() < b || x.first > w.limit || x.to == n {
+		if flowOf(k) != flowFwd || x.last() < b || x.first() > w.limit || x.to == n {
 			continue
 		}
 		if w.kinds != nil && !w.kinds(k) {
@@ -293,20 +293,20 @@ func (w *walk) fwdStep(n uint32, b int64, d int) {
 		if k == mdr.RelOpenedProcess && !writeAccess(blobVal(g.blobs, x.attrs, "granted_access")) {
 			continue
 		}
-		w.reach(x.to, max(b, x.first), d+1, e)
+		w.reach(x.to, max(b, x.first()), d+1, e)
 	}
 	for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
 		x := g.edges.at(e)
 		k := x.kind()
 		// A file flows forward into the processes that run or load it,
 		// not into every process that merely reads it.
-		if (k != mdr.RelExecuted && k != mdr.RelLoadedImage) || x.last() < b || x.first > w.limit || x.from == n {
+		if (k != mdr.RelExecuted && k != mdr.RelLoadedImage) || x.last() < b || x.first() > w.limit || x.from == n {
 			continue
 		}
 		if w.kinds != nil && !w.kinds(k) {
 			continue
 		}
-		w.reach(x.from, max(b, x.first), d+1, e)
+		w.reach(x.from, max(b, x.first()), d+1, e)
 	}
 }
 
@@ -404,10 +404,10 @@ func (g *Graph) Forward(ctx context.Context, id string, from time.Time, lim Limi
 func (g *Graph) firstSeen(n uint32) int64 {
 	t := int64(math.MaxInt64)
 	for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
-		t = min(t, g.edges.at(e).first)
+		t = min(t, g.edges.at(e).first())
 	}
 	for e := g.nodes.at(n).headOut; e != 0; e = g.edges.at(e).nextOut {
-		t = min(t, g.edges.at(e).first)
+		t = min(t, g.edges.at(e).first())
 	}
 	return t
 }
@@ -417,7 +417,7 @@ func (g *Graph) firstSeen(n uint32) int64 {
 func (g *Graph) startOf(n uint32) int64 {
 	for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
 		if g.edges.at(e).kind() == mdr.RelSpawned {
-			return g.edges.at(e).first
+			return g.edges.at(e).first()
 		}
 	}
 	return g.firstSeen(n)
@@ -469,8 +469,8 @@ func (g *Graph) roots(w *walk) ([]string, string) {
 		for we := g.nodes.at(f).headIn; we != 0; we = g.edges.at(we).nextIn {
 			y := g.edges.at(we)
 			if (y.kind() == mdr.RelWroteFile || y.kind() == mdr.RelRenamedFile) && w.edgeSeen[we] {
-				if !found || y.first < payload.t {
-					payload, found = cand{f, y.first}, true
+				if !found || y.first() < payload.t {
+					payload, found = cand{f, y.first()}, true
 				}
 			}
 		}
@@ -517,14 +517,14 @@ func (g *Graph) remoteLogon(n uint32, t int64) string {
 	var best uint32
 	for e := g.nodes.at(x.user).headOut; e != 0; e = g.edges.at(e).nextOut {
 		y := g.edges.at(e)
-		if y.kind() != mdr.RelLoggedOn || y.to != x.host || y.first > t {
+		if y.kind() != mdr.RelLoggedOn || y.to != x.host || y.first() > t {
 			continue
 		}
 		lt := blobVal(g.blobs, y.attrs, "logon_type")
 		if lt != "3" && lt != "10" {
 			continue
 		}
-		if best == 0 || y.first > g.edges.at(best).first {
+		if best == 0 || y.first() > g.edges.at(best).first() {
 			best = e
 		}
 	}

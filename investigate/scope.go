@@ -156,7 +156,8 @@ type Item struct {
 	// arguments.
 	ImagePath string `json:"image_path,omitempty"`
 	Command   string `json:"command,omitempty"`
-	// Groups are the groups an account was added to or removed from.
+	// Groups are, for a membership, the group an account was added to or
+	// removed from, and for an account, the groups the scope added it to.
 	Groups []string `json:"groups,omitempty"`
 	// Address and Port of an endpoint, Domain the name it was reached by.
 	Address string `json:"address,omitempty"`
@@ -283,7 +284,7 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 			}
 			b.role[s] = RoleAlert
 			if t, ok := b.seedFrom[s]; !ok || at < t {
-				b.seedFrom[s] = at
+				b.seedFrom[s] = at // MaxInt64 for an alert without a time: from the start then
 			}
 			b.seedEvents[s] = append(b.seedEvents[s], a.EventIDs...)
 			if g.nodes.at(s).hub {
@@ -345,7 +346,7 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 		// day is in the scope for the attachment it wrote, not for the
 		// mail it fetched before.
 		from := g.startOf(n)
-		if t, ok := b.seedFrom[n]; ok && t > from {
+		if t, ok := b.seedFrom[n]; ok && t > from && t != math.MaxInt64 {
 			from = t
 		}
 		if err := b.forward(ctx, n, from); err != nil {
@@ -356,7 +357,7 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 		t := int64(math.MaxInt64)
 		for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
 			if k := g.edges.at(e).kind(); k == mdr.RelWroteFile || k == mdr.RelRenamedFile {
-				t = min(t, g.edges.at(e).first)
+				t = min(t, g.edges.at(e).first())
 			}
 		}
 		if err := b.forward(ctx, n, t); err != nil {
@@ -396,7 +397,7 @@ func (b *scopeBuilder) alertEdges(a *mdr.Alert, at int64) {
 		if x.ev != 0 && evs[g.eventID(x.ev)] {
 			return true
 		}
-		return ents[other] && x.first <= at && at <= x.last()
+		return ents[other] && x.first() <= at && at <= x.last()
 	}
 	for n := range ents {
 		i := 0
@@ -445,7 +446,7 @@ func (b *scopeBuilder) alertRoot() string {
 	g := b.g
 	var best uint32
 	for _, e := range b.alertEdgeList {
-		if best == 0 || g.edges.at(e).first < g.edges.at(best).first {
+		if best == 0 || g.edges.at(e).first() < g.edges.at(best).first() {
 			best = e
 		}
 	}
@@ -521,7 +522,7 @@ func (b *scopeBuilder) attributeProxies() {
 			continue
 		}
 		for _, s := range srcs {
-			if s.host != p.host || x.first < s.start || x.first > s.start+win {
+			if s.host != p.host || x.first() < s.start || x.first() > s.start+win {
 				continue
 			}
 			hit := false
@@ -534,7 +535,7 @@ func (b *scopeBuilder) attributeProxies() {
 			if hit {
 				b.edge(p.edge)
 				if p.host != 0 {
-					b.edgeHost[p.edge] = g.nodes.at(p.host).name
+					b.edgeHost[p.edge] = g.nm(g.nodes.at(p.host))
 				}
 				for _, n := range []uint32{x.from, x.to} {
 					if k := g.nodes.at(n).kind; k != mdr.EntityHost && k != mdr.EntityUser && k != mdr.EntityAccount {
@@ -562,16 +563,16 @@ func (g *Graph) proxyNames(x *edgeRec) []string {
 	}
 	switch x.kind() {
 	case mdr.RelInstalledService:
-		add(to.name)
+		add(g.nm(to))
 	case mdr.RelCreatedTask:
-		add(to.name)
-		add(baseName(to.name))
+		add(g.nm(to))
+		add(baseName(g.nm(to)))
 	case mdr.RelCreatedAccount, mdr.RelDeletedAccount:
-		add(accountName(to.name))
+		add(accountName(g.nm(to)))
 	case mdr.RelAddedToGroup, mdr.RelRemovedFromGroup:
-		add(accountName(from.name))
+		add(accountName(g.nm(from)))
 	case mdr.RelSetRegistry, mdr.RelDeletedRegistry:
-		k := strings.ToLower(to.name)
+		k := strings.ToLower(g.nm(to))
 		for _, marker := range []string{`\services\`, `	ree\`} {
 			if i := strings.LastIndex(k, marker); i >= 0 {
 				rest := k[i+len(marker):]
@@ -669,7 +670,7 @@ func (b *scopeBuilder) forward(ctx context.Context, n uint32, from int64) error 
 // finish turns the collected edges and entities into items.
 func (b *scopeBuilder) finish() {
 	g := b.g
-	slices.SortStableFunc(b.edges, func(x, y uint32) int { return cmpInt(g.edges.at(x).first, g.edges.at(y).first) })
+	slices.SortStableFunc(b.edges, func(x, y uint32) int { return cmpInt(g.edges.at(x).first(), g.edges.at(y).first()) })
 	// Processes of the scope, and what they read.
 	procs := make([]uint32, 0)
 	for n := range b.role {
@@ -700,7 +701,7 @@ func (b *scopeBuilder) finish() {
 	evs := map[string]bool{}
 	for _, e := range b.edges {
 		x := g.edges.at(e)
-		first, last = min(first, x.first), max(last, x.last())
+		first, last = min(first, x.first()), max(last, x.last())
 		if id := g.eventID(x.ev); id != "" {
 			evs[id] = true
 		}
@@ -721,14 +722,23 @@ func (b *scopeBuilder) finish() {
 			continue
 		}
 		if x.host != 0 {
-			hosts[g.nodes.at(x.host).name] = true
+			hosts[g.nm(g.nodes.at(x.host))] = true
 		}
 		if x.user != 0 && !systemAccount(g.nodes.at(x.user).id) {
-			users[g.nodes.at(x.user).name] = true
+			users[g.nm(g.nodes.at(x.user))] = true
+		}
+	}
+	groups := map[string][]string{}
+	for _, it := range b.s.Items {
+		if it.Kind == ItemGroupMembership && it.Action == ActAdded {
+			groups[it.EntityID] = append(groups[it.EntityID], it.Groups...)
 		}
 	}
 	for i := range b.s.Items {
 		it := &b.s.Items[i]
+		if it.Kind == ItemAccount && len(groups[it.EntityID]) > 0 {
+			it.Groups = groups[it.EntityID]
+		}
 		if it.Host != "" {
 			hosts[it.Host] = true
 		}
@@ -784,10 +794,10 @@ func sortedSet(m map[string]bool) []string {
 func (b *scopeBuilder) hostName(n uint32) string {
 	g := b.g
 	if h := g.nodes.at(n).host; h != 0 {
-		return g.nodes.at(h).name
+		return g.nm(g.nodes.at(h))
 	}
 	if g.nodes.at(n).kind == mdr.EntityHost {
-		return g.nodes.at(n).name
+		return g.nm(g.nodes.at(n))
 	}
 	return ""
 }
@@ -831,13 +841,13 @@ func (b *scopeBuilder) roleOf(n uint32) Role {
 func (b *scopeBuilder) processItem(n uint32, act Action) {
 	g := b.g
 	x := g.nodes.at(n)
-	it := Item{Kind: ItemProcess, EntityID: x.id, Host: b.hostName(n), Name: x.name, Image: x.name, Action: act, Role: b.roleOf(n)}
+	it := Item{Kind: ItemProcess, EntityID: x.id, Host: b.hostName(n), Name: g.nm(x), Image: g.nm(x), Action: act, Role: b.roleOf(n)}
 	if pid, ok := blobGet(g.blobs, x.attrs, "pid"); ok {
 		it.PID, _ = strconv.ParseInt(pid, 10, 64)
 	}
 	it.CommandLine = blobVal(g.blobs, x.attrs, "command_line")
 	if x.user != 0 {
-		it.User = g.nodes.at(x.user).name
+		it.User = g.nm(g.nodes.at(x.user))
 	}
 	ev := ""
 	start := int64(math.MaxInt64)
@@ -846,7 +856,7 @@ func (b *scopeBuilder) processItem(n uint32, act Action) {
 			it.ParentID = g.nodes.at(g.edges.at(e).from).id
 			it.By = it.ParentID
 			ev = g.eventID(g.edges.at(e).ev)
-			start = g.edges.at(e).first
+			start = g.edges.at(e).first()
 			break
 		}
 	}
@@ -873,11 +883,11 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 		host = b.edgeHost[e]
 	}
 	by := from.id
-	it := Item{EntityID: to.id, Host: host, Name: to.name, By: by, Role: b.roleOf(x.to)}
+	it := Item{EntityID: to.id, Host: host, Name: g.nm(to), By: by, Role: b.roleOf(x.to)}
 	switch x.kind() {
 	case mdr.RelWroteFile, mdr.RelTampered:
 		it.Kind, it.Action = ItemFile, ActCreated
-		if x.kind() == mdr.RelTampered || g.seenBefore(x.to, x.first, e) {
+		if x.kind() == mdr.RelTampered || g.seenBefore(x.to, x.first(), e) {
 			it.Action = ActModified
 		}
 	case mdr.RelDeletedFile:
@@ -902,7 +912,7 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 		it.Data = blobVal(g.blobs, x.attrs, "details")
 		if old, ok := blobGet(g.blobs, x.attrs, "old"); ok {
 			it.Prior, it.PriorSeen = old, true
-		} else if p, ok := b.prior(x.to, x.from, x.first); ok {
+		} else if p, ok := b.prior(x.to, x.from, x.first()); ok {
 			it.Prior, it.PriorSeen = p, true
 		}
 		if it.PriorSeen {
@@ -910,7 +920,7 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 		}
 	case mdr.RelDeletedRegistry:
 		it.Kind, it.Action = ItemRegistry, ActDeleted
-		if p, ok := b.prior(x.to, x.from, x.first); ok {
+		if p, ok := b.prior(x.to, x.from, x.first()); ok {
 			it.Prior, it.PriorSeen = p, true
 		}
 	case mdr.RelRenamedRegistry:
@@ -921,7 +931,7 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 		it.Domain = blobVal(g.blobs, x.attrs, "remote_hostname")
 	case mdr.RelResolved:
 		it.Kind, it.Action = ItemDomain, ActResolved
-		it.Domain = to.name
+		it.Domain = g.nm(to)
 	case mdr.RelInstalledService:
 		it.Kind, it.Action = ItemService, ActCreated
 		it.ImagePath = blobVal(g.blobs, to.attrs, "path")
@@ -942,8 +952,8 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 		if x.kind() == mdr.RelRemovedFromGroup {
 			it.Action = ActRemoved
 		}
-		it.EntityID, it.Name, it.Role = from.id, from.name, b.roleOf(x.from)
-		it.Groups = []string{to.name}
+		it.EntityID, it.Name, it.Role = from.id, g.nm(from), b.roleOf(x.from)
+		it.Groups = []string{g.nm(to)}
 		if by := blobVal(g.blobs, x.attrs, "by"); by != "" {
 			it.By = by
 		}
@@ -951,7 +961,7 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 		it.Kind, it.Action = ItemShare, ActAccessed
 	case mdr.RelLoggedOn:
 		it.Kind, it.Action = ItemHost, ActLoggedOn
-		it.Host = to.name
+		it.Host = g.nm(to)
 	case mdr.RelUsedCredentials:
 		it.Kind, it.Action = ItemUser, ActUsed
 	case mdr.RelCreatedRemoteThread:
@@ -974,7 +984,7 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 	if it.Host == "" {
 		it.Host = host
 	}
-	x2 := b.add(it, ev, x.first, x.last())
+	x2 := b.add(it, ev, x.first(), x.last())
 	x2.EventIDs = append(x2.EventIDs, b.edgeEvents[e]...)
 }
 
@@ -986,8 +996,8 @@ func hostOfID(g *Graph, id, def string) string {
 		return def
 	}
 	h, _, _ := strings.Cut(rest, `\`)
-	if n, ok := g.ids["host:"+h]; ok && g.nodes.at(n).name != "" {
-		return g.nodes.at(n).name
+	if n, ok := g.ids["host:"+h]; ok && g.nm(g.nodes.at(n)) != "" {
+		return g.nm(g.nodes.at(n))
 	}
 	if def != "" {
 		return def
@@ -998,12 +1008,12 @@ func hostOfID(g *Graph, id, def string) string {
 // seenBefore reports whether file n had any edge before t other than e.
 func (g *Graph) seenBefore(n uint32, t int64, skip uint32) bool {
 	for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
-		if e != skip && g.edges.at(e).first < t {
+		if e != skip && g.edges.at(e).first() < t {
 			return true
 		}
 	}
 	for e := g.nodes.at(n).headOut; e != 0; e = g.edges.at(e).nextOut {
-		if e != skip && g.edges.at(e).first < t {
+		if e != skip && g.edges.at(e).first() < t {
 			return true
 		}
 	}

@@ -117,7 +117,7 @@ func (g *Graph) label(n uint32) string {
 	x := g.nodes.at(n)
 	switch x.kind {
 	case mdr.EntityProcess:
-		img := x.name
+		img := g.nm(x)
 		if img == "" {
 			img = "?"
 		}
@@ -127,16 +127,16 @@ func (g *Graph) label(n uint32) string {
 		}
 		return s
 	case mdr.EntityHost:
-		return shortHost(x.name)
+		return shortHost(g.nm(x))
 	case mdr.EntityAccount:
 		if strings.HasPrefix(x.id, "sid:") {
 			if u := g.sidUser(strings.TrimPrefix(x.id, "sid:")); u != 0 {
-				return g.nodes.at(u).name
+				return g.nm(g.nodes.at(u))
 			}
 		}
 	}
-	if x.name != "" {
-		return x.name
+	if g.nm(x) != "" {
+		return g.nm(x)
 	}
 	return x.id
 }
@@ -245,7 +245,7 @@ func (g *Graph) EdgesBetween(from, to time.Time) []Edge {
 	}
 	var out []Edge
 	for i := 1; i < g.edges.len(); i++ {
-		if t := g.edges.at(uint32(i)).first; t >= lo && t < hi {
+		if t := g.edges.at(uint32(i)).first(); t >= lo && t < hi {
 			out = append(out, g.edgeOf(uint32(i)))
 		}
 	}
@@ -256,12 +256,12 @@ func (g *Graph) EdgesBetween(from, to time.Time) []Edge {
 func (g *Graph) hostOfEdge(e Edge) string {
 	if n, ok := g.ids[e.From]; ok {
 		if h := g.nodes.at(n).host; h != 0 {
-			return g.nodes.at(h).name
+			return g.nm(g.nodes.at(h))
 		}
 	}
 	for _, id := range []string{e.To, e.From} {
 		if n, ok := g.ids[id]; ok && g.nodes.at(n).kind == mdr.EntityHost {
-			return g.nodes.at(n).name
+			return g.nm(g.nodes.at(n))
 		}
 	}
 	return ""
@@ -398,8 +398,8 @@ func (g *Graph) describe(r Edge) string {
 }
 
 func (g *Graph) nameOf(id string) string {
-	if n, ok := g.ids[id]; ok && g.nodes.at(n).name != "" {
-		return g.nodes.at(n).name
+	if n, ok := g.ids[id]; ok && g.nm(g.nodes.at(n)) != "" {
+		return g.nm(g.nodes.at(n))
 	}
 	return id
 }

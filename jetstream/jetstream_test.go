@@ -21,10 +21,12 @@ import (
 	"github.com/mdrkit/mdr"
 	"github.com/mdrkit/mdr/engine"
 	"github.com/mdrkit/mdr/internal/shareddata"
+	"github.com/mdrkit/mdr/investigate"
 	"github.com/mdrkit/mdr/jetstream"
 	"github.com/mdrkit/mdr/reader"
 	"github.com/mdrkit/mdr/store"
 	"github.com/mdrkit/mdr/store/badger"
+	"github.com/mdrkit/mdr/triage"
 )
 
 // TestMain runs a worker as a child process when MDR_JS_CHILD is set (the
@@ -496,4 +498,55 @@ func TestKillWorker(t *testing.T) {
 	if missing, extra := diff(want, stored); len(missing)+len(extra) > 0 {
 		t.Errorf("store: %d missing, %d extra", len(missing), len(extra))
 	}
+}
+
+// With the triage stage, the worker's store holds every alert (written by
+// the triage queue, with scores) grouped into incidents.
+func TestTriageStage(t *testing.T) {
+	r := testRules(t)
+	files := []string{shareddata.Path(t, "events", "evtx_attack_samples.jsonl")}
+	want := baseline(t, r, files)
+	s := startServer(t)
+	publish(t, s.URL(), files)
+	ctx, cancel := context.WithCancel(context.Background())
+	st := store.NewMemory()
+	stage, err := jetstream.NewTriageStage(ctx, st, triage.DefaultConfig(), investigate.DefaultConfig(), triage.WithCatalog(triage.CatalogOf(r.Ruleset)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := jetstream.NewWorker(ctx, s.URL(), jetstream.WorkerConfig{Config: testConfig(), ID: "t", Rules: r, Store: st, Stage: stage, IdleFlush: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	waitDone(t, connectJS(t, s.URL()), 3*time.Minute)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	stored := map[string]bool{}
+	for rec, err := range st.ListAlerts(context.Background(), store.ListQuery{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored[rec.Alert.ID] = true
+	}
+	// Triage folds repeats of a rule on one host and process into one
+	// alert with a count: every stored alert is one the scan raised.
+	if _, extra := diff(want, stored); len(extra) > 0 || len(stored) == 0 {
+		t.Errorf("%d alerts stored, %d not raised by the scan", len(stored), len(extra))
+	}
+	incidents := 0
+	for _, err := range st.ListIncidents(context.Background(), store.ListQuery{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		incidents++
+	}
+	ts := stage.Queue().Stats()
+	if incidents == 0 || ts.Pushed != int64(len(want)) {
+		t.Errorf("%d incidents stored; %d alerts pushed, want %d", incidents, ts.Pushed, len(want))
+	}
+	t.Logf("%d alerts pushed, %d stored, %d incidents", ts.Pushed, len(stored), incidents)
 }

@@ -372,6 +372,16 @@ func (w *Worker) runPartition(ctx context.Context, p int, cl *claim) error {
 				if err != nil {
 					return err
 				}
+				if w.cfg.Stage != nil && len(as) > 0 {
+					if err := w.cfg.Stage.Process(ctx, p, nil, as); err != nil {
+						return err
+					}
+					if f, ok := w.cfg.Stage.(Flusher); ok {
+						if err := f.Flush(ctx); err != nil {
+							return err
+						}
+					}
+				}
 				if err := w.emit(ctx, p, nil, as); err != nil {
 					return err
 				}
@@ -457,6 +467,11 @@ func (w *Worker) batch(ctx context.Context, p int, det *engine.Detector, b *mdr.
 	if err := w.emit(ctx, p, nil, alerts); err != nil {
 		return err
 	}
+	if f, ok := w.cfg.Stage.(Flusher); ok {
+		if err := f.Flush(ctx); err != nil {
+			return err
+		}
+	}
 	if lost.Load() {
 		// Another worker may own the partition now: neither the state
 		// nor the acknowledgement of this batch may overwrite its own.
@@ -480,11 +495,17 @@ func (w *Worker) emit(ctx context.Context, _ int, _ *mdr.Event, alerts []mdr.Ale
 		return nil
 	}
 	futs := make([]js.PubAckFuture, 0, len(alerts))
+	stageStores := false
+	if s, ok := w.cfg.Stage.(interface{ StoresAlerts() bool }); ok {
+		stageStores = s.StoresAlerts()
+	}
 	for i := range alerts {
 		a := &alerts[i]
-		_, err := w.cfg.Store.PutAlert(ctx, store.AlertRecord{Alert: *a, Status: store.StatusNew, Updated: a.Time})
-		if err != nil && !errors.Is(err, mdr.ErrConflict) {
-			return fmt.Errorf("storing alert %s: %w", a.ID, err)
+		if !stageStores {
+			_, err := w.cfg.Store.PutAlert(ctx, store.AlertRecord{Alert: *a, Status: store.StatusNew, Updated: a.Time})
+			if err != nil && !errors.Is(err, mdr.ErrConflict) {
+				return fmt.Errorf("storing alert %s: %w", a.ID, err)
+			}
 		}
 		data, err := json.Marshal(a)
 		if err != nil {

@@ -214,6 +214,9 @@ func ReadConfig(path string) (Config, error) {
 	return ParseConfig(path, b)
 }
 
+// maxKnownFPsFile caps what is read of a known-false-positives file.
+const maxKnownFPsFile = 16 << 20
+
 var yamlLine = regexp.MustCompile(`line (\d+)`)
 
 // ParseConfig is ReadConfig on bytes; name is used in errors and to find
@@ -245,7 +248,12 @@ func ParseConfig(name string, b []byte) (Config, error) {
 		if err != nil {
 			return Config{}, &ConfigError{File: name, Line: c.lines["known_false_positives_file"], Key: "known_false_positives_file", Err: err}
 		}
-		ids, err := ReadKnownFPs(f)
+		var ids []string
+		if st, serr := f.Stat(); serr != nil || !st.Mode().IsRegular() {
+			err = fmt.Errorf("%w: %s is not a regular file", ErrConfig, p)
+		} else {
+			ids, err = ReadKnownFPs(io.LimitReader(f, maxKnownFPsFile))
+		}
 		f.Close()
 		if err != nil {
 			return Config{}, &ConfigError{File: name, Line: c.lines["known_false_positives_file"], Key: "known_false_positives_file", Err: err}

@@ -15,7 +15,8 @@ import (
 type incState struct {
 	in      mdr.Incident
 	rules   map[string]*ruleAgg
-	tactics [15]time.Time // earliest event time per tactic (index = kill-chain order)
+	tactics [15]time.Time  // earliest event time per tactic (index = kill-chain order)
+	techOrd map[string]int // technique → earliest kill-chain order of the tactics it came with
 	members []*alertState
 	keys    []string // byEntity keys pointing here
 	chain   []string // byChain keys pointing here
@@ -103,8 +104,20 @@ func (inc *incState) add(q *Queue, as *alertState) {
 			}
 		}
 	}
+	ord := 99
+	for _, t := range tags.tactics {
+		ord = min(ord, t.Order)
+	}
 	for _, t := range tags.techniques {
 		in.Techniques = appendUnique(in.Techniques, t, maxListPerIncident)
+		if o, ok := inc.techOrd[t]; !ok || ord < o {
+			if inc.techOrd == nil {
+				inc.techOrd = map[string]int{}
+			}
+			if ok || len(inc.techOrd) < maxListPerIncident {
+				inc.techOrd[t] = ord
+			}
+		}
 	}
 }
 
@@ -169,6 +182,8 @@ func (q *Queue) materialize(inc *incState) {
 			times = append(times, inc.tactics[o])
 		}
 	}
+	// techniques in the kill-chain order of the tactics they came with
+	slices.SortStableFunc(in.Techniques, func(a, b string) int { return inc.techOrd[a] - inc.techOrd[b] })
 	if n := len(in.Tactics); n > 1 && q.cfg.Weights.Tactic > 0 {
 		v := q.cfg.Weights.Tactic * float64(n-1)
 		d := fmt.Sprintf("%d tactics: %s", n, strings.Join(in.Tactics, " → "))

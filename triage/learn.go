@@ -69,7 +69,7 @@ type rarity struct {
 	k, kp    float64
 	baseline *Baseline
 
-	lastID, lastKey string // the pattern key ScoreAlert computed, for observe
+	lastID, lastKey string // the pattern key of the alert being pushed
 }
 
 func newRarity(max int, k, kp float64, b *Baseline) *rarity {
@@ -87,8 +87,11 @@ func (r *rarity) ScoreAlert(a *Alert, sofar float64, dst []Part) []Part {
 			h++
 		}
 	}
-	key := PatternKey(&a.Alert)
-	r.lastID, r.lastKey = a.ID, key
+	key := r.lastKey
+	if a.ID != r.lastID {
+		key = PatternKey(&a.Alert)
+		r.lastID, r.lastKey = a.ID, key
+	}
 	n := int(r.Patterns[key])
 	if r.baseline != nil {
 		h += r.baseline.RuleHosts[a.RuleID]

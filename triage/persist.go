@@ -82,6 +82,13 @@ func (q *Queue) flush(ctx context.Context) error {
 		var err error
 		if rec.Version == 0 {
 			out, err = q.st.PutAlert(ctx, rec)
+			if errors.Is(err, mdr.ErrConflict) {
+				// an alert pushed again after its record left memory
+				// (evicted, or before a restart): the stored one stays
+				q.stats.ReplayedStored++
+				a.dirty = false
+				continue
+			}
 		} else {
 			out, err = q.st.UpdateAlert(ctx, rec)
 		}
@@ -110,6 +117,15 @@ func (q *Queue) flush(ctx context.Context) error {
 		var err error
 		if rec.Version == 0 {
 			out, err = q.st.PutIncident(ctx, rec)
+			if errors.Is(err, mdr.ErrConflict) {
+				// replayed alerts re-created an incident that left memory:
+				// continue the stored one
+				if err = q.adoptStored(ctx, inc); err == nil {
+					rec = inc.in
+					rec.Updated = now
+					out, err = q.st.UpdateIncident(ctx, rec)
+				}
+			}
 		} else {
 			out, err = q.st.UpdateIncident(ctx, rec)
 		}
@@ -121,6 +137,44 @@ func (q *Queue) flush(ctx context.Context) error {
 	}
 	q.dirtyI = q.dirtyI[:0]
 	return q.writeSnapshot(ctx)
+}
+
+// adoptStored makes inc, re-created in memory under an id already stored,
+// the continuation of the stored incident: its version, status, assignee,
+// notes, creation time, reopen count and earlier alerts are kept, and the
+// counts of the alerts pushed since are added.
+func (q *Queue) adoptStored(ctx context.Context, inc *incState) error {
+	st, err := q.st.GetIncident(ctx, inc.in.ID)
+	if err != nil {
+		return err
+	}
+	in := &inc.in
+	known := make(map[string]bool, len(st.AlertIDs))
+	for _, id := range st.AlertIDs {
+		known[id] = true
+	}
+	ids := st.AlertIDs
+	alerts, suppressed := st.Alerts, st.Suppressed
+	for _, as := range inc.members {
+		if known[as.ID] {
+			continue
+		}
+		ids = append(ids, as.ID)
+		alerts += as.Count
+		if as.Status == AlertSuppressed {
+			suppressed += as.Count
+		}
+	}
+	in.Version, in.Status, in.Assignee, in.Notes, in.Created, in.Reopened = st.Version, st.Status, st.Assignee, st.Notes, st.Created, st.Reopened
+	in.AlertIDs, in.Alerts, in.Suppressed = ids, alerts, suppressed
+	if st.First.Before(in.First) {
+		in.First = st.First
+	}
+	if st.Last.After(in.Last) {
+		in.Last = st.Last
+	}
+	q.stats.ReplayedStored++
+	return nil
 }
 
 func cmpStr(a, b string) int {
@@ -267,10 +321,10 @@ func (q *Queue) rebuild(rec mdr.Incident, recs []store.AlertRecord) *incState {
 		inc.add(q, a)
 		q.alerts[a.ID] = a
 	}
-	members := inc.members
+	members, techOrd := inc.members, inc.techOrd
 	rules, tactics := inc.rules, inc.tactics
 	inc.in = saved
-	inc.members, inc.rules, inc.tactics = members, rules, tactics
+	inc.members, inc.rules, inc.tactics, inc.techOrd = members, rules, tactics, techOrd
 	q.incidents[rec.ID] = inc
 	return inc
 }
@@ -336,7 +390,7 @@ func (q *Queue) Alerts(ctx context.Context, incidentID string) ([]Alert, error) 
 	out := make([]Alert, 0, len(inc.members))
 	for _, as := range inc.members {
 		a := as.Alert
-		a.EventIDs = slices.Clone(a.EventIDs)
+		a.EventIDs, a.Score.Parts = slices.Clone(a.EventIDs), slices.Clone(a.Score.Parts)
 		out = append(out, a)
 	}
 	return out, nil

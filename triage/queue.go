@@ -67,10 +67,14 @@ type Pushed struct {
 // Stats counts what a Queue did since it was opened (Open counts what is
 // in memory now).
 type Stats struct {
-	Pushed            int64 `json:"pushed"`
-	Deduplicated      int64 `json:"deduplicated"`
-	Suppressed        int64 `json:"suppressed"`
-	Replayed          int64 `json:"replayed"`
+	Pushed       int64 `json:"pushed"`
+	Deduplicated int64 `json:"deduplicated"`
+	Suppressed   int64 `json:"suppressed"`
+	Replayed     int64 `json:"replayed"`
+	// ReplayedStored counts alerts pushed again whose record was no longer
+	// in memory; Flush keeps the stored record (the incident in memory
+	// still counted the push).
+	ReplayedStored    int64 `json:"replayed_stored"`
 	IncidentsCreated  int64 `json:"incidents_created"`
 	Reopened          int64 `json:"reopened"`
 	LinkedCausally    int64 `json:"linked_causally"`
@@ -173,6 +177,7 @@ type Queue struct {
 
 type alertState struct {
 	Alert
+	parts [6]Part // room for the score's parts without another allocation
 	dirty bool
 	key   string
 	inc   *incState
@@ -261,6 +266,14 @@ func (q *Queue) name(n string) nameInfo {
 	return ni
 }
 
+// lower returns s lower-cased, through the name cache.
+func (q *Queue) lower(s string) string {
+	if s == "" {
+		return s
+	}
+	return q.name(s).hostKey[len("host:"):]
+}
+
 // ruleTags are the ATT&CK tactics and techniques of a rule's tags.
 type ruleTags struct {
 	tactics    []*mdr.Tactic
@@ -310,7 +323,8 @@ func (q *Queue) Push(ctx context.Context, a mdr.Alert, ev *mdr.Event) (Pushed, e
 		as.Status, as.SuppressedBy = AlertSuppressed, sup.ID
 		q.stats.Suppressed++
 	}
-	as.Score = q.scoreAlert(&as.Alert)
+	q.rarity.lastID, q.rarity.lastKey = a.ID, patternOf(key)
+	as.Score = q.scoreAlert(&as.Alert, as.parts[:])
 	q.rarity.observe(&a)
 	inc, lerr := q.findIncident(ctx, as)
 	if lerr != nil && err == nil {
@@ -343,19 +357,30 @@ func absDur(d time.Duration) time.Duration {
 	return d
 }
 
+// dedupKey is the alert's pattern key (see PatternKey) followed by the
+// values of Config.DedupFields.
 func (q *Queue) dedupKey(a *mdr.Alert) string {
 	var b strings.Builder
-	b.Grow(len(a.RuleID) + len(a.Host) + 64)
-	b.WriteString(a.RuleID)
-	b.WriteByte(0)
-	b.WriteString(strings.ToLower(a.Host))
-	b.WriteByte(0)
-	b.WriteString(strings.ToLower(imageOf(a)))
+	img := imageOf(a)
+	b.Grow(len(a.RuleID) + len(a.Host) + len(img) + 2)
+	b.WriteString(q.lower(a.RuleID))
+	b.WriteByte('|')
+	b.WriteString(q.lower(a.Host))
+	b.WriteByte('|')
+	b.WriteString(q.lower(img))
 	for _, f := range q.cfg.DedupFields {
 		b.WriteByte(0)
 		b.WriteString(a.Fields[f])
 	}
 	return b.String()
+}
+
+// patternOf is the PatternKey part of a dedup key.
+func patternOf(dedupKey string) string {
+	if i := strings.IndexByte(dedupKey, 0); i >= 0 {
+		return dedupKey[:i]
+	}
+	return dedupKey
 }
 
 func (q *Queue) dedupInto(as *alertState, a *mdr.Alert) Pushed {
@@ -392,8 +417,8 @@ func (q *Queue) dedupInto(as *alertState, a *mdr.Alert) Pushed {
 	return Pushed{AlertID: as.ID, IncidentID: as.IncidentID, Deduplicated: true, Suppressed: as.Status == AlertSuppressed}
 }
 
-func (q *Queue) scoreAlert(a *Alert) Score {
-	parts := make([]Part, 0, 6)
+func (q *Queue) scoreAlert(a *Alert, buf []Part) Score {
+	parts := buf[:0]
 	var sofar float64
 	for _, s := range q.scorers {
 		n := len(parts)

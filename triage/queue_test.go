@@ -371,3 +371,35 @@ func TestEvictionBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEvictedThenReplayed: an evicted incident that was not yet written is
+// found in memory, and alerts pushed again after they left memory do not
+// make Flush fail.
+func TestEvictedThenReplayed(t *testing.T) {
+	ctx := context.Background()
+	cfg := triage.DefaultConfig()
+	cfg.MaxIncidents = 8
+	q, st := openMem(t, cfg)
+	var as []mdr.Alert
+	for i := range 40 {
+		as = append(as, mkAlert(fmt.Sprint("a", i), "r", fmt.Sprint("host", i), mdr.SeverityMedium, time.Duration(i)*time.Second))
+	}
+	push(t, q, as...)
+	if err := q.SetStatus(ctx, "inc:a0", mdr.IncidentTriaged, "ana", ""); err != nil {
+		t.Fatal(err)
+	}
+	in, err := st.GetIncident(ctx, "inc:a0")
+	if err != nil || in.Status != mdr.IncidentTriaged || in.Alerts != 1 {
+		t.Fatalf("stored %+v, %v", in, err)
+	}
+	if err := q.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	push(t, q, as[:20]...)
+	if err := q.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := q.Stats(); s.ReplayedStored == 0 {
+		t.Errorf("stats %+v", s)
+	}
+}

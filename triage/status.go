@@ -97,6 +97,14 @@ func (q *Queue) incident(ctx context.Context, id string) (*incState, error) {
 	if inc := q.incidents[id]; inc != nil {
 		return inc, nil
 	}
+	// evicted but not yet written: the memory copy is the newer one
+	for _, inc := range q.dirtyI {
+		if inc.dirty && inc.evicted && inc.in.ID == id {
+			q.incidents[id] = inc
+			inc.evicted, inc.lastSeq = false, q.seq
+			return inc, nil
+		}
+	}
 	rec, err := q.st.GetIncident(ctx, id)
 	if errors.Is(err, mdr.ErrNotFound) {
 		return nil, fmt.Errorf("%w: incident %s", ErrUnknown, id)

@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/mdrkit/mdr/engine"
+	"github.com/mdrkit/mdr/investigate"
 	"github.com/mdrkit/mdr/jetstream"
 	"github.com/mdrkit/mdr/reader"
 	"github.com/mdrkit/mdr/store"
 	"github.com/mdrkit/mdr/store/badger"
+	"github.com/mdrkit/mdr/triage"
 )
 
 // natsFlags are the flags publish and worker share.
@@ -74,7 +76,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	verbose := fset.Bool("v", false, "log claims and releases on stderr")
 	addPipelineFlag(fset)
 	fset.Usage = func() {
-		fmt.Fprintln(stderr, "usage: mdr worker --nats URL --rules PATH… [--store DIR] [--partitions N]\n\nConsumes event partitions, runs detection (correlations included), stores alerts and publishes them to mdr.alerts.")
+		fmt.Fprintln(stderr, "usage: mdr worker --nats URL --rules PATH… [--store DIR] [--partitions N]\n\nConsumes event partitions, runs detection (correlations included), triage (incidents linked through\nthe provenance graph), stores alerts and incidents and publishes alerts to mdr.alerts.")
 		fset.PrintDefaults()
 	}
 	if err := fset.Parse(args); err != nil {
@@ -95,7 +97,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for _, r := range rules.Rejects {
 		fmt.Fprintf(stderr, "mdr worker: rejected %s\n", r)
 	}
-	var st jetstream.Store = store.NewMemory()
+	var st store.Store = store.NewMemory()
 	if *dir != "" {
 		b, err := badger.Open(badger.DefaultConfig(*dir))
 		if err != nil {
@@ -104,12 +106,16 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		defer b.Close()
 		st = b
 	}
+	stage, err := jetstream.NewTriageStage(ctx, st, triage.DefaultConfig(), investigate.DefaultConfig(), triage.WithCatalog(triage.CatalogOf(rules.Ruleset)))
+	if err != nil {
+		return err
+	}
 	level := slog.LevelWarn
 	if *verbose {
 		level = slog.LevelInfo
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	w, err := jetstream.NewWorker(ctx, *url, jetstream.WorkerConfig{Config: cfg, ID: *id, Rules: rules, Store: st, IdleFlush: *idle, Logger: log})
+	w, err := jetstream.NewWorker(ctx, *url, jetstream.WorkerConfig{Config: cfg, ID: *id, Rules: rules, Store: st, Stage: stage, IdleFlush: *idle, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -118,6 +124,9 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	s := w.Stats()
 	fmt.Fprintf(stdout, "mdr worker: %d events, %d alerts, %d dead-lettered, %d redelivered skipped, %d batches, %d rule evaluation errors\n",
 		s.Events, s.Alerts, s.Dead, s.Skipped, s.Batches, s.EvalErrors)
+	if ts := stage.Queue().Stats(); err == nil {
+		fmt.Fprintf(stdout, "mdr worker: triage: %d alerts pushed, %d deduplicated, %d suppressed, %d incidents open\n", ts.Pushed, ts.Deduplicated, ts.Suppressed, ts.OpenIncidents)
+	}
 	return err
 }
 
