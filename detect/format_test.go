@@ -113,13 +113,22 @@ func FuzzCompileCondition(f *testing.F) {
 	for _, c := range conditionCases {
 		f.Add(c.cond)
 	}
+	// issue 17: constant comprehensions were folded at compile time
+	// without a cost limit (a triple one over 500 items: 44 s)
+	f.Add(`e.Image == "x" && [1,2,3,4,5,6,7,8,9,10].exists(x, [1,2,3,4,5,6,7,8,9,10].exists(y, [1,2,3,4,5,6,7,8,9,10].exists(z, x + y + z == -1)))`)
 	other := ev("Image", "x", "EventID", "0x10", "Hashes", []string{"A", "b"}, "proc.name", nil)
 	f.Fuzz(func(t *testing.T, cond string) {
 		// differential: direct evaluation with the prefilter must agree with
-		// the CEL program evaluated on every event
+		// the CEL program evaluated on every event. Compiling is bounded
+		// by the cost limit too: a condition that takes seconds to compile
+		// is a failure (the limit here allows about 10,000 steps).
+		start := time.Now()
 		fast, err := Compile([]Rule{{ID: "f", Condition: cond}}, WithCostLimit(10000))
 		if fast == nil {
 			t.Fatalf("nil ruleset: %v", err)
+		}
+		if el := time.Since(start); el > 10*time.Second {
+			t.Fatalf("%q: compiling took %v", cond, el)
 		}
 		slow, _ := Compile([]Rule{{ID: "f", Condition: cond}}, WithCostLimit(10000), WithNativeEvaluation(false), WithPrefilter(false))
 		for _, e := range []*mdr.Event{sample, other} {

@@ -344,7 +344,7 @@ type FileStats struct {
 func DetectFiles(ctx context.Context, d *Detector, files []string, opts reader.Options, emit func(ev *mdr.Event, alerts []mdr.Alert) error) (FileStats, error) {
 	var fs FileStats
 	for _, f := range files {
-		r, err := reader.Open(f, opts)
+		r, err := reader.OpenContext(ctx, f, opts)
 		if err != nil {
 			return fs, err
 		}

@@ -3,9 +3,11 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -344,5 +346,31 @@ level: low
 	}
 	if err := second.Restore(ctx, []byte("{")); err == nil {
 		t.Error("a broken snapshot was accepted")
+	}
+}
+
+// TestLoadCancelledWhileCompiling (issue 17 defect 7): a context that ends
+// while the rules compile stops the compile; a rule whose constant folding
+// would take minutes (defect 6) does not hold Load past it.
+func TestLoadCancelledWhileCompiling(t *testing.T) {
+	list := make([]string, 500)
+	for i := range list {
+		list[i] = strconv.Itoa(i)
+	}
+	l := "[" + strings.Join(list, ",") + "]"
+	var src strings.Builder
+	for i := 0; i < 50; i++ {
+		fmt.Fprintf(&src, "- id: fold-%d\n  title: t\n  severity: low\n  condition: 'e.Image == \"%d\" && %s.exists(x, %s.exists(y, %s.exists(z, x + y + z == -1)))'\n", i, i, l, l, l)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := engine.LoadSources(ctx, []engine.Source{{Name: "fold.yml", Data: []byte(src.String())}},
+		engine.WithDetectOptions(detect.WithCostLimit(1<<62)))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the context's", err)
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Errorf("Load went on for %v", el)
 	}
 }

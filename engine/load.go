@@ -133,7 +133,7 @@ func Load(ctx context.Context, paths []string, opts ...Option) (*Rules, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return p.Compile()
+	return p.CompileContext(ctx)
 }
 
 // Parse reads and parses the rule files under paths as Load does, without
@@ -217,7 +217,7 @@ func LoadSources(ctx context.Context, srcs []Source, opts ...Option) (*Rules, er
 	if err != nil {
 		return nil, err
 	}
-	return p.Compile()
+	return p.CompileContext(ctx)
 }
 
 func newConfig(opts []Option) (*config, error) {
@@ -259,15 +259,22 @@ type Parsed struct {
 // IsSigma reports whether the rule with this id came from a Sigma file.
 func (p *Parsed) IsSigma(id string) bool { return p.sigmaIDs[id] }
 
-// Compile compiles the parsed rules into one Ruleset, routed by the Sigma
-// pipeline's logsource mappings, with the detect options given to Parse
-// and then opts. Rules the compiler refuses are added to the rejects.
+// Compile is CompileContext with context.Background().
 func (p *Parsed) Compile(opts ...detect.Option) (*Rules, error) {
+	return p.CompileContext(context.Background(), opts...)
+}
+
+// CompileContext compiles the parsed rules into one Ruleset, routed by the
+// Sigma pipeline's logsource mappings, with the detect options given to
+// Parse and then opts. Rules the compiler refuses are added to the rejects.
+// When ctx ends the compile stops and ctx.Err() is returned
+// (detect.CompileContext).
+func (p *Parsed) CompileContext(ctx context.Context, opts ...detect.Option) (*Rules, error) {
 	dopts := append([]detect.Option{detect.WithPipeline(p.Pipeline.Routing())}, p.detectOpts...)
 	dopts = append(dopts, opts...)
 	out := &Rules{Rejects: append([]Reject(nil), p.Rejects...), Skipped: p.Skipped, Files: p.Files,
 		SigmaFiles: p.SigmaFiles, Pipeline: p.Pipeline, sigmaIDs: p.sigmaIDs}
-	rs, err := detect.Compile(p.Rules, dopts...)
+	rs, err := detect.CompileContext(ctx, p.Rules, dopts...)
 	if err != nil {
 		rj := detect.Rejections(err)
 		if rj == nil || rs == nil {

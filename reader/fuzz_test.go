@@ -41,7 +41,17 @@ func FuzzReader(f *testing.F) {
 		f.Add(s, uint8(1))
 		f.Add(gz(s), uint8(1))
 	}
+	f.Add("{\"a\":1}\n{\"a\":2}\n", uint8(2))
+	f.Add("[{\"a\":1},{\"a\":2}]", uint8(6))
 	f.Fuzz(func(t *testing.T, data string, mode uint8) {
+		// mode bit 1: read data gzipped and cut short (by 1 + mode>>2
+		// bytes), which must end in an error, never as a clean end
+		// (issue 17: a gzip without its trailer was taken for complete)
+		cut := mode&2 != 0
+		if cut {
+			z := gz(data)
+			data = z[:len(z)-1-int(mode>>2)%len(z)]
+		}
 		opts := reader.Options{MaxLineBytes: 4096}
 		var skips int
 		if mode&1 == 1 {
@@ -72,6 +82,9 @@ func FuzzReader(f *testing.F) {
 		// loops on a malformed record is caught through OnSkip
 		if int64(n)+r.Skipped() > int64(len(data))+1 {
 			t.Fatalf("%d events and %d skipped from %d bytes", n, r.Skipped(), len(data))
+		}
+		if cut && r.Err() == nil && len(data) >= 10 {
+			t.Fatalf("a cut gzip stream read as complete (%d events)", n)
 		}
 		if err := r.Err(); err != nil {
 			var le *reader.LineError

@@ -499,10 +499,17 @@ func (r *Reader) ioErr(err error) error {
 	return fmt.Errorf("%s: %w", r.src, err)
 }
 
+// drainTrailing reads what follows the closing bracket of the array: white
+// space only. An error of the source there (a gzip stream cut in its
+// trailer) is an error of the read, not a clean end.
 func (r *Reader) drainTrailing() {
 	for {
 		c, err := r.br.ReadByte()
+		if err == io.EOF {
+			return
+		}
 		if err != nil {
+			r.err = r.ioErr(err)
 			return
 		}
 		if !isSpace(c) {

@@ -103,8 +103,7 @@ func expect(t *testing.T, r cliRun, code int, want ...string) {
 }
 
 // TestCLIHostile runs the built mdr on every case of issue 17, each under
-// cliTimeout: the eight defects (but 8, the FIFO in a rules folder, which
-// rule loading covers) and the minor ones.
+// cliTimeout: the eight defects and the minor ones.
 func TestCLIHostile(t *testing.T) {
 	bin := buildCLI(t)
 	tmp := t.TempDir()
@@ -203,6 +202,74 @@ func TestCLIHostile(t *testing.T) {
 			if r.took > 10*time.Second {
 				t.Errorf("mdr %s: took %v to stop after SIGINT", args[0], r.took)
 			}
+		}
+	})
+	t.Run("7 SIGINT while compiling", func(t *testing.T) {
+		// 60 rules whose constant folding stays under the cost limit but
+		// takes a while: several seconds of compiling in all. The command
+		// must stop within signalGrace of the signal: through ctx where the
+		// compile gets one (detect.CompileContext, engine.Load), else by
+		// main's backstop, which exits after signalGrace.
+		list := make([]string, 300)
+		for i := range list {
+			list[i] = strconv.Itoa(i)
+		}
+		l := "[" + strings.Join(list, ",") + "]"
+		var b strings.Builder
+		for i := 0; i < 60; i++ {
+			fmt.Fprintf(&b, "- id: fold-%d\n  title: t\n  severity: low\n  condition: 'e.Image == \"%d\" && %s.exists(x, %s.exists(y, x + y == -%d))'\n", i, i, l, l, i+1)
+		}
+		p := filepath.Join(tmp, "slow.yml")
+		if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{{"rules", "check", p}, {"scan", "--rules", p, hostileFile("cut-array.json")}} {
+			r := runCLI(t, bin, nil, nil, func(c *exec.Cmd) {
+				time.Sleep(time.Second)
+				c.Process.Signal(syscall.SIGINT)
+			}, args...)
+			if r.code == 0 {
+				t.Errorf("mdr %s: exit 0 after SIGINT while compiling\n%s", args[0], r.stderr)
+			}
+			if r.took > signalGrace+8*time.Second {
+				t.Errorf("mdr %s: took %v in all, SIGINT at 1 s", args[0], r.took)
+			}
+			t.Logf("mdr %s: stopped %v after the start (SIGINT at 1 s): %s", args[0], r.took.Round(time.Millisecond), strings.TrimSpace(r.stderr))
+		}
+	})
+	t.Run("8 FIFO in a rules folder", func(t *testing.T) {
+		dir := filepath.Join(tmp, "rules")
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(hostileFile("cost-rules.yml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "a.yml"), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Mkfifo(filepath.Join(dir, "b.yml"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, runCLI(t, bin, nil, nil, nil, "rules", "check", dir), 0, "b.yml", "not a regular file", "2 compiled")
+		expect(t, runCLI(t, bin, nil, nil, nil, "scan", "--rules", dir, hostileFile("cost-events.jsonl")), 0, "b.yml", "8 events read, 8 matches")
+		expect(t, runCLI(t, bin, nil, nil, nil, "rules", "check", filepath.Join(dir, "b.yml")), 1, "not a regular file")
+	})
+	t.Run("minor: oversized rule file", func(t *testing.T) {
+		p := filepath.Join(tmp, "big.yml")
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Truncate(58 << 20); err != nil { // sparse: 58 MB without writing them
+			t.Fatal(err)
+		}
+		f.Close()
+		r := runCLI(t, bin, nil, nil, nil, "rules", "check", p)
+		expect(t, r, 1, "too large")
+		if r.took > 10*time.Second {
+			t.Errorf("rejecting a 58 MB rule file took %v", r.took)
 		}
 	})
 	t.Run("minor: control characters in strings", func(t *testing.T) {

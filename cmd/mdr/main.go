@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"syscall"
+	"time"
 )
 
 // command is one subcommand. run gets the arguments after the subcommand's
@@ -74,6 +75,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		// After the first SIGINT or SIGTERM the command stops through ctx;
+		// a second one ends the process at once (the default action), and
+		// so does the first after signalGrace, should some step fail to
+		// look at ctx.
+		select {
+		case <-ctx.Done():
+		case <-done:
+			return
+		}
+		stop()
+		select {
+		case <-done:
+		case <-time.After(signalGrace):
+			fmt.Fprintf(stderr, "mdr %s: interrupted, and not stopped after %v: exiting\n", args[0], signalGrace)
+			os.Exit(130)
+		}
+	}()
 	out := &checkedWriter{w: stdout}
 	err := cmd.run(ctx, args[1:], out, stderr)
 	if err == nil && out.err != nil {
@@ -91,6 +112,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
+
+// signalGrace is how long a command may take to stop after SIGINT or
+// SIGTERM before the process exits anyway.
+const signalGrace = 5 * time.Second
 
 // checkedWriter keeps the first error of writes to the output, which
 // commands printing with fmt.Fprint* do not check.

@@ -6,9 +6,11 @@
 package codec
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
+	"unsafe"
 
 	"github.com/mdrkit/mdr"
 )
@@ -205,16 +207,28 @@ func numberFrom(lit string) (mdr.Value, error) {
 // It tests eight bytes at a time.
 func mayHaveControl(s string) bool {
 	const hi, ctl = 0x8080808080808080, 0x2020202020202020
+	if len(s) == 0 {
+		return false
+	}
+	b := unsafe.Slice(unsafe.StringData(s), len(s)) // read only
 	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+	for ; i+32 <= len(b); i += 32 {
+		x0 := binary.LittleEndian.Uint64(b[i:])
+		x1 := binary.LittleEndian.Uint64(b[i+8:])
+		x2 := binary.LittleEndian.Uint64(b[i+16:])
+		x3 := binary.LittleEndian.Uint64(b[i+24:])
+		if ((x0-ctl)&^x0|(x1-ctl)&^x1|(x2-ctl)&^x2|(x3-ctl)&^x3)&hi != 0 {
+			return true
+		}
+	}
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
 		if (x-ctl)&^x&hi != 0 {
 			return true
 		}
 	}
-	for ; i < len(s); i++ {
-		if s[i] < 0x20 {
+	for ; i < len(b); i++ {
+		if b[i] < 0x20 {
 			return true
 		}
 	}

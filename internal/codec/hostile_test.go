@@ -41,3 +41,23 @@ func TestControlCharactersAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestMayHaveControl: the word-at-a-time test never misses a control byte,
+// wherever it sits, and says no for text without one.
+func TestMayHaveControl(t *testing.T) {
+	base := bytes.Repeat([]byte("aZ~\x7f\xff\x80 !"), 9) // 72 bytes, none below 0x20
+	if mayHaveControl(string(base)) {
+		t.Fatal("false positive on text without control bytes")
+	}
+	for n := 0; n <= len(base); n++ {
+		for i := 0; i < n; i++ {
+			for _, c := range []byte{0, 1, '\t', '\n', 0x1f} {
+				b := bytes.Clone(base[:n])
+				b[i] = c
+				if !mayHaveControl(string(b)) {
+					t.Fatalf("missed %#x at %d of %d", c, i, n)
+				}
+			}
+		}
+	}
+}
