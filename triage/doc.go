@@ -5,12 +5,13 @@
 // # Scores
 //
 // Every alert and incident carries a Score: named Parts whose values add up
-// (Total = min(100, max(0, Σ values)), see Recompute) and a Level from the
+// (Total = min(100, max(0, Σ values)) to two decimals, see Recompute) and a Level from the
 // total (LevelOf). An alert's parts come from AlertScorers run in order,
 // each seeing the running total: RuleBase (the rule's level, scaled by its
-// Sigma status, confidence, known-false-positive and building-block
-// factors), Criticality (Bayesian odds update for critical or unimportant
-// hosts and users), rarity (NoDoze's idea: an alert whose rule already fired
+// Sigma status, confidence, and factors for rules that name no benign cause,
+// rules known to fire on benign activity — SigmaHQ's known-FPs.csv, see
+// ReadKnownFPs — and hunting or building-block rules), Criticality
+// (Bayesian odds update for critical or unimportant hosts and users), rarity (NoDoze's idea: an alert whose rule already fired
 // on many other hosts, or whose rule×host×image pattern recurs, weighs
 // less; a host may load a Baseline) and feedback (analysts' verdicts on the
 // same rule and host). Factors are stored as the amount they added or took
@@ -20,8 +21,11 @@
 // An incident's parts are "risk" — the highest alert score of each of its
 // rules, sorted, summed with weights 1/i^1.5 (Elastic's entity-risk sum,
 // without its ζ(1.5) normalisation so one critical alert keeps its level) —
-// and "tactics" — a bonus per distinct ATT&CK tactic beyond the first, ×1.5
-// when the tactics appeared in kill-chain order.
+// "entity_risk" — the risk its hosts and users carry from other alerts in
+// the Config.RiskWindow of event time before its last alert (the same
+// zeta sum per entity, beyond the incident's own; alerts given a benign
+// verdict carry none) — and "tactics" — a bonus per distinct ATT&CK tactic
+// beyond the first, ×1.5 when the tactics appeared in kill-chain order.
 //
 // # Dedup, suppression, incidents
 //

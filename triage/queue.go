@@ -532,7 +532,8 @@ func (q *Queue) findIncident(ctx context.Context, as *alertState) (*incState, er
 		}
 	}
 	if found != nil && isClosed(found.in.Status) {
-		if q.cfg.Reopen == ReopenNever {
+		if q.cfg.Reopen == ReopenNever || as.Status == AlertSuppressed {
+			// a suppressed alert never reopens an incident
 			return nil, err
 		}
 		if rerr := q.transition(ctx, found, mdr.IncidentNew, "triage", "reopened by alert "+as.ID); rerr != nil {

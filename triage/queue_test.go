@@ -226,10 +226,15 @@ func TestReopenPolicy(t *testing.T) {
 	for _, pol := range []triage.Reopen{triage.ReopenIncident, triage.ReopenNever} {
 		cfg := triage.DefaultConfig()
 		cfg.Reopen = pol
+		cfg.Suppressions = []triage.Suppression{{ID: "quiet", When: `alert.rule_id == "noise"`, Reason: "noise", Author: "ana"}}
 		q, _ := openMem(t, cfg)
 		p := push(t, q, mkAlert("a1", "r", "H", mdr.SeverityHigh, 0))
 		if err := q.SetStatus(ctx, p[0].IncidentID, mdr.IncidentClosed, "ana", "done"); err != nil {
 			t.Fatal(err)
+		}
+		// a suppressed alert never reopens
+		if ps := push(t, q, mkAlert("n1", "noise", "H", mdr.SeverityHigh, time.Minute)); !ps[0].Suppressed || ps[0].IncidentID != "" {
+			t.Fatalf("suppressed alert %+v", ps[0])
 		}
 		p2 := push(t, q, mkAlert("a2", "r2", "H", mdr.SeverityHigh, time.Hour))
 		in, _ := q.Incident(ctx, p[0].IncidentID)
