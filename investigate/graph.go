@@ -93,6 +93,9 @@ type Graph struct {
 	blobs []byte           // attribute and event id arena; offset 0 = none
 	bidx  map[string]uint32
 	sids  map[string]uint32 // SID (upper case) → the user node that has it
+	// writtenAt is, for each file some process wrote or renamed into, the
+	// earliest such time.
+	writtenAt map[uint32]int64
 	// proxies are the edges by which a host's own machinery did an
 	// attacker's bidding (a service installed, a task or account created,
 	// a service's or task's registry written by a hub), with the host of
@@ -123,6 +126,7 @@ type nodeRec struct {
 	// nameMask, when not 0, is the blob offset of the name written as the
 	// upper-case positions over the id's lower-cased tail (see nm).
 	nameMask uint32
+	first    int64 // earliest time of any of its edges (µs), MaxInt64 before one
 }
 
 // edgeRec is one (possibly reduced) relation, 44 bytes. Times are
@@ -183,6 +187,7 @@ func (g *Graph) reset() {
 	g.blobs = make([]byte, 1, 1<<16)
 	g.bidx = make(map[string]uint32)
 	g.sids = make(map[string]uint32)
+	g.writtenAt = make(map[uint32]int64)
 	g.lastEv, g.lastEvOff = "", 0
 	g.prefixes, g.prefixIdx = nil, map[string]uint32{}
 }
@@ -261,7 +266,7 @@ func (g *Graph) node(id string) uint32 {
 	if n, ok := g.ids[id]; ok {
 		return n
 	}
-	n := g.nodes.push(nodeRec{id: id, kind: schema.KindOfID(id)})
+	n := g.nodes.push(nodeRec{id: id, kind: schema.KindOfID(id), first: math.MaxInt64})
 	g.ids[id] = n
 	return n
 }
@@ -336,6 +341,13 @@ func (g *Graph) relation(r *mdr.Relation) uint32 {
 	t := r.Time.UnixMicro()
 	k := r.Kind
 	f := flowOf(k)
+	g.seen(u, t)
+	g.seen(v, t)
+	if k == mdr.RelWroteFile || k == mdr.RelRenamedFile {
+		if w, ok := g.writtenAt[v]; !ok || t < w {
+			g.writtenAt[v] = t
+		}
+	}
 	switch k {
 	case mdr.RelRanOn:
 		if g.nodes.at(u).host == 0 {
@@ -651,6 +663,13 @@ func (g *Graph) evict() {
 		}
 	}
 	g.proxies = proxies
+	written := make(map[uint32]int64, len(g.writtenAt))
+	for n, t := range g.writtenAt {
+		if remap[n] != 0 {
+			written[remap[n]] = t
+		}
+	}
+	g.writtenAt = written
 	for sid, n := range g.sids {
 		if remap[n] == 0 {
 			delete(g.sids, sid)
@@ -823,4 +842,11 @@ func (g *Graph) nm(x *nodeRec) string {
 		}
 	}
 	return string(b)
+}
+
+// seen records that node n took part in a relation at t.
+func (g *Graph) seen(n uint32, t int64) {
+	if x := g.nodes.at(n); t < x.first {
+		x.first = t
+	}
 }

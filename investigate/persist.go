@@ -149,6 +149,13 @@ func (g *Graph) loadEdge(r *mdr.Relation) error {
 		g.evict()
 	}
 	u, v := g.node(r.From), g.node(r.To)
+	g.seen(u, r.Time.UnixMicro())
+	g.seen(v, r.Time.UnixMicro())
+	if r.Kind == mdr.RelWroteFile || r.Kind == mdr.RelRenamedFile {
+		if w, ok := g.writtenAt[v]; !ok || r.Time.UnixMicro() < w {
+			g.writtenAt[v] = r.Time.UnixMicro()
+		}
+	}
 	switch r.Kind {
 	case mdr.RelRanOn:
 		if g.nodes.at(u).host == 0 {

@@ -185,16 +185,8 @@ func (w *walk) expandable(n uint32, seed bool) bool {
 
 // written reports whether any process wrote file n at or before t.
 func (g *Graph) written(n uint32, t int64) bool {
-	for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
-		x := g.edges.at(e)
-		switch x.kind() {
-		case mdr.RelWroteFile, mdr.RelRenamedFile:
-			if x.first() <= t {
-				return true
-			}
-		}
-	}
-	return false
+	w, ok := g.writtenAt[n]
+	return ok && w <= t
 }
 
 func (w *walk) run(ctx context.Context, seed uint32, t int64) error {
@@ -401,27 +393,11 @@ func (g *Graph) Forward(ctx context.Context, id string, from time.Time, lim Limi
 }
 
 // firstSeen returns the earliest time of any edge of n.
-func (g *Graph) firstSeen(n uint32) int64 {
-	t := int64(math.MaxInt64)
-	for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
-		t = min(t, g.edges.at(e).first())
-	}
-	for e := g.nodes.at(n).headOut; e != 0; e = g.edges.at(e).nextOut {
-		t = min(t, g.edges.at(e).first())
-	}
-	return t
-}
+func (g *Graph) firstSeen(n uint32) int64 { return g.nodes.at(n).first }
 
-// startOf returns when process n started: its spawned edge, else its first
-// edge.
-func (g *Graph) startOf(n uint32) int64 {
-	for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
-		if g.edges.at(e).kind() == mdr.RelSpawned {
-			return g.edges.at(e).first()
-		}
-	}
-	return g.firstSeen(n)
-}
+// startOf returns when process n started: its first edge, which is its
+// creation when the graph saw it.
+func (g *Graph) startOf(n uint32) int64 { return g.nodes.at(n).first }
 
 // roots finds the starting points of a backward walk and picks the root
 // cause (see Backward).

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mdrkit/mdr"
+	"github.com/mdrkit/mdr/schema"
 )
 
 // ItemKind is the kind of thing a scope Item is.
@@ -864,8 +865,10 @@ func (b *scopeBuilder) processItem(n uint32, act Action) {
 		start = g.firstSeen(n)
 	}
 	end := start
-	for e := x.headOut; e != 0; e = g.edges.at(e).nextOut {
-		end = max(end, g.edges.at(e).last())
+	i := 0
+	for e := x.headOut; e != 0 && i < 256; e = g.edges.at(e).nextOut {
+		end = max(end, g.edges.at(e).last()) // the newest edges: enough for the last activity
+		i++
 	}
 	p := b.add(it, ev, start, end)
 	if act == ActExecuted {
@@ -886,11 +889,17 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 	it := Item{EntityID: to.id, Host: host, Name: g.nm(to), By: by, Role: b.roleOf(x.to)}
 	switch x.kind() {
 	case mdr.RelWroteFile, mdr.RelTampered:
+		if housekeepingFile(to.id) {
+			return
+		}
 		it.Kind, it.Action = ItemFile, ActCreated
 		if x.kind() == mdr.RelTampered || g.seenBefore(x.to, x.first(), e) {
 			it.Action = ActModified
 		}
 	case mdr.RelDeletedFile:
+		if housekeepingFile(to.id) {
+			return
+		}
 		it.Kind, it.Action = ItemFile, ActDeleted
 	case mdr.RelRenamedFile:
 		it.Kind, it.Action = ItemFile, ActRenamed
@@ -986,6 +995,9 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 	}
 	x2 := b.add(it, ev, x.first(), x.last())
 	x2.EventIDs = append(x2.EventIDs, b.edgeEvents[e]...)
+	if it.Kind == ItemRegistry && it.Action != ActDeleted && it.Action != ActRead {
+		b.persistenceOfKey(it, ev)
+	}
 }
 
 // hostOfID returns the host named inside a "kind:host\rest" id, by its
@@ -1084,4 +1096,63 @@ func housekeepingKey(id string) bool {
 		}
 	}
 	return false
+}
+
+// housekeepingFiles are file paths (lower case, as in file ids) that
+// PowerShell and .NET write for any script or program they run — the
+// execution-policy probe, the profile start-up cache, the CLR usage log —
+// and that are never the attack's own artefact.
+var housekeepingFiles = []string{
+	`\__psscriptpolicytest_`,
+	`\microsoft\windows\powershell\startupprofiledata-`,
+	`\microsoft\clr_v4.0\usagelogs\`,
+	`\microsoft\clr_v4.0_32\usagelogs\`,
+}
+
+func housekeepingFile(id string) bool {
+	for _, k := range housekeepingFiles {
+		if strings.Contains(id, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// persistenceOfKey adds the service or scheduled task that a registry
+// value of the scope defines: a value under ...\Services\<name>\ is that
+// service's configuration (ImagePath its binary), one under
+// ...\Schedule\TaskCache\Tree\<path>\ that task's. So a service created
+// with sc.exe, or a task with schtasks.exe, is in the scope when only
+// Sysmon saw it (as services.exe or the scheduler writing its keys).
+func (b *scopeBuilder) persistenceOfKey(reg Item, ev string) {
+	k := strings.ToLower(reg.Name)
+	if j := strings.Index(k, `\services\`); j >= 0 && (strings.Contains(k[:j], `\currentcontrolset`) || strings.Contains(k[:j], `\controlset0`)) {
+		rest := reg.Name[j+len(`\services\`):]
+		name, value, ok := strings.Cut(rest, `\`)
+		if !ok || name == "" || strings.Contains(value, `\`) {
+			return // the service's own key, or a subkey (Parameters, Security)
+		}
+		it := Item{Kind: ItemService, EntityID: schema.ServiceID(reg.Host, name), Host: reg.Host, Name: name,
+			Action: ActCreated, Role: reg.Role, By: reg.By}
+		if reg.Action == ActModified {
+			it.Action = ActModified
+		}
+		x := b.add(it, ev, reg.firstEdgeAt, reg.Last.UnixMicro())
+		if strings.EqualFold(value, "ImagePath") {
+			x.ImagePath = reg.Data
+		}
+		return
+	}
+	const tree = `\schedule\taskcache\tree\`
+	if i := strings.Index(k, tree); i >= 0 {
+		rest := reg.Name[i+len(tree):]
+		j := strings.LastIndexByte(rest, '\\')
+		if j <= 0 {
+			return
+		}
+		path := `\` + rest[:j]
+		it := Item{Kind: ItemTask, EntityID: schema.TaskID(reg.Host, path), Host: reg.Host, Name: path,
+			Action: ActCreated, Role: reg.Role, By: reg.By}
+		b.add(it, ev, reg.firstEdgeAt, reg.Last.UnixMicro())
+	}
 }
