@@ -185,7 +185,7 @@ func TestValidateReasons(t *testing.T) {
 		{`{"action":"query","target":{"er":{"account":{"uid":"1"}}}}`, "action"},
 		{`{"action":"stop","target":{"process":{"pid":4}},"actuator":{"er":{}}}`, "args.er.downstream_device"},
 		{`{"action":"delete","target":{"mdr:scheduled_task":{"name":"\\T"}},"actuator":{"er":{}}}`, "args.er.downstream_device"},
-		{`{"action":"query","target":{"mdr:scheduled_task":{"name":"\\T"}}}`, "action"},
+		{`{"action":"copy","target":{"mdr:scheduled_task":{"name":"\\T"}}}`, "action"},
 		{`{"action":"deny","target":{"file":{"hashes":{"sha256":"abc"}}}}`, "target.file.hashes.sha256"},
 		{`{"action":"allow","target":{"ipv4_net":"10.0.0.1/33"}}`, "target.ipv4_net"},
 		{`{"action":"deny","target":{"uri":"http://x"},"command_id":"has space"}`, "command_id"},

@@ -311,6 +311,11 @@ func TestIdempotentByCommandID(t *testing.T) {
 	if edr.callCount() != 1 || dups != 7 {
 		t.Fatalf("calls %d duplicates %d", edr.callCount(), dups)
 	}
+	other := containCmd("ws2")
+	other.CommandID = c.CommandID
+	if _, err := d.Dispatch(context.Background(), Request{Command: other}); !errors.Is(err, mdr.ErrConflict) {
+		t.Fatalf("reused command_id on another command: %v", err)
+	}
 }
 
 func TestRetriesTransientOnly(t *testing.T) {
