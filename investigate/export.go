@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mdrkit/mdr"
 )
@@ -242,38 +243,61 @@ func (g *Graph) pictureOf(s *Scope) picture {
 
 // WriteDOT writes the scope as a Graphviz DOT digraph: entities labelled as
 // an analyst names them (image and pid, path, key path) and filled by kind,
-// alert entities outlined in red, edges labelled with the relation and its
-// first time.
+// alert entities outlined in red, the root cause drawn with a double
+// border, edges labelled with the relation and its first time.
 func (g *Graph) WriteDOT(w io.Writer, s *Scope) error {
-	p := g.pictureOf(s)
+	return g.WriteDOTMany(w, []string{""}, []*Scope{s})
+}
+
+// WriteDOTMany writes several scopes as one DOT digraph, each in a cluster
+// titled by the matching entry of titles (an incident id).
+func (g *Graph) WriteDOTMany(w io.Writer, titles []string, scopes []*Scope) error {
 	var b strings.Builder
 	b.WriteString("digraph scope {\n  rankdir=LR;\n  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=10];\n  edge [fontname=\"Helvetica\", fontsize=8];\n")
-	idx := map[string]int{}
-	for i, id := range p.ids {
-		idx[id] = i
-		color := kindColor[p.kinds[id]]
-		if color == "" {
-			color = "#ffffff"
+	for si, s := range scopes {
+		p := g.pictureOf(s)
+		ind := "  "
+		if len(scopes) > 1 {
+			fmt.Fprintf(&b, "  subgraph cluster_%d {\n    label=%s;\n", si, dotQuote(titleAt(titles, si)))
+			ind = "    "
 		}
-		extra := ""
-		if p.alert[id] {
-			extra = ", color=\"#dc3545\", penwidth=2.5"
+		idx := map[string]int{}
+		for i, id := range p.ids {
+			idx[id] = i
+			color := kindColor[p.kinds[id]]
+			if color == "" {
+				color = "#ffffff"
+			}
+			extra := ""
+			if p.alert[id] {
+				extra = ", color=\"#dc3545\", penwidth=2.5"
+			}
+			if id == s.RootCause.ID {
+				extra += ", peripheries=2"
+			}
+			fmt.Fprintf(&b, "%sn%d_%d [label=%s, fillcolor=\"%s\"%s];\n", ind, si, i, dotQuote(p.kinds[id].String()+"\n"+p.labels[id]), color, extra)
 		}
-		if id == s.RootCause.ID {
-			extra += ", peripheries=2"
+		for _, e := range p.edges {
+			label := e.Kind.String() + "\n" + e.First.UTC().Format("15:04:05")
+			if e.Count > 1 {
+				label += fmt.Sprintf(" ×%d", e.Count)
+			}
+			fmt.Fprintf(&b, "%sn%d_%d -> n%d_%d [label=%s];\n", ind, si, idx[e.From], si, idx[e.To], dotQuote(label))
 		}
-		fmt.Fprintf(&b, "  n%d [label=%s, fillcolor=\"%s\"%s];\n", i, dotQuote(p.kinds[id].String()+"\n"+p.labels[id]), color, extra)
-	}
-	for _, e := range p.edges {
-		label := e.Kind.String() + "\n" + e.First.UTC().Format("15:04:05")
-		if e.Count > 1 {
-			label += fmt.Sprintf(" ×%d", e.Count)
+		if len(scopes) > 1 {
+			b.WriteString("  }\n")
 		}
-		fmt.Fprintf(&b, "  n%d -> n%d [label=%s];\n", idx[e.From], idx[e.To], dotQuote(label))
 	}
 	b.WriteString("}\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func titleAt(titles []string, i int) string {
+	if i < len(titles) {
+		return titles[i]
+	}
+	return ""
 }
 
 func dotQuote(s string) string {
@@ -298,21 +322,42 @@ func dotQuote(s string) string {
 // WriteMermaid writes the scope as a Mermaid flowchart with the same
 // labels, colours and marks as WriteDOT.
 func (g *Graph) WriteMermaid(w io.Writer, s *Scope) error {
-	p := g.pictureOf(s)
+	return g.WriteMermaidMany(w, []string{""}, []*Scope{s})
+}
+
+// WriteMermaidMany writes several scopes as one Mermaid flowchart, each in
+// a subgraph titled by the matching entry of titles.
+func (g *Graph) WriteMermaidMany(w io.Writer, titles []string, scopes []*Scope) error {
 	var b strings.Builder
 	b.WriteString("flowchart LR\n")
-	idx := map[string]int{}
-	used := map[mdr.EntityKind]bool{}
-	for i, id := range p.ids {
-		idx[id] = i
-		fmt.Fprintf(&b, "  n%d[\"%s<br/>%s\"]\n", i, p.kinds[id], mermaidEscape(p.labels[id]))
-		used[p.kinds[id]] = true
+	members := map[mdr.EntityKind][]string{}
+	var alerts []string
+	for si, s := range scopes {
+		p := g.pictureOf(s)
+		ind := "  "
+		if len(scopes) > 1 {
+			fmt.Fprintf(&b, "  subgraph s%d[\"%s\"]\n", si, mermaidEscape(titleAt(titles, si)))
+			ind = "    "
+		}
+		idx := map[string]int{}
+		for i, id := range p.ids {
+			idx[id] = i
+			name := fmt.Sprintf("n%d_%d", si, i)
+			fmt.Fprintf(&b, "%s%s[\"%s<br/>%s\"]\n", ind, name, p.kinds[id], mermaidEscape(p.labels[id]))
+			members[p.kinds[id]] = append(members[p.kinds[id]], name)
+			if p.alert[id] {
+				alerts = append(alerts, name)
+			}
+		}
+		for _, e := range p.edges {
+			fmt.Fprintf(&b, "%sn%d_%d -->|%s| n%d_%d\n", ind, si, idx[e.From], e.Kind, si, idx[e.To])
+		}
+		if len(scopes) > 1 {
+			b.WriteString("  end\n")
+		}
 	}
-	for _, e := range p.edges {
-		fmt.Fprintf(&b, "  n%d -->|%s| n%d\n", idx[e.From], e.Kind, idx[e.To])
-	}
-	kinds := make([]mdr.EntityKind, 0, len(used))
-	for k := range used {
+	kinds := make([]mdr.EntityKind, 0, len(members))
+	for k := range members {
 		kinds = append(kinds, k)
 	}
 	slices.Sort(kinds)
@@ -322,24 +367,62 @@ func (g *Graph) WriteMermaid(w io.Writer, s *Scope) error {
 			color = "#ffffff"
 		}
 		fmt.Fprintf(&b, "  classDef %s fill:%s,stroke:#555\n", k, color)
-		var members []string
-		for i, id := range p.ids {
-			if p.kinds[id] == k {
-				members = append(members, fmt.Sprintf("n%d", i))
-			}
-		}
-		fmt.Fprintf(&b, "  class %s %s\n", strings.Join(members, ","), k)
-	}
-	var alerts []string
-	for i, id := range p.ids {
-		if p.alert[id] {
-			alerts = append(alerts, fmt.Sprintf("n%d", i))
-		}
+		fmt.Fprintf(&b, "  class %s %s\n", strings.Join(members[k], ","), k)
 	}
 	if len(alerts) > 0 {
 		b.WriteString("  classDef alert stroke:#dc3545,stroke-width:3px\n")
 		fmt.Fprintf(&b, "  class %s alert\n", strings.Join(alerts, ","))
 	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteText writes the scope for a reader: root cause, hosts, users, the
+// items by kind with their actions, and the timeline.
+func (g *Graph) WriteText(w io.Writer, title string, s *Scope) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n%s\n", title, strings.Repeat("=", utf8.RuneCountInString(title)))
+	if s.RootCause.ID != "" {
+		fmt.Fprintf(&b, "root cause: %s %s\n", s.RootCause.Kind, s.RootCause.Name)
+	}
+	if !s.First.IsZero() {
+		fmt.Fprintf(&b, "time:       %s – %s\n", s.First.UTC().Format(time.RFC3339Nano), s.Last.UTC().Format(time.RFC3339Nano))
+	}
+	fmt.Fprintf(&b, "hosts:      %s\nusers:      %s\nalerts:     %d\n", strings.Join(s.Hosts, ", "), strings.Join(s.Users, ", "), len(s.Alerts))
+	var last ItemKind
+	for _, it := range s.Items {
+		if it.Kind != last {
+			fmt.Fprintf(&b, "%s:\n", it.Kind)
+			last = it.Kind
+		}
+		line := fmt.Sprintf("  %-9s %-6s %s", it.Action, it.Role, it.Name)
+		switch {
+		case it.Kind == ItemProcess && it.CommandLine != "":
+			line += "  " + Clip(it.CommandLine, 120)
+		case it.Data != "":
+			line += " = " + Clip(it.Data, 120)
+			if it.PriorSeen {
+				line += " (was " + Clip(it.Prior, 60) + ")"
+			}
+		case it.ImagePath != "":
+			line += ": " + it.ImagePath
+		case it.Command != "":
+			line += ": " + it.Command
+		case len(it.Groups) > 0:
+			line += " → " + strings.Join(it.Groups, ", ")
+		}
+		if it.Host != "" && it.Kind != ItemHost {
+			line += "  [" + shortHost(it.Host) + "]"
+		}
+		b.WriteString(Clip(line, 240) + "\n")
+	}
+	if tl := g.Timeline(s); len(tl) > 0 {
+		b.WriteString("timeline (UTC):\n")
+		for _, t := range tl {
+			fmt.Fprintf(&b, "  %s  %s\n", t.Time.UTC().Format("2006-01-02 15:04:05.000"), Clip(t.Text, 200))
+		}
+	}
+	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }

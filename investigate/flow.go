@@ -72,15 +72,15 @@ func flowOf(k mdr.RelationKind) flow {
 
 // keptAttrs lists, per relation kind, the attributes the graph keeps on an
 // edge; the others (ports, hashes, signatures) are dropped to keep edges
-// small. contentAttr names the attribute whose value makes two relations
-// different facts that are never reduced into one edge (the data written to
-// a registry value).
+// small.
 var keptAttrs = map[mdr.RelationKind][]string{
 	mdr.RelSetRegistry:      {"details", "old", "event_type"},
 	mdr.RelRenamedRegistry:  {"old_name"},
 	mdr.RelConnected:        {"direction", "protocol", "remote_hostname"},
 	mdr.RelLoggedOn:         {"logon_type", "source_ip", "workstation"},
 	mdr.RelLogonFailed:      {"logon_type", "source_ip", "workstation"},
+	mdr.RelLoggedOff:        {"logon_type"},
+	mdr.RelClearedLog:       {"log"},
 	mdr.RelUsedCredentials:  {"target_server"},
 	mdr.RelAccessedShare:    {"relative_target", "source_ip"},
 	mdr.RelOpenedProcess:    {"granted_access"},
@@ -92,19 +92,26 @@ var keptAttrs = map[mdr.RelationKind][]string{
 	mdr.RelSpawned:          {},
 }
 
-func contentAttr(k mdr.RelationKind) string {
-	if k == mdr.RelSetRegistry {
-		return "details"
+// sameAttrsOnly reports whether two relations of kind k merge only when
+// their kept attributes are equal: the data written to a registry value,
+// the access a process was opened with (which decides whether influence
+// flows), the type of a logon (which decides a root cause), the file
+// reached through a share.
+func sameAttrsOnly(k mdr.RelationKind) bool {
+	switch k {
+	case mdr.RelSetRegistry, mdr.RelOpenedProcess, mdr.RelLoggedOn, mdr.RelAccessedShare, mdr.RelLoggedOff:
+		return true
 	}
-	return ""
+	return false
 }
 
 // keptNodeAttrs are the entity attributes the graph keeps; "text" (a
 // script's content) is clipped to Config.MaxTextBytes.
-var keptNodeAttrs = map[string]bool{
-	"pid": true, "command_line": true, "start_time": true, "integrity_level": true, "current_directory": true,
-	"sid": true, "path": true, "start_type": true, "account": true, "command": true, "arguments": true, "run_as": true,
-	"text": true, "local_path": true, "host_application": true,
+// The value is the attribute's bit in nodeRec.attrMask (from 1).
+var keptNodeAttrs = map[string]uint8{
+	"pid": 1, "command_line": 2, "start_time": 3, "integrity_level": 4, "current_directory": 5,
+	"sid": 6, "path": 7, "start_type": 8, "account": 9, "command": 10, "arguments": 11, "run_as": 12,
+	"text": 13, "local_path": 14, "host_application": 15,
 }
 
 // DefaultHubs are the process images that the graph treats as hubs: system

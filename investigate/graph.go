@@ -91,6 +91,12 @@ type Graph struct {
 	blobs []byte    // attribute and event id arena; offset 0 = none
 	bidx  map[string]uint32
 	sids  map[string]uint32 // SID (upper case) → the user node that has it
+	// proxies are the edges by which a host's own machinery did an
+	// attacker's bidding (a service installed, a task or account created,
+	// a service's or task's registry written by a hub), with the host of
+	// their event: Scope links them to the process whose command line names
+	// them.
+	proxies []proxyRec
 
 	lastEv    string
 	lastEvOff uint32
@@ -108,6 +114,7 @@ type nodeRec struct {
 	inSeq, outSeq   uint32 // reduction: last flow into / out of the node
 	kind            mdr.EntityKind
 	hub             bool
+	attrMask        uint32 // bit i set: kept node attribute i is stored
 }
 
 // edgeRec is one (possibly reduced) relation. Times are microseconds since
@@ -198,16 +205,43 @@ func (g *Graph) AddResult(r *schema.Result) {
 	g.mu.Unlock()
 }
 
+// proxyRec is one proxy edge and the host its event came from.
+type proxyRec struct{ edge, host uint32 }
+
 func (g *Graph) addLocked(r *schema.Result) {
 	if len(g.nodes)+len(r.Entities)+2 > g.cfg.MaxNodes || len(g.edges)+len(r.Relations) > g.cfg.MaxEdges {
 		g.evict()
 	}
+	var host uint32
 	for i := range r.Entities {
-		g.entity(&r.Entities[i])
+		n := g.entity(&r.Entities[i])
+		if host == 0 && r.Entities[i].Kind == mdr.EntityHost {
+			host = n
+		}
 	}
 	for i := range r.Relations {
-		g.relation(&r.Relations[i])
+		if e := g.relation(&r.Relations[i]); e != 0 && g.isProxy(e) {
+			g.proxies = append(g.proxies, proxyRec{e, host})
+		}
 	}
+}
+
+// isProxy reports whether new edge e is one Scope may attribute by name
+// (see Graph.proxies).
+func (g *Graph) isProxy(e uint32) bool {
+	x := &g.edges[e]
+	switch x.kind() {
+	case mdr.RelInstalledService, mdr.RelCreatedTask, mdr.RelCreatedAccount, mdr.RelDeletedAccount,
+		mdr.RelAddedToGroup, mdr.RelRemovedFromGroup:
+		return true
+	case mdr.RelSetRegistry, mdr.RelDeletedRegistry:
+		if !g.nodes[x.from].hub {
+			return false
+		}
+		k := g.nodes[x.to].id
+		return strings.Contains(k, `\currentcontrolset\services\`) || strings.Contains(k, `\schedule	askcache	ree\`)
+	}
+	return false
 }
 
 // node returns the index of id, adding a bare node when it is new.
@@ -228,7 +262,7 @@ func (g *Graph) entity(e *mdr.Entity) uint32 {
 		x.kind = e.Kind
 	}
 	if x.name == "" && e.Name != "" {
-		x.name = e.Name
+		x.name = strings.Clone(e.Name) // never pin the event's buffer
 		if x.kind == mdr.EntityProcess {
 			x.hub = g.hubs[strings.ToLower(baseName(e.Name))]
 		}
@@ -249,7 +283,7 @@ func (g *Graph) entity(e *mdr.Entity) uint32 {
 func (g *Graph) mergeAttrs(x *nodeRec, a map[string]string) {
 	missing := false
 	for k, v := range a {
-		if v != "" && keptNodeAttrs[k] && !blobHas(g.blobs, x.attrs, k) {
+		if bit := keptNodeAttrs[k]; bit != 0 && v != "" && x.attrMask&(1<<bit) == 0 {
 			missing = true
 			break
 		}
@@ -262,19 +296,22 @@ func (g *Graph) mergeAttrs(x *nodeRec, a map[string]string) {
 		kv = blobDecode(g.blobs, x.attrs, kv)
 	}
 	for k, v := range a {
-		if v != "" && keptNodeAttrs[k] && !blobHas(g.blobs, x.attrs, k) {
+		if bit := keptNodeAttrs[k]; bit != 0 && v != "" && x.attrMask&(1<<bit) == 0 {
 			if k == "text" && g.cfg.MaxTextBytes > 0 && len(v) > g.cfg.MaxTextBytes {
 				v = clipUTF8(v, g.cfg.MaxTextBytes)
 			}
 			kv = append(kv, k, v)
+			x.attrMask |= 1 << bit
 		}
 	}
 	x.attrs = g.putBlob(kv, false)
 }
 
-func (g *Graph) relation(r *mdr.Relation) {
+// relation adds r and returns the index of the edge it made, 0 when it
+// was reduced into an existing edge or dropped.
+func (g *Graph) relation(r *mdr.Relation) uint32 {
 	if r.From == "" || r.To == "" {
-		return
+		return 0
 	}
 	g.stats.Relations++
 	u, v := g.node(r.From), g.node(r.To)
@@ -320,12 +357,12 @@ func (g *Graph) relation(r *mdr.Relation) {
 					g.bump(x, u, v, f)
 				}
 				g.stats.Reduced++
-				return
+				return 0
 			}
 		}
 	}
 	if len(g.edges) >= math.MaxUint32-1 {
-		return
+		return 0
 	}
 	e := uint32(len(g.edges))
 	g.edges = append(g.edges, edgeRec{from: u, to: v, first: t, countKind: 1<<8 | uint32(k), ev: g.eventOff(r.EventID), attrs: attrs,
@@ -335,6 +372,7 @@ func (g *Graph) relation(r *mdr.Relation) {
 	if f != flowNone {
 		g.bump(&g.edges[e], u, v, f)
 	}
+	return e
 }
 
 // findEdge looks for an edge u -k-> v with the same content among the
@@ -344,7 +382,7 @@ func (g *Graph) findEdge(u, v uint32, k mdr.RelationKind, attrs uint32) uint32 {
 	for i := 0; e != 0 && i < 8; i++ {
 		x := &g.edges[e]
 		if x.to == v && x.kind() == k {
-			if contentAttr(k) == "" || x.attrs == attrs {
+			if !sameAttrsOnly(k) || x.attrs == attrs {
 				return e
 			}
 		}
@@ -398,6 +436,12 @@ func (g *Graph) eventOff(id string) uint32 {
 	g.blobs = append(g.blobs, id...)
 	g.lastEv, g.lastEvOff = id, off
 	return off
+}
+
+// eventBytes returns the event id at off, sharing the arena's bytes.
+func (g *Graph) eventBytes(off uint32) []byte {
+	n, w := binary.Uvarint(g.blobs[off:])
+	return g.blobs[int(off)+w : int(off)+w+int(n)]
 }
 
 func (g *Graph) eventID(off uint32) string {
@@ -474,11 +518,6 @@ func blobGet(blobs []byte, off uint32, key string) (string, bool) {
 	return "", false
 }
 
-func blobHas(blobs []byte, off uint32, key string) bool {
-	_, ok := blobGet(blobs, off, key)
-	return ok
-}
-
 func blobMap(blobs []byte, off uint32) map[string]string {
 	if off == 0 {
 		return nil
@@ -519,6 +558,7 @@ func (g *Graph) evict() {
 	cut := nthSmallest(lasts, n/4)
 	keepNode := make([]bool, len(g.nodes))
 	newEdges := make([]edgeRec, 1, len(g.edges))
+	eremap := make([]uint32, len(g.edges))
 	for i := 1; i < len(g.edges); i++ {
 		e := g.edges[i]
 		if e.last() <= cut {
@@ -526,6 +566,7 @@ func (g *Graph) evict() {
 			continue
 		}
 		keepNode[e.from], keepNode[e.to] = true, true
+		eremap[i] = uint32(len(newEdges))
 		newEdges = append(newEdges, e)
 	}
 	// Keep the hosts and users that kept processes point at.
@@ -547,6 +588,13 @@ func (g *Graph) evict() {
 		x := &newNodes[i]
 		x.host, x.user = remap[x.host], remap[x.user]
 	}
+	proxies := g.proxies[:0]
+	for _, p := range g.proxies {
+		if e := eremap[p.edge]; e != 0 {
+			proxies = append(proxies, proxyRec{e, remap[p.host]})
+		}
+	}
+	g.proxies = proxies
 	for sid, n := range g.sids {
 		if remap[n] == 0 {
 			delete(g.sids, sid)

@@ -46,7 +46,13 @@ type built struct {
 // (rules may be nil). limit > 0 stops after that many events.
 func build(tb testing.TB, rules *engine.Rules, limit int64, files ...string) built {
 	tb.Helper()
-	g, err := investigate.New(investigate.DefaultConfig())
+	return buildCfg(tb, investigate.DefaultConfig(), rules, limit, files...)
+}
+
+// buildCfg is build with a graph configuration.
+func buildCfg(tb testing.TB, cfg investigate.Config, rules *engine.Rules, limit int64, files ...string) built {
+	tb.Helper()
+	g, err := investigate.New(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}

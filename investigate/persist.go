@@ -184,6 +184,15 @@ func (g *Graph) loadEdge(r *mdr.Relation) error {
 		ev: g.eventOff(r.EventID), attrs: attrs, nextOut: g.nodes[u].headOut, nextIn: g.nodes[v].headIn})
 	g.nodes[u].headOut = e
 	g.nodes[v].headIn = e
+	if g.isProxy(e) {
+		var host uint32
+		if h := g.nodes[u].host; h != 0 {
+			host = h
+		} else if hp := hostPart(r.To); hp != "" {
+			host = g.ids["host:"+hp]
+		}
+		g.proxies = append(g.proxies, proxyRec{e, host})
+	}
 	g.stats.Relations += int64(count)
 	return nil
 }

@@ -353,7 +353,7 @@ func (g *Graph) lookup(id string) (uint32, error) {
 // attachment, the download, the dropped tool); else the latest remote logon
 // (type 3 or 10) of the chain's user onto its host before the chain began,
 // as its source address or user; else the earliest process of the chain
-// below a hub.
+// below a hub; else, when only hubs lie behind it, the entity itself.
 func (g *Graph) Backward(ctx context.Context, id string, at time.Time, lim Limits) (*Provenance, error) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
@@ -497,6 +497,12 @@ func (g *Graph) roots(w *walk) ([]string, string) {
 	if len(roots) > 0 {
 		return roots, roots[0]
 	}
+	// Nothing but hubs behind the seed (the seed a hub itself, or a
+	// process whose creation was not logged): the seed is its own root.
+	if len(w.order) > 0 {
+		id := g.nodes[w.order[0]].id
+		return []string{id}, id
+	}
 	return roots, ""
 }
 
@@ -619,7 +625,7 @@ func (g *Graph) CausalChain(ctx context.Context, a *mdr.Alert) ([]string, error)
 func (g *Graph) alertSeeds(a *mdr.Alert) []uint32 {
 	var procs, hubs, out []uint32
 	for i := range a.Entities {
-		n, ok := g.ids[a.Entities[i].ID]
+		n, ok := g.resolve(a.Entities[i].ID, a.Time)
 		if !ok {
 			continue
 		}
@@ -654,4 +660,32 @@ func (g *Graph) alertSeeds(a *mdr.Alert) []uint32 {
 		}
 	}
 	return out
+}
+
+// resolve returns the node of an entity id, joining a process that the
+// alert named by host and pid alone (a stateless mapping of its event) to
+// the process the graph's table knows under that pid at time t.
+func (g *Graph) resolve(id string, t time.Time) (uint32, bool) {
+	if n, ok := g.ids[id]; ok {
+		return n, true
+	}
+	rest, ok := strings.CutPrefix(id, "process:")
+	if !ok || g.mapper.Processes == nil {
+		return 0, false
+	}
+	rest, _, _ = strings.Cut(rest, "@")
+	i := strings.LastIndexByte(rest, ':')
+	if i < 0 {
+		return 0, false
+	}
+	pid, err := strconv.ParseInt(rest[i+1:], 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	known, ok := g.mapper.Processes.Lookup(rest[:i], pid, t)
+	if !ok {
+		return 0, false
+	}
+	n, ok := g.ids[known]
+	return n, ok
 }

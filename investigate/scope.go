@@ -256,22 +256,36 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	b := &scopeBuilder{g: g, s: &Scope{Entities: map[string]mdr.Entity{}}, items: map[itemKey]int{},
-		role: map[uint32]Role{}, edgeSeen: map[uint32]bool{}, lim: lim}
+		role: map[uint32]Role{}, edgeSeen: map[uint32]bool{}, lim: lim, edgeHost: map[uint32]string{},
+		alertHosts: map[string]bool{}, alertUsers: map[string]bool{}, seedFrom: map[uint32]int64{}, edgeEvents: map[uint32][]string{}, seedEvents: map[uint32][]string{}}
 	var rootT int64 = math.MaxInt64
 	var rootID string
 	var payloads []uint32
 	for i := range alerts {
 		a := &alerts[i]
 		b.s.Alerts = append(b.s.Alerts, a.ID)
+		if a.Host != "" {
+			b.alertHosts[a.Host] = true
+		}
+		for j := range a.Entities {
+			if a.Entities[j].Kind == mdr.EntityUser && !systemAccount(a.Entities[j].ID) && a.Entities[j].Name != "" {
+				b.alertUsers[a.Entities[j].Name] = true
+			}
+		}
 		at := int64(math.MaxInt64)
 		if !a.Time.IsZero() {
 			at = a.Time.UnixMicro()
 		}
+		b.alertEdges(a, at)
 		for _, s := range g.alertSeeds(a) {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 			b.role[s] = RoleAlert
+			if t, ok := b.seedFrom[s]; !ok || at < t {
+				b.seedFrom[s] = at
+			}
+			b.seedEvents[s] = append(b.seedEvents[s], a.EventIDs...)
 			if g.nodes[s].hub {
 				continue
 			}
@@ -310,6 +324,9 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 			}
 		}
 	}
+	if rootID == "" {
+		rootID = b.alertRoot()
+	}
 	if rootID != "" {
 		e := g.entityOf(g.ids[rootID])
 		b.s.RootCause = Ref{Kind: e.Kind, ID: e.ID, Name: e.Name}
@@ -323,7 +340,15 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 	}
 	slices.Sort(starts)
 	for _, n := range starts {
-		if err := b.forward(ctx, n, g.startOf(n)); err != nil {
+		// What the process did from the first alert on it (from its start
+		// when that alert is its creation): an Outlook that has run all
+		// day is in the scope for the attachment it wrote, not for the
+		// mail it fetched before.
+		from := g.startOf(n)
+		if t, ok := b.seedFrom[n]; ok && t > from {
+			from = t
+		}
+		if err := b.forward(ctx, n, from); err != nil {
 			return nil, err
 		}
 	}
@@ -338,8 +363,257 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 			return nil, err
 		}
 	}
+	b.attributeProxies()
 	b.finish()
 	return b.s, nil
+}
+
+// maxAlertEdges bounds the edges of one entity that alertEdges looks at.
+const maxAlertEdges = 4096
+
+// alertEdges adds the edges of alert a's own events: the edges touching
+// its entities whose event is one of the alert's, or whose time span holds
+// the alert's time and that join two of its entities. So an alert on a
+// service installation, a logon or a share access puts what it saw in the
+// scope even when no process is named.
+func (b *scopeBuilder) alertEdges(a *mdr.Alert, at int64) {
+	g := b.g
+	evs := make(map[string]bool, len(a.EventIDs))
+	for _, id := range a.EventIDs {
+		evs[id] = true
+	}
+	ents := map[uint32]bool{}
+	for i := range a.Entities {
+		if n, ok := g.resolve(a.Entities[i].ID, a.Time); ok {
+			ents[n] = true
+		}
+	}
+	match := func(e uint32, other uint32) bool {
+		x := &g.edges[e]
+		if flowOf(x.kind()) == flowNone {
+			return false
+		}
+		if x.ev != 0 && evs[string(g.eventBytes(x.ev))] {
+			return true
+		}
+		return ents[other] && x.first <= at && at <= x.last()
+	}
+	for n := range ents {
+		i := 0
+		for e := g.nodes[n].headOut; e != 0 && i < maxAlertEdges; e = g.edges[e].nextOut {
+			i++
+			if match(e, g.edges[e].to) {
+				b.alertEdge(e, a)
+			}
+		}
+		if g.nodes[n].kind == mdr.EntityHost {
+			continue // its incoming edges are every process's ran_on
+		}
+		i = 0
+		for e := g.nodes[n].headIn; e != 0 && i < maxAlertEdges; e = g.edges[e].nextIn {
+			i++
+			if match(e, g.edges[e].from) {
+				b.alertEdge(e, a)
+			}
+		}
+	}
+}
+
+func (b *scopeBuilder) alertEdge(e uint32, a *mdr.Alert) {
+	g := b.g
+	b.edge(e)
+	if _, ok := b.edgeHost[e]; !ok && a.Host != "" {
+		b.edgeHost[e] = a.Host
+	}
+	b.edgeEvents[e] = append(b.edgeEvents[e], a.EventIDs...)
+	b.alertEdgeList = append(b.alertEdgeList, e)
+	for _, n := range []uint32{g.edges[e].from, g.edges[e].to} {
+		switch g.nodes[n].kind {
+		case mdr.EntityHost, mdr.EntityUser, mdr.EntityAccount:
+			continue
+		}
+		if _, ok := b.role[n]; !ok && !g.nodes[n].hub {
+			b.role[n] = RoleAlert
+		}
+	}
+}
+
+// alertRoot picks a root cause when no alert named a process: the source
+// of the earliest edge of the alerts' own events (a logon's source
+// address, else the entity that acted).
+func (b *scopeBuilder) alertRoot() string {
+	g := b.g
+	var best uint32
+	for _, e := range b.alertEdgeList {
+		if best == 0 || g.edges[e].first < g.edges[best].first {
+			best = e
+		}
+	}
+	if best == 0 {
+		return ""
+	}
+	x := &g.edges[best]
+	if ip := blobVal(g.blobs, x.attrs, "source_ip"); ip != "" {
+		if _, ok := g.ids["ip:"+strings.ToLower(ip)]; ok {
+			return "ip:" + strings.ToLower(ip)
+		}
+	}
+	if g.nodes[x.from].kind != mdr.EntityHost {
+		return g.nodes[x.from].id
+	}
+	return g.nodes[x.to].id
+}
+
+// proxyWindow is how long after a process started the host's machinery
+// may carry out what its command line asked for.
+const proxyWindow = 10 * time.Minute
+
+// attributeProxies links the proxy edges (see Graph.proxies) to the
+// scope: a service installed, a task or account created, a group changed,
+// or a service's or task's registry written by a hub, on the host of a
+// scope process, within proxyWindow after it started, whose name the
+// process's command line (or a script it ran) names as a whole word. That
+// is how `sc create`, `schtasks /create`, `net user /add` and their
+// PowerShell equivalents act: through services.exe, the task scheduler and
+// the SAM, never writing the thing themselves.
+func (b *scopeBuilder) attributeProxies() {
+	g := b.g
+	if len(g.proxies) == 0 {
+		return
+	}
+	type source struct {
+		host  uint32
+		start int64
+		text  string
+	}
+	var srcs []source
+	for n := range b.role {
+		x := &g.nodes[n]
+		if x.kind != mdr.EntityProcess || x.hub {
+			continue
+		}
+		var texts []string
+		if cl := blobVal(g.blobs, x.attrs, "command_line"); cl != "" {
+			texts = append(texts, cl)
+		}
+		for e := x.headOut; e != 0; e = g.edges[e].nextOut {
+			if g.edges[e].kind() == mdr.RelExecutedScript {
+				if t := blobVal(g.blobs, g.nodes[g.edges[e].to].attrs, "text"); t != "" {
+					texts = append(texts, t)
+				}
+			}
+		}
+		if len(texts) > 0 {
+			srcs = append(srcs, source{x.host, g.startOf(n), strings.ToLower(strings.Join(texts, "\n"))})
+		}
+	}
+	if len(srcs) == 0 {
+		return
+	}
+	win := proxyWindow.Microseconds()
+	for _, p := range g.proxies {
+		if b.edgeSeen[p.edge] {
+			continue
+		}
+		x := &g.edges[p.edge]
+		names := g.proxyNames(x)
+		if len(names) == 0 {
+			continue
+		}
+		for _, s := range srcs {
+			if s.host != p.host || x.first < s.start || x.first > s.start+win {
+				continue
+			}
+			hit := false
+			for _, nm := range names {
+				if containsWord(s.text, nm) {
+					hit = true
+					break
+				}
+			}
+			if hit {
+				b.edge(p.edge)
+				if p.host != 0 {
+					b.edgeHost[p.edge] = g.nodes[p.host].name
+				}
+				for _, n := range []uint32{x.from, x.to} {
+					if k := g.nodes[n].kind; k != mdr.EntityHost && k != mdr.EntityUser && k != mdr.EntityAccount {
+						if _, ok := b.role[n]; !ok {
+							b.role[n] = RoleImpact
+						}
+					}
+				}
+				break
+			}
+		}
+	}
+}
+
+// proxyNames returns the lower-cased names by which a command line would
+// name the target of proxy edge x.
+func (g *Graph) proxyNames(x *edgeRec) []string {
+	to, from := &g.nodes[x.to], &g.nodes[x.from]
+	var out []string
+	add := func(s string) {
+		s = strings.ToLower(strings.Trim(s, `" `))
+		if len(s) >= 3 {
+			out = append(out, s)
+		}
+	}
+	switch x.kind() {
+	case mdr.RelInstalledService:
+		add(to.name)
+	case mdr.RelCreatedTask:
+		add(to.name)
+		add(baseName(to.name))
+	case mdr.RelCreatedAccount, mdr.RelDeletedAccount:
+		add(accountName(to.name))
+	case mdr.RelAddedToGroup, mdr.RelRemovedFromGroup:
+		add(accountName(from.name))
+	case mdr.RelSetRegistry, mdr.RelDeletedRegistry:
+		k := strings.ToLower(to.name)
+		for _, marker := range []string{`\services\`, `	ree\`} {
+			if i := strings.LastIndex(k, marker); i >= 0 {
+				rest := k[i+len(marker):]
+				if marker == `\services\` {
+					rest, _, _ = strings.Cut(rest, `\`)
+				} else if j := strings.LastIndexByte(rest, '\\'); j >= 0 {
+					rest = rest[:j] // the task's path, without the value name
+				}
+				add(rest)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func accountName(s string) string {
+	if i := strings.LastIndexByte(s, '\\'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// containsWord reports whether s holds w with no letter, digit, '_', '-'
+// or '.' right before or after it (both lower-cased).
+func containsWord(s, w string) bool {
+	for i := 0; ; {
+		j := strings.Index(s[i:], w)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(w)
+		if (j == 0 || !wordByte(s[j-1])) && (end == len(s) || !wordByte(s[end])) {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+func wordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c >= 0x80
 }
 
 type itemKey struct {
@@ -355,6 +629,17 @@ type scopeBuilder struct {
 	role     map[uint32]Role
 	edgeSeen map[uint32]bool
 	edges    []uint32
+	// alertEdgeList are the edges of the alerts' own events.
+	alertEdgeList []uint32
+	// edgeHost is the host of an edge's event where the edge's source
+	// does not tell it (an alert's event, a proxy edge).
+	edgeHost               map[uint32]string
+	alertHosts, alertUsers map[string]bool
+	// seedFrom is the time of the first alert naming each actor.
+	seedFrom map[uint32]int64
+	// edgeEvents are alert events that prove an edge besides its first;
+	// seedEvents the events of the alerts that name an actor.
+	edgeEvents, seedEvents map[uint32][]string
 }
 
 func (b *scopeBuilder) edge(e uint32) {
@@ -394,7 +679,7 @@ func (b *scopeBuilder) finish() {
 	}
 	slices.Sort(procs)
 	for _, n := range procs {
-		if g.nodes[n].hub && b.role[n] == RoleImpact {
+		if _, seed := b.seedFrom[n]; g.nodes[n].hub && !seed {
 			continue // a hub reached (a DLL loaded by svchost) is reported through the edge's item
 		}
 		b.processItem(n, ActExecuted)
@@ -432,7 +717,7 @@ func (b *scopeBuilder) finish() {
 			b.s.Entities[g.nodes[n].id] = g.entityOf(n)
 		}
 		x := &g.nodes[n]
-		if x.hub && b.role[n] == RoleImpact {
+		if _, seed := b.seedFrom[n]; x.hub && !seed {
 			continue
 		}
 		if x.host != 0 {
@@ -455,6 +740,12 @@ func (b *scopeBuilder) finish() {
 		for _, id := range it.EventIDs {
 			evs[id] = true
 		}
+	}
+	for h := range b.alertHosts {
+		hosts[h] = true
+	}
+	for u := range b.alertUsers {
+		users[u] = true
 	}
 	delete(hosts, "")
 	delete(users, "")
@@ -566,7 +857,10 @@ func (b *scopeBuilder) processItem(n uint32, act Action) {
 	for e := x.headOut; e != 0; e = g.edges[e].nextOut {
 		end = max(end, g.edges[e].last())
 	}
-	b.add(it, ev, start, end)
+	p := b.add(it, ev, start, end)
+	if act == ActExecuted {
+		p.EventIDs = append(p.EventIDs, b.seedEvents[n]...)
+	}
 }
 
 func (b *scopeBuilder) edgeItem(e uint32) {
@@ -575,6 +869,9 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 	from, to := &g.nodes[x.from], &g.nodes[x.to]
 	ev := g.eventID(x.ev)
 	host := b.hostName(x.from)
+	if host == "" {
+		host = b.edgeHost[e]
+	}
 	by := from.id
 	it := Item{EntityID: to.id, Host: host, Name: to.name, By: by, Role: b.roleOf(x.to)}
 	switch x.kind() {
@@ -598,6 +895,9 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 			return
 		}
 	case mdr.RelSetRegistry:
+		if blobVal(g.blobs, x.attrs, "event_type") == "CreateKey" || housekeepingKey(to.id) {
+			return // an open-or-create of a key, or API bookkeeping: no change to undo
+		}
 		it.Kind, it.Action = ItemRegistry, ActCreated
 		it.Data = blobVal(g.blobs, x.attrs, "details")
 		if old, ok := blobGet(g.blobs, x.attrs, "old"); ok {
@@ -674,7 +974,8 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 	if it.Host == "" {
 		it.Host = host
 	}
-	b.add(it, ev, x.first, x.last())
+	x2 := b.add(it, ev, x.first, x.last())
+	x2.EventIDs = append(x2.EventIDs, b.edgeEvents[e]...)
 }
 
 // hostOfID returns the host named inside a "kind:host\rest" id, by its
@@ -751,4 +1052,26 @@ func splitEndpoint(id string) (addr, port string) {
 		return a, p
 	}
 	return s, ""
+}
+
+// housekeepingKeys are registry paths (lower case, as in registry ids) that
+// Windows APIs write on behalf of whichever process calls them — VSS
+// diagnostics, WinINet zone and proxy detection, RAS tracing switches —
+// and that are never the attack's own change.
+var housekeepingKeys = []string{
+	`\services\vss\diag\`,
+	`\currentversion\internet settings\zonemap\`,
+	`\currentversion\internet settings\connections\`,
+	`\currentversion\internet settings\5.0\cache\`,
+	`\software\microsoft\tracing\`,
+	`\currentversion\explorer\sessioninfo\`,
+}
+
+func housekeepingKey(id string) bool {
+	for _, k := range housekeepingKeys {
+		if strings.Contains(id, k) {
+			return true
+		}
+	}
+	return false
 }

@@ -174,6 +174,11 @@ func (g *Graph) Label(id string) string {
 	return g.label(n)
 }
 
+// sameFact is how close two reports of one relation are taken to be the
+// same fact seen twice (Sysmon 1 and Security 4688 of one process
+// creation), which a timeline does not count as a repetition.
+const sameFact = 5 * time.Second
+
 // TimelineEntry is one line of a timeline: what happened, when, where, and
 // the event that says so.
 type TimelineEntry struct {
@@ -197,17 +202,29 @@ func (g *Graph) Timeline(s *Scope) []TimelineEntry {
 }
 
 // TimelineOf returns the given edges as timeline entries in event time
-// (ties keep their order), leaving out ran_on, ran_as and executed.
+// (ties keep their order), leaving out ran_on, ran_as and executed. An
+// edge that stands for several reduced relations says how many and when
+// the last was (unless they all lie within a few seconds: one fact
+// reported by two sources).
 func (g *Graph) TimelineOf(edges []Edge) []TimelineEntry {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	out := make([]TimelineEntry, 0, len(edges))
+	said := map[string]time.Time{}
 	for _, e := range edges {
 		switch e.Kind {
 		case mdr.RelRanOn, mdr.RelRanAs, mdr.RelExecuted:
 			continue
 		}
-		out = append(out, TimelineEntry{Time: e.First, Host: g.hostOfEdge(e), Text: g.describe(e), EventID: e.EventID,
+		text := g.describe(e)
+		if t, ok := said[text]; ok && e.First.Sub(t) <= sameFact && t.Sub(e.First) <= sameFact {
+			continue // one fact from two sources (a 7045 and a 4697, a SID and its user)
+		}
+		said[text] = e.First
+		if e.Count > 1 && e.Last.Sub(e.First) > sameFact {
+			text += fmt.Sprintf(" (×%d, last %s)", e.Count, e.Last.UTC().Format("15:04:05.000"))
+		}
+		out = append(out, TimelineEntry{Time: e.First, Host: g.hostOfEdge(e), Text: text, EventID: e.EventID,
 			Kind: e.Kind, From: e.From, To: e.To, Count: e.Count})
 	}
 	slices.SortStableFunc(out, func(a, b TimelineEntry) int { return a.Time.Compare(b.Time) })

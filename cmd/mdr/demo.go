@@ -8,15 +8,14 @@ import (
 	"io"
 	"maps"
 	"os"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/mdrkit/mdr"
 	"github.com/mdrkit/mdr/detect"
 	"github.com/mdrkit/mdr/internal/scenario"
+	"github.com/mdrkit/mdr/investigate"
 	"github.com/mdrkit/mdr/reader"
 	"github.com/mdrkit/mdr/schema"
 	"github.com/mdrkit/mdr/store/badger"
@@ -39,6 +38,7 @@ type demo struct {
 	dialect map[schema.Dialect]int
 
 	mapper    schema.Mapper
+	graph     *investigate.Graph
 	entities  map[string]*mdr.Entity
 	relations []mdr.Relation
 	mapErrs   []error
@@ -177,6 +177,9 @@ func (d *demo) read(ctx context.Context) error {
 func (d *demo) mapEvents() {
 	d.mapper = schema.Mapper{Processes: schema.NewProcessTable(1 << 14)}
 	d.entities = map[string]*mdr.Entity{}
+	cfg := investigate.DefaultConfig()
+	cfg.MaxNodes, cfg.MaxEdges = 1<<16, 1<<18
+	d.graph, _ = investigate.New(cfg) // a valid configuration
 	// Map in event-time order so that pid lookups see creations first.
 	evs := append([]*mdr.Event(nil), d.events...)
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Time().Before(evs[j].Time()) })
@@ -185,6 +188,7 @@ func (d *demo) mapEvents() {
 		if err := d.mapper.Map(ev, &res); err != nil {
 			d.mapErrs = append(d.mapErrs, err)
 		}
+		d.graph.AddResult(&res)
 		for _, e := range res.Entities {
 			x, ok := d.entities[e.ID]
 			if !ok {
@@ -257,15 +261,11 @@ func (d *demo) report(w io.Writer) {
 type printer struct {
 	w          io.Writer
 	d          *demo
-	facts      []mdr.Relation      // relations with the same fact reported twice (Sysmon and Security) folded
-	sidName    map[string]string   // "sid:S-1-..." → the user's name when an event gave both
-	hostOf     map[string]string   // process id → host id
-	userOf     map[string]string   // process id → user id
-	children   map[string][]string // process id → child ids
-	parent     map[string]string
-	first      map[string]time.Time // entity id → first seen
-	executed   map[string][]string  // file id → processes that ran it
-	eventIndex map[string]int       // event id → position in the file
+	facts      []mdr.Relation    // relations with the same fact reported twice (Sysmon and Security) folded
+	sidName    map[string]string // "sid:S-1-..." → the user's name when an event gave both
+	hostOf     map[string]string // process id → host id
+	userOf     map[string]string // process id → user id
+	eventIndex map[string]int    // event id → position in the file
 }
 
 // foldWindow is how close in time two reports of one fact must be to be
@@ -310,30 +310,13 @@ func (p *printer) index() {
 		lastSeen[k] = len(p.facts)
 		p.facts = append(p.facts, r)
 	}
-	p.hostOf, p.userOf, p.parent = map[string]string{}, map[string]string{}, map[string]string{}
-	p.children, p.first, p.executed = map[string][]string{}, map[string]time.Time{}, map[string][]string{}
-	seenChild := map[string]bool{}
+	p.hostOf, p.userOf = map[string]string{}, map[string]string{}
 	for _, r := range p.d.relations {
-		for _, id := range []string{r.From, r.To} {
-			if t, ok := p.first[id]; !ok || r.Time.Before(t) {
-				p.first[id] = r.Time
-			}
-		}
 		switch r.Kind {
 		case mdr.RelRanOn:
 			p.hostOf[r.From] = r.To
 		case mdr.RelRanAs:
 			p.userOf[r.From] = r.To
-		case mdr.RelSpawned:
-			if !seenChild[r.From+"\x00"+r.To] {
-				seenChild[r.From+"\x00"+r.To] = true
-				p.children[r.From] = append(p.children[r.From], r.To)
-				p.parent[r.To] = r.From
-			}
-		case mdr.RelExecuted:
-			if !contains(p.executed[r.To], r.From) {
-				p.executed[r.To] = append(p.executed[r.To], r.From)
-			}
 		}
 	}
 }
@@ -356,14 +339,6 @@ func (p *printer) ofKind(k mdr.EntityKind) []*mdr.Entity {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
-}
-
-// entity returns the entity with the given id, or one named by the id.
-func (p *printer) entity(id string) *mdr.Entity {
-	if e, ok := p.d.entities[id]; ok {
-		return e
-	}
-	return &mdr.Entity{ID: id, Name: id}
 }
 
 func (p *printer) name(id string) string {
@@ -501,87 +476,9 @@ func (p *printer) users() {
 	}
 }
 
-var encRe = regexp.MustCompile(`(?i)\s-(?:e|ec|enc|encodedcommand)\s+([A-Za-z0-9+/=]{16,})`)
-
-func (p *printer) trees() {
-	p.section("Process trees")
-	for _, h := range p.ofKind(mdr.EntityHost) {
-		var roots []string
-		for pid, hid := range p.hostOf {
-			if hid != h.ID {
-				continue
-			}
-			if par, ok := p.parent[pid]; !ok || p.hostOf[par] != h.ID {
-				roots = append(roots, pid)
-			}
-		}
-		if len(roots) == 0 {
-			continue
-		}
-		p.byTime(roots)
-		fmt.Fprintf(p.w, "  %s\n", h.Name)
-		for i, r := range roots {
-			p.tree(r, "  ", i == len(roots)-1, map[string]bool{})
-		}
-	}
-}
-
-func (p *printer) byTime(ids []string) {
-	sort.Slice(ids, func(i, j int) bool {
-		ti, tj := p.first[ids[i]], p.first[ids[j]]
-		if !ti.Equal(tj) {
-			return ti.Before(tj)
-		}
-		return ids[i] < ids[j]
-	})
-}
-
-func (p *printer) tree(id, indent string, last bool, seen map[string]bool) {
-	if seen[id] {
-		return
-	}
-	seen[id] = true
-	branch, next := "├─ ", "│  "
-	if last {
-		branch, next = "└─ ", "   "
-	}
-	e := p.d.entities[id]
-	line := p.name(id)
-	if e != nil {
-		if cl := e.Attrs["command_line"]; cl != "" {
-			line += "  " + clip(cl, 110)
-		}
-		if u := p.userOf[id]; u != "" {
-			line += "  [" + p.name(u) + "]"
-		}
-	}
-	fmt.Fprintf(p.w, "%s%s%s\n", indent, branch, line)
-	if e != nil {
-		if m := encRe.FindStringSubmatch(e.Attrs["command_line"]); m != nil {
-			if dec, err := scenario.DecodePowerShell(m[1]); err == nil {
-				fmt.Fprintf(p.w, "%s%s   decoded -enc: %s\n", indent, next, clip(dec, 160))
-			}
-		}
-	}
-	kids := append([]string(nil), p.children[id]...)
-	p.byTime(kids)
-	for i, k := range kids {
-		p.tree(k, indent+next, i == len(kids)-1, seen)
-	}
-}
-
 // clip folds runs of white space and shortens s to at most n bytes (on a
 // character boundary), marking a cut with an ellipsis.
-func clip(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
+func clip(s string, n int) string { return investigate.Clip(s, n) }
 
 // activity prints file, registry, network, process access, script and
 // persistence facts, one line each, duplicates folded.
@@ -648,113 +545,11 @@ func containsKind(ks []mdr.RelationKind, k mdr.RelationKind) bool {
 	return false
 }
 
-// describe renders one relation as a sentence.
+// describe renders one relation as a sentence, through the provenance
+// graph's words.
 func (p *printer) describe(r mdr.Relation) string {
-	from, to := p.name(r.From), p.name(r.To)
-	on := ""
-	if h := p.hostOf[r.From]; h != "" {
-		on = " on " + p.name(h)
-	}
-	a := r.Attrs
-	switch r.Kind {
-	case mdr.RelSpawned:
-		s := from + " started " + to + on
-		if e := p.d.entities[r.To]; e != nil && e.Attrs["command_line"] != "" {
-			s += ": " + clip(e.Attrs["command_line"], 90)
-		}
-		return s
-	case mdr.RelConnected:
-		s := fmt.Sprintf("%s%s connected to %s", from, on, to)
-		if a["protocol"] != "" {
-			s += " " + a["protocol"]
-		}
-		if a["remote_hostname"] != "" {
-			s += " (" + a["remote_hostname"] + ")"
-		}
-		return s
-	case mdr.RelResolved:
-		return fmt.Sprintf("%s%s resolved %s", from, on, to)
-	case mdr.RelWroteFile:
-		s := fmt.Sprintf("%s%s wrote %s", from, on, to)
-		if runs := p.executed[r.To]; len(runs) > 0 {
-			var names []string
-			for _, x := range runs {
-				names = append(names, p.name(x))
-			}
-			s += "  → later executed as " + strings.Join(names, ", ")
-		}
-		return s
-	case mdr.RelDeletedFile:
-		return fmt.Sprintf("%s%s deleted %s", from, on, to)
-	case mdr.RelRenamedFile:
-		return fmt.Sprintf("%s%s renamed a file to %s", from, on, to)
-	case mdr.RelSetRegistry:
-		s := fmt.Sprintf("%s%s set %s", from, on, to)
-		if a["details"] != "" {
-			s += " = " + a["details"]
-		}
-		return s
-	case mdr.RelDeletedRegistry:
-		return fmt.Sprintf("%s%s deleted %s", from, on, to)
-	case mdr.RelRenamedRegistry:
-		return fmt.Sprintf("%s%s renamed a key to %s", from, on, to)
-	case mdr.RelOpenedProcess:
-		return fmt.Sprintf("%s%s opened %s with access %s", from, on, to, a["granted_access"])
-	case mdr.RelCreatedRemoteThread:
-		return fmt.Sprintf("%s%s created a thread in %s", from, on, to)
-	case mdr.RelExecutedScript:
-		text := ""
-		if e := p.d.entities[r.To]; e != nil {
-			text = e.Attrs["text"]
-		}
-		return fmt.Sprintf("%s%s ran script: %s", from, on, clip(text, 140))
-	case mdr.RelInstalledService:
-		e := p.entity(r.To)
-		s := fmt.Sprintf("service %s installed", e.Name)
-		if h := hostPart(r.To); h != "" {
-			s += " on " + p.name("host:"+h)
-		}
-		s += " by " + from
-		if e.Attrs["path"] != "" {
-			s += ": " + e.Attrs["path"]
-		}
-		return s
-	case mdr.RelCreatedTask:
-		e := p.entity(r.To)
-		s := fmt.Sprintf("scheduled task %s created", e.Name)
-		if h := hostPart(r.To); h != "" {
-			s += " on " + p.name("host:"+h)
-		}
-		s += " by " + from
-		if e.Attrs["command"] != "" {
-			s += ": " + strings.TrimSpace(e.Attrs["command"]+" "+e.Attrs["arguments"])
-		}
-		return s
-	case mdr.RelLoggedOn, mdr.RelLogonFailed, mdr.RelLoggedOff:
-		s := fmt.Sprintf("%s %s %s (type %s", from, logonVerb(r.Kind), to, a["logon_type"])
-		if ip := a["source_ip"]; ip != "" && ip != "127.0.0.1" {
-			s += " from " + ip
-		}
-		return s + ")"
-	case mdr.RelUsedCredentials:
-		return fmt.Sprintf("%s%s used the credentials of %s for %s", from, on, to, a["target_server"])
-	case mdr.RelGrantedPrivileges:
-		return fmt.Sprintf("%s got special privileges on %s", from, to)
-	case mdr.RelAccessedShare:
-		s := fmt.Sprintf("%s accessed %s", from, to)
-		if t := a["relative_target"]; t != "" {
-			s += `\` + t
-		}
-		if ip := a["source_ip"]; ip != "" {
-			s += " from " + ip
-		}
-		return s
-	case mdr.RelLoadedImage:
-		return fmt.Sprintf("%s%s loaded %s", from, on, to)
-	case mdr.RelTerminated:
-		return fmt.Sprintf("%s%s exited", from, on)
-	}
-	return fmt.Sprintf("%s %s %s", from, r.Kind, to)
+	return p.d.graph.Describe(investigate.Edge{Kind: r.Kind, From: r.From, To: r.To, First: r.Time, Last: r.Time,
+		Count: 1, EventID: r.EventID, Attrs: r.Attrs})
 }
 
 func logonVerb(k mdr.RelationKind) string {
@@ -765,34 +560,4 @@ func logonVerb(k mdr.RelationKind) string {
 		return "logged off from"
 	}
 	return "logged on to"
-}
-
-// hostPart returns the host of a "kind:host\rest" id.
-func hostPart(id string) string {
-	_, rest, ok := strings.Cut(id, ":")
-	if !ok {
-		return ""
-	}
-	h, _, _ := strings.Cut(rest, `\`)
-	return h
-}
-
-// timeline prints the relations in event time, without the bookkeeping
-// ones (ran_on, ran_as, executed).
-func (p *printer) timeline() {
-	p.section("Timeline (UTC)")
-	last := ""
-	for _, r := range p.facts {
-		switch r.Kind {
-		case mdr.RelRanOn, mdr.RelRanAs, mdr.RelExecuted:
-			continue
-		}
-		s := p.describe(r)
-		line := r.Time.UTC().Format("15:04:05.000") + "  " + s
-		if line == last {
-			continue
-		}
-		last = line
-		fmt.Fprintf(p.w, "  %s\n", clip(line, 200))
-	}
 }

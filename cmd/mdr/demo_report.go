@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/mdrkit/mdr"
 	"github.com/mdrkit/mdr/internal/scenario"
+	"github.com/mdrkit/mdr/investigate"
 )
 
 // detectSummary prints the header lines of the detect and store steps.
@@ -181,5 +185,63 @@ func (p *printer) coverage() {
 		fmt.Fprintf(p.w, "  native rules on the %d benign events: no match\n", sc.Facts.NoiseEvents)
 	} else {
 		fmt.Fprintf(p.w, "  native rules on the %d benign events: %s matched (false positives)\n", sc.Facts.NoiseEvents, strings.Join(sortedKeys(benign), ", "))
+	}
+}
+
+// trees prints each host's process trees, as investigate.Graph.ProcessTree
+// builds them.
+func (p *printer) trees() {
+	p.section("Process trees")
+	for _, h := range p.ofKind(mdr.EntityHost) {
+		roots, err := p.d.graph.ProcessTree(context.Background(), h.ID, time.Time{}, time.Time{})
+		if err != nil || len(roots) == 0 {
+			continue
+		}
+		fmt.Fprintf(p.w, "  %s\n", h.Name)
+		for i, r := range roots {
+			p.tree(r, "  ", i == len(roots)-1)
+		}
+	}
+}
+
+var encRe = regexp.MustCompile(`(?i)\s-(?:e|ec|enc|encodedcommand)\s+([A-Za-z0-9+/=]{16,})`)
+
+func (p *printer) tree(n *investigate.TreeNode, indent string, last bool) {
+	branch, next := "├─ ", "│  "
+	if last {
+		branch, next = "└─ ", "   "
+	}
+	line := n.Label
+	cl := n.Process.Attrs["command_line"]
+	if cl != "" {
+		line += "  " + clip(cl, 110)
+	}
+	if n.User != "" {
+		line += "  [" + n.User + "]"
+	}
+	fmt.Fprintf(p.w, "%s%s%s\n", indent, branch, line)
+	if m := encRe.FindStringSubmatch(cl); m != nil {
+		if dec, err := scenario.DecodePowerShell(m[1]); err == nil {
+			fmt.Fprintf(p.w, "%s%s   decoded -enc: %s\n", indent, next, clip(dec, 160))
+		}
+	}
+	for i, c := range n.Children {
+		p.tree(c, indent+next, i == len(n.Children)-1)
+	}
+}
+
+// timeline prints the graph's edges in event time as sentences (see
+// investigate.Graph.TimelineOf), repeated lines once.
+func (p *printer) timeline() {
+	p.section("Timeline (UTC)")
+	g := p.d.graph
+	last := ""
+	for _, t := range g.TimelineOf(g.EdgesBetween(time.Time{}, time.Time{})) {
+		line := t.Time.UTC().Format("15:04:05.000") + "  " + t.Text
+		if line == last {
+			continue
+		}
+		last = line
+		fmt.Fprintf(p.w, "  %s\n", clip(line, 200))
 	}
 }

@@ -26,12 +26,13 @@ var errUsage = errors.New("usage")
 
 // commands is the table of subcommands. Each lives in its own file.
 var commands = map[string]command{
-	"version":   {"print the version of mdr and of its main dependencies", runVersion},
-	"demo":      {"generate a small attack as events, read and map them, print what was found", runDemo},
-	"scan":      {"run detection rules over event files (NDJSON, JSON, gzip) and print matches as JSON lines", runScan},
-	"ingest":    {"store events from files or standard input (NDJSON, JSON, gzip) in a badger store directory", runIngest},
-	"rules":     {"check rules: mdr rules check [--json] PATH… compiles them and reports every rejection", runRules},
-	"remediate": {"plan remediation per incident (plan FILE…) or prove it on the simulated fleet (apply --sim SCENARIO)", runRemediate},
+	"version":     {"print the version of mdr and of its main dependencies", runVersion},
+	"demo":        {"generate a small attack as events, read and map them, print what was found", runDemo},
+	"scan":        {"run detection rules over event files (NDJSON, JSON, gzip) and print matches as JSON lines", runScan},
+	"ingest":      {"store events from files or standard input (NDJSON, JSON, gzip) in a badger store directory", runIngest},
+	"investigate": {"detect, group alerts into incidents and print each one's scope (root cause, hosts, users, items, timeline) as text, JSON lines, DOT, Mermaid or SVG", runInvestigate},
+	"remediate":   {"plan remediation per incident (plan FILE…) or prove it on the simulated fleet (apply --sim SCENARIO)", runRemediate},
+	"rules":       {"check rules: mdr rules check [--json] PATH… compiles them and reports every rejection", runRules},
 }
 
 func usage(w io.Writer) {
