@@ -30,7 +30,7 @@ import (
 //	op         := = | != | > | < | >= | <= | IN | LIKE | MATCHES | ISSUBSET | ISSUPERSET
 //	condOperand    := __name__:value | 'string' | number | true | false | ( condOperand, … ) | word
 //
-// Keywords are upper case, as in STIX. A variable reference inside a quoted
+// Keywords are upper case in STIX; lower case is accepted too. A variable reference inside a quoted
 // string is substituted too ('__ip__:value'). The variable's CACAO type
 // chooses how values compare: integer, long and float numerically, bool as
 // booleans, ipv4-addr and ipv6-addr as addresses (IN and ISSUBSET test
@@ -193,7 +193,7 @@ func (p *condParser) peek() (condToken, bool) {
 
 func (p *condParser) isWord(w string) bool {
 	t, ok := p.peek()
-	return ok && t.kind == tokWord && t.text == w
+	return ok && t.kind == tokWord && strings.EqualFold(t.text, w)
 }
 
 func (p *condParser) or(depth int) (stepCondition, error) {
@@ -237,7 +237,7 @@ func (p *condParser) unary(depth int) (stepCondition, error) {
 		return nil, errors.New("condition: unexpected end")
 	}
 	switch {
-	case t.kind == tokWord && t.text == "NOT":
+	case t.kind == tokWord && strings.EqualFold(t.text, "NOT"):
 		p.pos++
 		n, err := p.unary(depth + 1)
 		if err != nil {
@@ -282,8 +282,8 @@ func (p *condParser) comparison() (stepCondition, error) {
 	switch {
 	case t.kind == tokOp:
 		op = t.text
-	case t.kind == tokWord && (t.text == "IN" || t.text == "LIKE" || t.text == "MATCHES" || t.text == "ISSUBSET" || t.text == "ISSUPERSET"):
-		op = t.text
+	case t.kind == tokWord && isOpWord(strings.ToUpper(t.text)):
+		op = strings.ToUpper(t.text)
 	default:
 		return nil, fmt.Errorf("condition: want a comparison operator at offset %d, got %q", t.off, t.text)
 	}
@@ -351,11 +351,11 @@ func (p *condParser) condOperand(allowList bool) (*condOperand, error) {
 		if loc := varRefRe.FindStringIndex(w); loc != nil && loc[0] == 0 && loc[1] == len(w) {
 			return &condOperand{ref: strings.TrimSuffix(w, ":value"), text: w}, nil
 		}
-		switch w {
-		case "AND", "OR", "NOT", "IN", "LIKE", "MATCHES", "ISSUBSET", "ISSUPERSET":
+		switch u := strings.ToUpper(w); {
+		case u == "AND" || u == "OR" || u == "NOT" || isOpWord(u):
 			return nil, fmt.Errorf("condition: keyword %s at offset %d where a value was expected", w, t.off)
-		case "true", "false":
-			return &condOperand{text: w, kind: "bool"}, nil
+		case u == "TRUE" || u == "FALSE":
+			return &condOperand{text: strings.ToLower(w), kind: "bool"}, nil
 		}
 		if _, err := strconv.ParseFloat(w, 64); err == nil {
 			return &condOperand{text: w, kind: "number"}, nil
@@ -369,6 +369,10 @@ func (p *condParser) condOperand(allowList bool) (*condOperand, error) {
 		return &condOperand{text: w, kind: "word"}, nil
 	}
 	return nil, fmt.Errorf("condition: unexpected %q at offset %d", t.text, t.off)
+}
+
+func isOpWord(u string) bool {
+	return u == "IN" || u == "LIKE" || u == "MATCHES" || u == "ISSUBSET" || u == "ISSUPERSET"
 }
 
 type boolNode struct {

@@ -68,6 +68,9 @@ func TestConditions(t *testing.T) {
 		{"__null__:value > 0", false},
 		{"__undeclared__:value = 'x'", false},
 		{"__undeclared__:value != 'x'", true},
+		// lower-case keywords
+		{"__count__:value > 1 and not __host__:value like 'SRV%'", true},
+		{"__on__:value = TRUE", true},
 		// the CEL extension
 		{`cel: vars["__count__"] + 1 == 4 && vars["__host__"].startsWith("WS")`, true},
 		{`cel: vars["__on__"] && vars["__ratio__"] < 0.5`, true},

@@ -26,7 +26,7 @@ type Store interface {
 
 // Request is a command with the context policy decides on.
 type Request struct {
-	Command Command `json:"command"`
+	Command Command `json:"command,omitzero"`
 	// Incident is the id of the incident the command responds to.
 	Incident string `json:"incident,omitempty"`
 	// Score is the incident's score (as triage gives it).
@@ -79,7 +79,7 @@ type Result struct {
 	// ID is the command's command_id (assigned when the request had none),
 	// or the approval's id for a manual approval.
 	ID       string   `json:"id"`
-	Request  Request  `json:"request"`
+	Request  Request  `json:"request,omitzero"`
 	Actuator string   `json:"actuator,omitempty"`
 	Decision Decision `json:"decision,omitempty"`
 	// Rule names the policy rule (or "level:<level>") that decided.
@@ -94,7 +94,7 @@ type Result struct {
 	// Manual marks a manual approval (RequestApproval) without command.
 	Manual    bool      `json:"manual,omitempty"`
 	Title     string    `json:"title,omitempty"`
-	Requested time.Time `json:"requested"`
+	Requested time.Time `json:"requested,omitzero"`
 	Decided   time.Time `json:"decided,omitzero"`
 	Finished  time.Time `json:"finished,omitzero"`
 	// Expires is when a pending approval times out.
@@ -189,20 +189,23 @@ func (c *Config) defaults() {
 
 // Stats counts what a dispatcher did.
 type Stats struct {
-	Dispatched    int64 // Dispatch calls that created an entry
-	Duplicates    int64 // Dispatch calls answered from an existing entry
-	Executed      int64
-	Failed        int64
-	Denied        int64
-	Rejected      int64
-	DryRuns       int64
-	Undone        int64
-	Retries       int64
-	AuditRecords  int64 // audit records written
-	AuditChanges  int64 // state changes in them
-	HistoryDrops  int64 // final entries dropped from memory by MaxHistory
-	Checkpoints   int64
-	RestoredItems int64 // entries restored from the store on start
+	Dispatched   int64 // Dispatch calls that created an entry
+	Duplicates   int64 // Dispatch calls answered from an existing entry
+	Executed     int64
+	Failed       int64
+	Denied       int64
+	Rejected     int64
+	DryRuns      int64
+	Undone       int64
+	Retries      int64
+	AuditRecords int64 // audit records written
+	AuditChanges int64 // state changes in them
+	AuditBytes   int64 // payload bytes written (after compression)
+	// AuditAppendTime is the time spent in the store's AppendAudit.
+	AuditAppendTime time.Duration
+	HistoryDrops    int64 // final entries dropped from memory by MaxHistory
+	Checkpoints     int64
+	RestoredItems   int64 // entries restored from the store on start
 }
 
 // registered is an actuator known to the dispatcher.
@@ -432,8 +435,9 @@ func (d *Dispatcher) dispatch(ctx context.Context, req Request, undoOf string) (
 	d.mu.Unlock()
 	defer d.inflight.Done()
 
-	var changes []change
-	changes = append(changes, d.snap(e, req.Requester, "requested"))
+	first := d.snap(e, req.Requester, "requested")
+	first.full = true
+	changes := []change{first}
 
 	// validation and routing
 	if err := req.Command.Validate(); err != nil {
@@ -446,9 +450,8 @@ func (d *Dispatcher) dispatch(ctx context.Context, req Request, undoOf string) (
 	d.mu.Lock()
 	e.res.Actuator = act.name
 	d.mu.Unlock()
-	if name := req.Command.Target.Name(); len(act.features.Pairs) > 0 && !act.features.Pairs.Has(req.Command.Action, name) {
-		err := fmt.Errorf("%w: actuator %q does not support %s %s", ErrInvalid, act.name, req.Command.Action, name)
-		return d.finishNow(ctx, e, changes, StateDenied, "", err)
+	if err := req.Command.ValidateFor(act.features); err != nil {
+		return d.finishNow(ctx, e, changes, StateDenied, "", fmt.Errorf("actuator %q: %w", act.name, err))
 	}
 
 	// policy
@@ -576,13 +579,22 @@ func (d *Dispatcher) awaitApproval(ctx context.Context, e *entry, changes []chan
 	select {
 	case a := <-e.answer:
 		return d.afterAnswer(ctx, e, act, a)
+	case <-d.closing:
+		return d.leave(ctx, e, act, fmt.Errorf("respond: dispatcher closed while the command waited for approval (it stays pending): %w", mdr.ErrClosed))
 	case <-ctx.Done():
+		return d.leave(ctx, e, act, ctx.Err())
+	}
+}
+
+// leave stops waiting for e's approval, unless the answer already came.
+func (d *Dispatcher) leave(ctx context.Context, e *entry, act *registered, cause error) (Result, error) {
+	{
 		d.mu.Lock()
 		if e.res.State == StatePending {
 			e.waiting = false
 			r := e.res
 			d.mu.Unlock()
-			return r, ctx.Err()
+			return r, cause
 		}
 		d.mu.Unlock()
 		// answered while we were leaving: take the answer
@@ -919,7 +931,9 @@ func (d *Dispatcher) RequestApproval(ctx context.Context, ar ApprovalRequest) (R
 	})
 	d.addLocked(e)
 	d.mu.Unlock()
-	if err := d.j.write(ctx, []change{d.snap(e, ar.Requester, "pending")}); err != nil {
+	first := d.snap(e, ar.Requester, "pending")
+	first.full = true
+	if err := d.j.write(ctx, []change{first}); err != nil {
 		return d.result(e), err
 	}
 	d.notify(e)
@@ -930,13 +944,21 @@ func (d *Dispatcher) RequestApproval(ctx context.Context, ar ApprovalRequest) (R
 			return r, fmt.Errorf("%w by %s: %s", ErrRejected, a.principal, a.comment)
 		}
 		return r, nil
+	case <-d.closing:
+		return d.leaveManual(e, fmt.Errorf("respond: dispatcher closed while waiting for approval (it stays pending): %w", mdr.ErrClosed))
 	case <-ctx.Done():
+		return d.leaveManual(e, ctx.Err())
+	}
+}
+
+func (d *Dispatcher) leaveManual(e *entry, cause error) (Result, error) {
+	{
 		d.mu.Lock()
 		if e.res.State == StatePending {
 			e.waiting = false
 			r := e.res
 			d.mu.Unlock()
-			return r, ctx.Err()
+			return r, cause
 		}
 		d.mu.Unlock()
 		a := <-e.answer
@@ -1007,7 +1029,7 @@ func (d *Dispatcher) Stats() Stats {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s := d.stats
-	s.AuditRecords, s.AuditChanges = d.j.counts()
+	d.j.counts(&s)
 	return s
 }
 

@@ -9,19 +9,24 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/mdrkit/mdr"
 	"github.com/mdrkit/mdr/store"
 )
 
 // The dispatcher's audit records. Every state change of a history entry
-// is one change: who (actor) did what (action: requested, allowed,
-// pending, approved, rejected, denied, running, dry_run, executed,
-// failed, undone, ...) with the entry as it then was. Changes are written
-// in groups, one audit record per group, so that concurrent commands
-// share one synced write: a record with one change has Action
-// "respond.<action>", Actor the actor, Target the entry id and Payload
-// the entry's JSON; a record with several has Action "respond.group",
-// Actor "respond" and Payload a JSON array of {actor, action, entry}.
+// is a step: who (actor) did what (action: requested, allowed, pending,
+// approved, rejected, denied, running, dry_run, executed, failed, undone,
+// ...). The steps one call records for one entry form an item, which
+// carries the entry as it is after them. Items are written in groups, one
+// audit record per group, so that concurrent commands share one synced
+// write: a record with a single step has Action "respond.<action>", Actor
+// the actor, Target the entry id and Payload the entry's JSON; any other
+// record has Action "respond.group", Actor "respond" and Payload a JSON
+// array of {"steps": [{"actor", "action"}...], "entry"}; an item after
+// an entry's first leaves out what that one recorded (request, actuator,
+// decision, rule, request and decision times).
 //
 // The audit log is also the dispatcher's journal: NewDispatcher restores
 // the history by replaying these records after the last checkpoint (a
@@ -31,8 +36,17 @@ import (
 // CheckpointKey is the store.State key of the dispatcher's checkpoint.
 const CheckpointKey = "respond/dispatcher/checkpoint"
 
-// auditGroup is the Action of a grouped audit record.
-const auditGroup = "respond.group"
+// auditGroup is the Action of a grouped audit record; auditGroupZstd that
+// of one whose payload is zstd-compressed (groups over compressAbove
+// bytes: the JSON of a group compresses about tenfold, and the synced
+// append's time grows with its size).
+const (
+	auditGroup     = "respond.group"
+	auditGroupZstd = "respond.group.zst"
+	compressAbove  = 4 << 10
+	// maxGroupBytes bounds a group's decompressed payload on replay.
+	maxGroupBytes = 64 << 20
+)
 
 // maxGroup bounds the changes in one audit record.
 const maxGroup = 512
@@ -41,6 +55,9 @@ type change struct {
 	Actor  string `json:"actor"`
 	Action string `json:"action"`
 	Entry  Result `json:"entry"`
+	// full marks the first change of an entry, which records its request;
+	// later items leave the request out (replay keeps the one recorded).
+	full bool
 }
 
 // snap captures e's current state as a change.
@@ -50,9 +67,29 @@ func (d *Dispatcher) snap(e *entry, actor, action string) change {
 	return change{Actor: actor, Action: action, Entry: e.res}
 }
 
+type step struct {
+	Actor  string `json:"actor"`
+	Action string `json:"action"`
+}
+
+// item is the JSON of one group member.
+type item struct {
+	Steps []step `json:"steps"`
+	Entry Result `json:"entry"`
+}
+
+// encoded is an item encoded by its caller (in parallel with others).
+type encoded struct {
+	id    string
+	steps []step
+	entry []byte // the entry's JSON
+	item  []byte // the item's JSON
+}
+
 type jreq struct {
-	changes []change
-	done    chan error
+	items []encoded
+	steps int
+	done  chan error
 }
 
 type journal struct {
@@ -61,23 +98,69 @@ type journal struct {
 	reqs    chan *jreq
 	stopped chan struct{}
 
-	mu       sync.Mutex
-	records  int64
-	nchanges int64
-	lastSeq  uint64
-	closed   bool
+	zenc *zstd.Encoder // used by the loop goroutine only
+	zbuf []byte
+
+	mu         sync.Mutex
+	records    int64
+	nchanges   int64
+	bytes      int64
+	appendTime time.Duration
+	lastSeq    uint64
+	closed     bool
 }
 
 func newJournal(st Store, d *Dispatcher) *journal {
 	j := &journal{st: st, d: d, reqs: make(chan *jreq, 1024), stopped: make(chan struct{})}
+	// the options are constants: NewWriter cannot fail with them
+	j.zenc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
 	go j.loop()
 	return j
 }
 
-func (j *journal) counts() (int64, int64) {
+func (j *journal) counts(s *Stats) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.records, j.nchanges
+	s.AuditRecords, s.AuditChanges, s.AuditBytes, s.AuditAppendTime = j.records, j.nchanges, j.bytes, j.appendTime
+}
+
+// encode turns changes into items: consecutive changes of one entry
+// become one item with their steps and the last snapshot.
+func encode(changes []change) ([]encoded, int, error) {
+	var out []encoded
+	for i := 0; i < len(changes); {
+		k := i
+		var steps []step
+		for k < len(changes) && changes[k].Entry.ID == changes[i].Entry.ID {
+			steps = append(steps, step{Actor: changes[k].Actor, Action: changes[k].Action})
+			k++
+		}
+		full := false
+		for _, c := range changes[i:k] {
+			full = full || c.full
+		}
+		last := changes[k-1].Entry
+		if !full {
+			// recorded by the entry's first item; replay keeps them
+			last.Request = Request{}
+			last.Actuator, last.Decision, last.Rule = "", "", ""
+			last.Requested, last.Decided = time.Time{}, time.Time{}
+		}
+		eb, err := json.Marshal(&last)
+		if err != nil {
+			return nil, 0, err
+		}
+		ib, err := json.Marshal(struct {
+			Steps []step          `json:"steps"`
+			Entry json.RawMessage `json:"entry"`
+		}{steps, eb})
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, encoded{id: last.ID, steps: steps, entry: eb, item: ib})
+		i = k
+	}
+	return out, len(changes), nil
 }
 
 // write appends changes to the audit log (grouped with other callers')
@@ -86,12 +169,16 @@ func (j *journal) write(ctx context.Context, changes []change) error {
 	if len(changes) == 0 {
 		return nil
 	}
+	items, n, err := encode(changes)
+	if err != nil {
+		return fmt.Errorf("respond: audit: %w", err)
+	}
 	j.mu.Lock()
 	if j.closed {
 		j.mu.Unlock()
 		return fmt.Errorf("respond: audit journal: %w", mdr.ErrClosed)
 	}
-	r := &jreq{changes: changes, done: make(chan error, 1)}
+	r := &jreq{items: items, steps: n, done: make(chan error, 1)}
 	j.reqs <- r
 	j.mu.Unlock()
 	return <-r.done
@@ -99,9 +186,10 @@ func (j *journal) write(ctx context.Context, changes []change) error {
 
 func (j *journal) loop() {
 	defer close(j.stopped)
+	var buf []byte
 	for r := range j.reqs {
 		batch := []*jreq{r}
-		n := len(r.changes)
+		n := r.steps
 	drain:
 		for n < maxGroup {
 			select {
@@ -110,12 +198,13 @@ func (j *journal) loop() {
 					break drain
 				}
 				batch = append(batch, more)
-				n += len(more.changes)
+				n += more.steps
 			default:
 				break drain
 			}
 		}
-		err := j.append(batch, n)
+		var err error
+		buf, err = j.append(batch, n, buf[:0])
 		for _, b := range batch {
 			b.done <- err
 		}
@@ -125,36 +214,44 @@ func (j *journal) loop() {
 	}
 }
 
-func (j *journal) append(batch []*jreq, n int) error {
+func (j *journal) append(batch []*jreq, n int, buf []byte) ([]byte, error) {
 	var rec store.AuditRecord
 	if n == 1 {
-		c := batch[0].changes[0]
-		b, err := json.Marshal(c.Entry)
-		if err != nil {
-			return err
-		}
-		rec = store.AuditRecord{Actor: c.Actor, Action: "respond." + c.Action, Target: c.Entry.ID, Payload: b}
+		it := batch[0].items[0]
+		rec = store.AuditRecord{Actor: it.steps[0].Actor, Action: "respond." + it.steps[0].Action, Target: it.id, Payload: it.entry}
 	} else {
-		all := make([]change, 0, n)
+		buf = append(buf, '[')
+		first := true
 		for _, r := range batch {
-			all = append(all, r.changes...)
+			for _, it := range r.items {
+				if !first {
+					buf = append(buf, ',')
+				}
+				first = false
+				buf = append(buf, it.item...)
+			}
 		}
-		b, err := json.Marshal(all)
-		if err != nil {
-			return err
+		buf = append(buf, ']')
+		rec = store.AuditRecord{Actor: "respond", Action: auditGroup, Payload: buf}
+		if len(buf) > compressAbove {
+			j.zbuf = j.zenc.EncodeAll(buf, j.zbuf[:0])
+			rec.Action, rec.Payload = auditGroupZstd, j.zbuf
 		}
-		rec = store.AuditRecord{Actor: "respond", Action: auditGroup, Payload: b}
 	}
+	t0 := time.Now()
 	out, err := j.st.AppendAudit(context.Background(), rec)
+	took := time.Since(t0)
 	if err != nil {
-		return fmt.Errorf("respond: audit: %w", err)
+		return buf, fmt.Errorf("respond: audit: %w", err)
 	}
 	j.mu.Lock()
 	j.records++
 	j.nchanges += int64(n)
+	j.bytes += int64(len(rec.Payload))
+	j.appendTime += took
 	j.lastSeq = out.Seq
 	j.mu.Unlock()
-	return nil
+	return buf, nil
 }
 
 func (j *journal) seq() uint64 {
@@ -228,8 +325,25 @@ func (d *Dispatcher) restore(ctx context.Context) error {
 	byID := map[string]Result{}
 	var order []string
 	put := func(r Result) {
-		if _, ok := byID[r.ID]; !ok {
+		prev, ok := byID[r.ID]
+		if !ok {
 			order = append(order, r.ID)
+		}
+		// a later item leaves out what the entry's first item recorded
+		if r.Request.Requester == "" && r.Request.Command.Action == "" {
+			r.Request = prev.Request
+		}
+		if r.Actuator == "" {
+			r.Actuator = prev.Actuator
+		}
+		if r.Decision == "" {
+			r.Decision, r.Rule = prev.Decision, prev.Rule
+		}
+		if r.Requested.IsZero() {
+			r.Requested = prev.Requested
+		}
+		if r.Decided.IsZero() {
+			r.Decided = prev.Decided
 		}
 		byID[r.ID] = r
 	}
@@ -249,19 +363,30 @@ func (d *Dispatcher) restore(ctx context.Context) error {
 	default:
 		return fmt.Errorf("respond: checkpoint: %w", err)
 	}
+	zdec, err := zstd.NewReader(nil, zstd.WithDecoderMaxMemory(maxGroupBytes), zstd.WithDecoderConcurrency(1))
+	if err != nil {
+		return err
+	}
+	defer zdec.Close()
 	for rec, err := range d.cfg.Store.ReadAudit(ctx, from) {
 		if err != nil {
 			return fmt.Errorf("respond: replay audit: %w", err)
 		}
 		d.j.lastSeq = rec.Seq
 		switch {
-		case rec.Action == auditGroup:
-			var cs []change
-			if err := json.Unmarshal(rec.Payload, &cs); err != nil {
+		case rec.Action == auditGroup || rec.Action == auditGroupZstd:
+			payload := rec.Payload
+			if rec.Action == auditGroupZstd {
+				if payload, err = zdec.DecodeAll(rec.Payload, nil); err != nil {
+					return fmt.Errorf("respond: replay audit record %d: %w", rec.Seq, err)
+				}
+			}
+			var items []item
+			if err := json.Unmarshal(payload, &items); err != nil {
 				return fmt.Errorf("respond: replay audit record %d: %w", rec.Seq, err)
 			}
-			for _, c := range cs {
-				put(c.Entry)
+			for _, it := range items {
+				put(it.Entry)
 			}
 		case strings.HasPrefix(rec.Action, "respond."):
 			var r Result
@@ -303,4 +428,51 @@ func (d *Dispatcher) restore(ctx context.Context) error {
 	}
 	d.mu.Unlock()
 	return d.j.write(ctx, fixes)
+}
+
+// AuditChange is one state change of a dispatcher history entry, as
+// DecodeAudit reads it back from an audit record.
+type AuditChange struct {
+	Actor  string
+	Action string // requested, allowed, pending, approved, ...
+	// Entry is the entry after the change's item; fields an item leaves
+	// out (see the package's audit format) are zero.
+	Entry Result
+}
+
+// DecodeAudit returns the dispatcher state changes an audit record holds
+// (none for records of other packages), decompressing grouped records.
+func DecodeAudit(rec store.AuditRecord) ([]AuditChange, error) {
+	switch {
+	case rec.Action == auditGroup || rec.Action == auditGroupZstd:
+		payload := rec.Payload
+		if rec.Action == auditGroupZstd {
+			dec, err := zstd.NewReader(nil, zstd.WithDecoderMaxMemory(maxGroupBytes), zstd.WithDecoderConcurrency(1))
+			if err != nil {
+				return nil, err
+			}
+			defer dec.Close()
+			if payload, err = dec.DecodeAll(rec.Payload, nil); err != nil {
+				return nil, fmt.Errorf("respond: audit record %d: %w", rec.Seq, err)
+			}
+		}
+		var items []item
+		if err := json.Unmarshal(payload, &items); err != nil {
+			return nil, fmt.Errorf("respond: audit record %d: %w", rec.Seq, err)
+		}
+		var out []AuditChange
+		for _, it := range items {
+			for _, s := range it.Steps {
+				out = append(out, AuditChange{Actor: s.Actor, Action: s.Action, Entry: it.Entry})
+			}
+		}
+		return out, nil
+	case strings.HasPrefix(rec.Action, "respond."):
+		var r Result
+		if err := json.Unmarshal(rec.Payload, &r); err != nil {
+			return nil, fmt.Errorf("respond: audit record %d: %w", rec.Seq, err)
+		}
+		return []AuditChange{{Actor: rec.Actor, Action: strings.TrimPrefix(rec.Action, "respond."), Entry: r}}, nil
+	}
+	return nil, nil
 }

@@ -29,7 +29,10 @@ type Playbook struct {
 	// Created and Modified are the playbook's timestamps; Modified is also
 	// its version (what a playbook-action's playbook_version names).
 	Created, Modified time.Time
-	Revoked           bool
+	// ValidFrom and ValidUntil bound when the playbook may run (zero:
+	// unbounded); Revoked playbooks never run.
+	ValidFrom, ValidUntil time.Time
+	Revoked               bool
 	// Variables are the playbook_variables, the root scope of an
 	// execution; those marked External take their value from the caller.
 	Variables map[string]Variable
@@ -282,12 +285,13 @@ func (v *validator) check(d *cacaoDoc) {
 	if !from.IsZero() && !until.IsZero() && !until.After(from) {
 		v.add("valid_until", "is not after valid_from")
 	}
+	pb.ValidFrom, pb.ValidUntil = from, until
 	v.variables("playbook_variables", d.Variables)
 	for _, k := range sortedAgentKeys(d.AgentDefinitions) {
-		v.agentTarget("agent_definitions."+k, k, d.AgentDefinitions[k])
+		v.agentTarget("agent_definitions."+k, k, d.AgentDefinitions[k], d)
 	}
 	for _, k := range sortedAgentKeys(d.TargetDefinitions) {
-		v.agentTarget("target_definitions."+k, k, d.TargetDefinitions[k])
+		v.agentTarget("target_definitions."+k, k, d.TargetDefinitions[k], d)
 	}
 
 	if d.WorkflowStart == "" {
@@ -430,9 +434,17 @@ func (v *validator) variables(field string, vars map[string]Variable) {
 	}
 }
 
-func (v *validator) agentTarget(field, key string, a AgentTarget) {
+func (v *validator) agentTarget(field, key string, a AgentTarget, d *cacaoDoc) {
 	if a.Type == "" {
 		v.add(field+".type", "missing")
+	}
+	if raw, ok := a.Fields["authentication_info"]; ok {
+		var ref string
+		if err := json.Unmarshal(raw, &ref); err != nil {
+			v.add(field+".authentication_info", "want an identifier string")
+		} else if _, ok := d.AuthInfo[ref]; !ok {
+			v.add(field+".authentication_info", "names %s, which is not in authentication_info_definitions", ref)
+		}
 	}
 	if prefix, _, ok := splitID(key); ok && agentTargetTypes[prefix] && a.Type != prefix && !agentTargetTypes[a.Type] {
 		v.add(field+".type", "is %q, but the key names a %s object", a.Type, prefix)

@@ -363,6 +363,10 @@ func (e *PlaybookEngine) check(pb *Playbook, depth int, seen map[*Playbook]bool)
 	if pb.Revoked {
 		return fmt.Errorf("%w: playbook %s is revoked", ErrPlaybookInvalid, pb.ID)
 	}
+	if now := e.now(); !pb.ValidFrom.IsZero() && now.Before(pb.ValidFrom) || !pb.ValidUntil.IsZero() && !now.Before(pb.ValidUntil) {
+		return fmt.Errorf("%w: playbook %s is valid from %v until %v, not at %v", ErrPlaybookInvalid, pb.ID,
+			pb.ValidFrom.Format(time.RFC3339), pb.ValidUntil.Format(time.RFC3339), now.Format(time.RFC3339))
+	}
 	for _, id := range sortedStepIDs(pb) {
 		st := pb.Steps[id]
 		for i, c := range st.Commands {
@@ -455,7 +459,7 @@ func (x *execution) step(ctx context.Context, f *frame, st *Step, parent *varSco
 		}
 		sctx := ctx
 		var timeout time.Duration
-		if st.Timeout != nil {
+		if st.Timeout != nil && *st.Timeout > 0 {
 			timeout = min(time.Duration(*st.Timeout)*time.Millisecond, x.e.limits.MaxStepTimeout)
 		} else if st.Type == StepAction {
 			timeout = x.e.limits.StepTimeout
@@ -797,6 +801,52 @@ func (x *execution) openC2(ctx context.Context, f *frame, st *Step, i int, sc *v
 	if err != nil {
 		return err
 	}
+	cmds := []Command{cmd}
+	if len(cmd.Hosts()) == 0 && (cmd.Actuator == nil || cmd.Actuator.Hostname == "") && len(st.Targets) > 0 {
+		// The command names no host: it acts on each of the step's targets
+		// ("all commands … MUST be applicable to all the targets").
+		_, targets, err := x.agents(f.pb, st, sc)
+		if err != nil {
+			return err
+		}
+		var onHosts []Command
+		for _, t := range targets {
+			if h := targetHost(t); h != "" {
+				onHosts = append(onHosts, cmd.OnHost(h))
+			}
+		}
+		if len(onHosts) > 1 { // one command_id per copy, or the dispatcher sees duplicates
+			for i := range onHosts {
+				onHosts[i].CommandID = ""
+			}
+		}
+		if len(onHosts) > 0 {
+			cmds = onHosts
+		}
+	}
+	var errs []error
+	for _, cmd := range cmds {
+		if err := x.dispatch(ctx, f, st, cmd, sc, rec); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// targetHost is the host a CACAO target names: its first DNS name, IPv4
+// or IPv6 address, in that order.
+func targetHost(t AgentTarget) string {
+	for _, k := range []string{"dname", "ipv4", "ipv6"} {
+		for _, a := range t.Address[k] {
+			if a = strings.TrimSpace(a); a != "" {
+				return a
+			}
+		}
+	}
+	return ""
+}
+
+func (x *execution) dispatch(ctx context.Context, f *frame, st *Step, cmd Command, sc *varScope, rec *StepRecord) error {
 	req := Request{Command: cmd, Incident: x.opts.Incident, Requester: x.opts.Requester, DryRun: x.opts.DryRun,
 		Reason: fmt.Sprintf("CACAO playbook %s step %s", f.pb.ID, st.ID)}
 	if req.Requester == "" {
@@ -809,12 +859,16 @@ func (x *execution) openC2(ctx context.Context, f *frame, st *Step, i int, sc *v
 		req.ApprovalTimeout = time.Until(d)
 	}
 	res, err := x.e.sender.Dispatch(ctx, req)
-	rec.Detail = appendDetail(rec.Detail, fmt.Sprintf("openc2 %s %s: %s", cmd.Action, cmd.Target.Name(), res.State))
+	on := ""
+	if h := cmd.Hosts(); len(h) > 0 {
+		on = " on " + strings.Join(h, ",")
+	}
+	rec.Detail = appendDetail(rec.Detail, fmt.Sprintf("openc2 %s %s%s: %s", cmd.Action, cmd.Target.Name(), on, res.State))
 	if err != nil {
-		return fmt.Errorf("%w: openc2 %s %s: %w", ErrStepFailed, cmd.Action, cmd.Target.Name(), err)
+		return fmt.Errorf("%w: openc2 %s %s%s: %w", ErrStepFailed, cmd.Action, cmd.Target.Name(), on, err)
 	}
 	if r := res.Response; r != nil && r.Status != StatusOK && r.Status != StatusProcessing {
-		return fmt.Errorf("%w: openc2 %s %s: status %d %s", ErrStepFailed, cmd.Action, cmd.Target.Name(), r.Status, r.StatusText)
+		return fmt.Errorf("%w: openc2 %s %s%s: status %d %s", ErrStepFailed, cmd.Action, cmd.Target.Name(), on, r.Status, r.StatusText)
 	}
 	if len(st.OutArgs) > 0 {
 		b, err := json.Marshal(&res)

@@ -2,6 +2,8 @@ package respond
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -432,4 +434,52 @@ func TestPlaybookConstantCannotBeAssigned(t *testing.T) {
 	if r := recordOf(t, ex, st.ID); r.Status != StepFailed || !strings.Contains(r.Error, "constant variable: __process__") {
 		t.Fatalf("record %+v", r)
 	}
+}
+
+func TestPlaybookOpenC2OnEachTarget(t *testing.T) {
+	// An OpenC2 command that names no host acts on every target of its
+	// step, each CACAO target's address giving the host.
+	content := b64json(t, map[string]any{"action": "contain", "target": map[string]any{"file": map[string]any{"path": `C:\Users\Public\__name__:value`}}, "command_id": "fixed-id"})
+	doc := `{"type":"playbook","spec_version":"cacao-2.0","id":"playbook--00009000-0000-4000-8000-000000000000","name":"targets",
+	 "created_by":"identity--00009000-0000-4000-8000-000000000001","created":"2026-12-01T00:00:00.000Z","modified":"2026-12-01T00:00:00.000Z",
+	 "playbook_variables":{"__name__":{"type":"string","value":"evil.exe"}},
+	 "workflow_start":"start--00009000-0000-4000-8000-000000000002",
+	 "workflow":{
+	  "start--00009000-0000-4000-8000-000000000002":{"type":"start","on_completion":"action--00009000-0000-4000-8000-000000000003"},
+	  "action--00009000-0000-4000-8000-000000000003":{"type":"action","agent":"security-category--00009000-0000-4000-8000-000000000005",
+	    "targets":["net-address--00009000-0000-4000-8000-000000000006","net-address--00009000-0000-4000-8000-000000000007"],
+	    "commands":[{"type":"openc2-http","command":"POST /openc2 HTTP/1.1","content_b64":"` + content + `"}],
+	    "on_completion":"end--00009000-0000-4000-8000-000000000004"},
+	  "end--00009000-0000-4000-8000-000000000004":{"type":"end"}},
+	 "agent_definitions":{"security-category--00009000-0000-4000-8000-000000000005":{"type":"security-category","name":"EDR"}},
+	 "target_definitions":{
+	  "net-address--00009000-0000-4000-8000-000000000006":{"type":"net-address","name":"a","address":{"dname":["WS-1.corp.example"]}},
+	  "net-address--00009000-0000-4000-8000-000000000007":{"type":"net-address","name":"b","address":{"ipv4":["10.0.0.7"]}}}}`
+	sender := &recordingSender{}
+	e := engineFor(t, &recordingRunner{}, sender, &answeringResponder{})
+	pb, err := e.Load([]byte(doc), "targets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Run(context.Background(), pb, RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sender.cmds) != 2 {
+		t.Fatalf("dispatched %d commands", len(sender.cmds))
+	}
+	for i, want := range []string{"WS-1.corp.example", "10.0.0.7"} {
+		c := sender.cmds[i]
+		if h := c.Hosts(); len(h) != 1 || h[0] != want || c.Target.File.Path != `C:\Users\Public\evil.exe` || c.CommandID != "" {
+			t.Errorf("command %d: hosts %v path %q id %q", i, h, c.Target.File.Path, c.CommandID)
+		}
+	}
+}
+
+func b64json(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(b)
 }

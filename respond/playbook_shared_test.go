@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mdrkit/mdr/internal/shareddata"
 )
@@ -86,6 +87,15 @@ func TestSharedCACAOExamples(t *testing.T) {
 				t.Fatalf("load: %v", err)
 			}
 			loaded++
+			if !pb.ValidUntil.IsZero() && time.Now().After(pb.ValidUntil) {
+				// an expired playbook does not run, except on a clock
+				// inside its validity window
+				if _, err := e.Run(context.Background(), pb, RunOptions{}); err == nil || !strings.Contains(err.Error(), "is valid from") {
+					t.Fatalf("expired playbook ran: %v", err)
+				}
+				at := pb.ValidUntil.Add(-time.Hour)
+				e = engineFor(t, runner, sender, manual, WithPlaybookClock(func() time.Time { return at }, nil))
+			}
 			ex, err := e.Run(context.Background(), pb, RunOptions{})
 			if err != nil {
 				t.Fatalf("run: %v (steps %+v)", err, ex.Steps)

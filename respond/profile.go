@@ -86,13 +86,15 @@ var (
 // process, stop er:service, set ipv4_net/ipv6_net/er:registry_entry/
 // er:account, create er:registry_entry, delete file/er:registry_entry/
 // er:service).
+// The mdr extension's commands on services and scheduled tasks need it
+// too, for the same reason.
 var needsDownstream = map[Action][]string{
 	ActionContain: {TargetFile},
-	ActionStart:   {TargetFile},
-	ActionStop:    {TargetProcess, TargetService},
+	ActionStart:   {TargetFile, TargetService, TargetScheduledTask},
+	ActionStop:    {TargetProcess, TargetService, TargetScheduledTask},
 	ActionSet:     {TargetIPv4Net, TargetIPv6Net, TargetRegistryEntry, TargetAccount},
-	ActionCreate:  {TargetRegistryEntry},
-	ActionDelete:  {TargetFile, TargetRegistryEntry, TargetService},
+	ActionCreate:  {TargetRegistryEntry, TargetService, TargetScheduledTask},
+	ActionDelete:  {TargetFile, TargetRegistryEntry, TargetService, TargetScheduledTask},
 }
 
 // UsesER reports whether the command uses the Endpoint Response profile:
@@ -107,14 +109,32 @@ func (c *Command) UsesER() bool {
 	return c.Args != nil && c.Args.ER != nil
 }
 
-func (c *Command) validateProfile(p *problems) {
+// ValidateFor validates c as an actuator with features f receives it
+// (the consumer's view): the language rules, the er profile's rules when
+// f declares the "er" or "mdr" profile — whether or not the command names
+// an er actuator — and the pairs f declares. Actuator implementations call
+// it first and answer 400 (or 501 for an undeclared pair) when it fails.
+func (c *Command) ValidateFor(f Features) error {
+	var p problems
+	c.validateAs(&p, slices.Contains(f.Profiles, "er") || slices.Contains(f.Profiles, "mdr"), slices.Contains(f.Profiles, "mdr"))
+	if len(f.Pairs) > 0 && len(p.list) == 0 {
+		if name := c.Target.Name(); name != "" && !f.Pairs.Has(c.Action, name) {
+			p.add("action", "the actuator does not support %s %s (not among its declared pairs)", c.Action, name)
+		}
+	}
+	return p.err("command")
+}
+
+// profileRules applies the er profile (and mdr extension) rules: always
+// when forceER, otherwise when the command uses them.
+func (c *Command) profileRules(p *problems, forceER, mdrExt bool) {
 	name := c.Target.Name()
 	if name == "" || !c.Action.Valid() {
 		return
 	}
-	mdrActuator := c.Actuator != nil && c.Actuator.Profile == "mdr"
+	mdrActuator := c.Actuator != nil && c.Actuator.Profile == "mdr" || mdrExt
 	isMDRTarget := strings.HasPrefix(name, "mdr:")
-	if !c.UsesER() && !mdrActuator && !isMDRTarget {
+	if !forceER && !c.UsesER() && !mdrActuator && !isMDRTarget {
 		return
 	}
 	switch {

@@ -93,7 +93,9 @@ func checkExtName(name string) string {
 
 func quote(s string) string { return `"` + s + `"` }
 
-func (c *Command) validate(p *problems) {
+func (c *Command) validate(p *problems) { c.validateAs(p, false, false) }
+
+func (c *Command) validateAs(p *problems, forceER, mdrExt bool) {
 	switch {
 	case c.Action == "":
 		if !hasProblem(p, "action") {
@@ -117,7 +119,7 @@ func (c *Command) validate(p *problems) {
 	if c.Actuator != nil {
 		c.Actuator.validate("actuator", p)
 	}
-	c.validateProfile(p)
+	c.profileRules(p, forceER, mdrExt)
 }
 
 func hasProblem(p *problems, field string) bool {

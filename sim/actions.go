@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -372,4 +373,14 @@ func ensureSlash(name string) string {
 		return name
 	}
 	return `\` + name
+}
+
+// Connections returns a host's open network connections.
+func (f *Fleet) Connections(hostName string) ([]Connection, error) {
+	var out []Connection
+	err := f.view(hostName, func(h *host) error {
+		out = slices.Clone(h.conns)
+		return nil
+	})
+	return out, err
 }

@@ -65,9 +65,11 @@ func (f *Fleet) Features(ctx context.Context) (respond.Features, error) {
 }
 
 // Execute performs an OpenC2 command on the fleet: respond.Actuator for
-// the er profile (and mdrkit's mdr:scheduled_task). The host is the device
-// target's, else the er downstream_device argument's, else the only host
-// of a one-host fleet. Reversible actions answer with their undo command.
+// the er profile (and mdrkit's mdr:scheduled_task). Commands other than
+// query are validated as the er profile requires (Command.ValidateFor the
+// fleet's features). The host is the device target's, else the er
+// downstream_device argument's, else (for a query) the only host of a
+// one-host fleet. Reversible actions answer with their undo command.
 // Statuses: 200 done, 400 a missing or bad argument (contain device
 // without device_containment, for one), 404 no such host or target, 501 a
 // pair the fleet does not perform, 500 anything else. Safe for concurrent
@@ -80,20 +82,27 @@ func (f *Fleet) Execute(ctx context.Context, cmd respond.Command) (respond.Respo
 	if !actuatorPairs().Has(cmd.Action, target) {
 		return respond.Response{Status: respond.StatusNotImplemented, StatusText: fmt.Sprintf("%s %s is not supported", cmd.Action, target)}, nil
 	}
+	feat, err := f.Features(ctx)
+	if err != nil {
+		return respond.Response{}, err
+	}
 	if cmd.Action == respond.ActionQuery && target == respond.TargetFeatures {
-		feat, err := f.Features(ctx)
-		if err != nil {
-			return respond.Response{}, err
-		}
 		return respond.QueryFeatures(feat, cmd), nil
+	}
+	// Every command but a query is checked as the er profile (and the mdr
+	// extension) require, downstream_device included; a query changes
+	// nothing and is answered for any target the fleet models.
+	if cmd.Action != respond.ActionQuery {
+		if err := cmd.ValidateFor(feat); err != nil {
+			return respond.Response{Status: respond.StatusBadRequest, StatusText: err.Error()}, nil
+		}
 	}
 	host, resp, ok := f.commandHost(&cmd)
 	if !ok {
 		return resp, nil
 	}
 	x := &execution{f: f, cmd: cmd, host: host}
-	err := x.run()
-	if err != nil {
+	if err := x.run(); err != nil {
 		return errorResponse(err), nil
 	}
 	out := respond.Response{Status: respond.StatusOK, Undo: x.undo}
@@ -259,8 +268,8 @@ func (x *execution) device() error {
 			x.undoContainment(before)
 		}
 	}
-	return x.report(func(s Snapshot, st *TargetState) {
-		c := s.Containment
+	return x.report(func(h *host, st *TargetState) {
+		c := Containment{Mode: h.contain.Mode, Permitted: slices.Clone(h.contain.Permitted)}
 		st.Exists, st.Containment = true, &c
 	})
 }
@@ -296,16 +305,15 @@ func (x *execution) undoContainment(c Containment) {
 	x.setUndo(respond.ActionContain, dev, er)
 }
 
-// report fills the target's state from a fresh snapshot of the host.
-func (x *execution) report(fill func(Snapshot, *TargetState)) error {
-	s, err := x.f.Snapshot(x.host)
-	if err != nil {
-		return err
-	}
+// report fills the target's state from the host as it now is.
+func (x *execution) report(fill func(*host, *TargetState)) error {
 	st := &TargetState{Host: x.host}
-	fill(s, st)
+	err := x.f.view(x.host, func(h *host) error {
+		fill(h, st)
+		return nil
+	})
 	x.state = st
-	return nil
+	return err
 }
 
 func (x *execution) file(t *respond.File) error {
@@ -333,6 +341,20 @@ func (x *execution) file(t *respond.File) error {
 		}
 		x.setUndo(respond.ActionAllow, target, nil)
 	case respond.ActionAllow:
+		quarantined := false
+		if err := f.view(x.host, func(h *host) error {
+			_, quarantined = h.quarantine[strings.ToLower(path)]
+			return nil
+		}); err != nil {
+			return err
+		}
+		if !quarantined {
+			// Allowing a file nothing holds back changes nothing.
+			if err := x.checkFileHashes(t.Hashes, path); err != nil {
+				return err
+			}
+			break
+		}
 		if _, err := f.RestoreFile(x.host, path); err != nil {
 			return err
 		}
@@ -345,21 +367,18 @@ func (x *execution) file(t *respond.File) error {
 			return err
 		}
 	}
-	return x.report(func(s Snapshot, st *TargetState) {
-		if fl, ok := s.Files[strings.ToLower(path)]; ok {
-			st.Exists, st.File = true, &fl
+	return x.report(func(h *host, st *TargetState) {
+		if fl, ok := h.files[strings.ToLower(path)]; ok {
+			c := *fl
+			st.Exists, st.File = true, &c
 		}
-		f.mu.Lock()
-		if h, err := f.host(x.host); err == nil {
-			if q, ok := h.quarantine[strings.ToLower(path)]; ok {
-				st.Quarantined = true
-				if st.File == nil {
-					c := *q
-					st.File = &c
-				}
+		if q, ok := h.quarantine[strings.ToLower(path)]; ok {
+			st.Quarantined = true
+			if st.File == nil {
+				c := *q
+				st.File = &c
 			}
 		}
-		f.mu.Unlock()
 	})
 }
 
@@ -494,15 +513,8 @@ func (x *execution) registry(t *respond.RegistryEntry) error {
 	switch x.cmd.Action {
 	case respond.ActionQuery:
 	case respond.ActionSet, respond.ActionCreate:
-		if x.cmd.Action == respond.ActionCreate {
-			s, err := f.Snapshot(x.host)
-			if err != nil {
-				return err
-			}
-			if _, ok := s.Registry[strings.ToLower(path)]; ok {
-				return fmt.Errorf("%w: registry value %s on %s", ErrExists, path, x.host)
-			}
-		}
+		// Create of an existing value sets it, as RegCreateKeyEx and
+		// RegSetValueEx do; the undo restores the old data either way.
 		prev, err := f.SetRegistry(x.host, path, t.Type, t.Value)
 		if err != nil {
 			return err
@@ -519,9 +531,10 @@ func (x *execution) registry(t *respond.RegistryEntry) error {
 		}
 		x.setUndo(respond.ActionCreate, entry(old), nil)
 	}
-	return x.report(func(s Snapshot, st *TargetState) {
-		if v, ok := s.Registry[strings.ToLower(path)]; ok {
-			st.Exists, st.Registry = true, &v
+	return x.report(func(h *host, st *TargetState) {
+		if v, ok := h.reg[strings.ToLower(path)]; ok {
+			c := *v
+			st.Exists, st.Registry = true, &c
 		}
 	})
 }
@@ -543,12 +556,16 @@ func (x *execution) service(t *respond.Service) error {
 	}
 	f := x.f
 	target := respond.Target{Service: &respond.Service{Name: name}}
-	state := func() (Service, bool) {
-		s, _ := f.Snapshot(x.host)
-		v, ok := s.Services[strings.ToLower(name)]
-		return v, ok
+	var before Service
+	exists := false
+	if err := f.view(x.host, func(h *host) error {
+		if v, ok := h.services[strings.ToLower(name)]; ok {
+			before, exists = *v, true
+		}
+		return nil
+	}); err != nil {
+		return err
 	}
-	before, exists := state()
 	switch x.cmd.Action {
 	case respond.ActionQuery:
 	case respond.ActionStop:
@@ -574,14 +591,18 @@ func (x *execution) service(t *respond.Service) error {
 		}
 		x.setUndo(respond.ActionCreate, target, nil)
 	case respond.ActionCreate:
+		if exists {
+			break // already installed: nothing to create
+		}
 		if _, err := f.CreateService(x.host, Service{Name: name}); err != nil {
 			return err
 		}
 		x.setUndo(respond.ActionDelete, target, nil)
 	}
-	return x.report(func(s Snapshot, st *TargetState) {
-		if v, ok := s.Services[strings.ToLower(name)]; ok {
-			st.Exists, st.Service = true, &v
+	return x.report(func(h *host, st *TargetState) {
+		if v, ok := h.services[strings.ToLower(name)]; ok {
+			c := *v
+			st.Exists, st.Service = true, &c
 		}
 	})
 }
@@ -630,8 +651,9 @@ func (x *execution) account(t *respond.Account) error {
 			x.setUndo(respond.ActionSet, respond.Target{Account: &respond.Account{AccountName: before.Name}}, &respond.ERArgs{AccountStatus: back})
 		}
 	}
-	return x.report(func(s Snapshot, st *TargetState) {
-		if a, ok := s.Accounts[strings.ToLower(name)]; ok {
+	return x.report(func(h *host, st *TargetState) {
+		if _, ok := h.accounts[strings.ToLower(name)]; ok {
+			a := x.f.snapshotAccount(h, strings.ToLower(name))
 			st.Exists, st.Account = true, &a
 		}
 	})
@@ -660,11 +682,27 @@ func (x *execution) task(t *respond.ScheduledTask) error {
 		}
 		x.setUndo(respond.ActionCreate, spec(old), nil)
 	case respond.ActionCreate:
+		image, _ := serviceImage(t.CommandLine)
+		args := strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(t.CommandLine, `"`+image+`"`), image))
+		var existing *Task
+		if err := f.view(x.host, func(h *host) error {
+			if k, ok := h.tasks[strings.ToLower(name)]; ok {
+				c := *k
+				existing = &c
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if existing != nil {
+			if t.CommandLine != "" && (!strings.EqualFold(existing.Command, image) || existing.Arguments != args) {
+				return fmt.Errorf("%w: task %s on %s runs %s %s", ErrExists, name, x.host, existing.Command, existing.Arguments)
+			}
+			break // the task is already there as asked
+		}
 		if t.CommandLine == "" {
 			return badArg("create mdr:scheduled_task needs command_line")
 		}
-		image, _ := serviceImage(t.CommandLine)
-		args := strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(t.CommandLine, `"`+image+`"`), image))
 		if _, err := f.CreateTask(x.host, Task{Name: name, Command: image, Arguments: args, Trigger: t.Trigger, RunAs: t.User}); err != nil {
 			return err
 		}
@@ -684,9 +722,10 @@ func (x *execution) task(t *respond.ScheduledTask) error {
 		x.state = &TargetState{Host: x.host, Exists: true, Processes: ps}
 		return nil
 	}
-	return x.report(func(s Snapshot, st *TargetState) {
-		if k, ok := s.Tasks[strings.ToLower(name)]; ok {
-			st.Exists, st.Task = true, &k
+	return x.report(func(h *host, st *TargetState) {
+		if k, ok := h.tasks[strings.ToLower(name)]; ok {
+			c := *k
+			st.Exists, st.Task = true, &c
 		}
 	})
 }

@@ -189,18 +189,19 @@ type Stats struct {
 // safe for concurrent use: one mutex guards the fleet, so operations are
 // applied (and their events numbered) one at a time.
 type Fleet struct {
-	mu       sync.Mutex
-	cfg      Config
-	clock    Clock
-	rng      *rand.Rand
-	hosts    map[string]*host // lower-case short and full names
-	order    []*host
-	domSID   string
-	log      []Emitted
-	seq      int
-	dropped  int64
-	observer func(Emitted)
-	label    string // label of the events being emitted (lock held)
+	mu        sync.Mutex
+	cfg       Config
+	clock     Clock
+	rng       *rand.Rand
+	hosts     map[string]*host // lower-case short and full names
+	order     []*host
+	domSID    string
+	log       []Emitted
+	seq       int
+	dropped   int64
+	observer  func(Emitted)
+	label     string    // label of the events being emitted (lock held)
+	lastStamp time.Time // when the last event happened (see eventTime)
 }
 
 // New returns an empty fleet.

@@ -275,9 +275,16 @@ func (f *Fleet) dns(h *host, p *Process, name, result string) error {
 	return nil
 }
 
-func (f *Fleet) openProcess(h *host, src, dst *Process, access string) {
-	trace := `C:\Windows\SYSTEM32\ntdll.dll+9d4c4|C:\Windows\System32\KERNELBASE.dll+2c13e|` + src.Image + `+6b2f1|` + src.Image +
-		`+6a0e3|C:\Windows\System32\KERNEL32.DLL+17034|C:\Windows\SYSTEM32\ntdll.dll+52651`
+// openProcess logs src opening dst with the access mask; via, when set,
+// is the module (a DLL src loaded) whose code made the call, as it appears
+// in the call trace.
+func (f *Fleet) openProcess(h *host, src, dst *Process, access, via string) {
+	caller := src.Image + `+6b2f1|` + src.Image + `+6a0e3`
+	if via != "" {
+		caller = `C:\Windows\System32\dbgcore.DLL+1a2b|` + via + `+3c4d|` + src.Image + `+3a1c`
+	}
+	trace := `C:\Windows\SYSTEM32\ntdll.dll+9d4c4|C:\Windows\System32\KERNELBASE.dll+2c13e|` + caller +
+		`|C:\Windows\System32\KERNEL32.DLL+17034|C:\Windows\SYSTEM32\ntdll.dll+52651`
 	f.sysmon(h, f.now(), 10, 3, Field{"SourceProcessGUID", src.GUID}, Field{"SourceProcessId", strconv.Itoa(src.PID)},
 		Field{"SourceThreadId", strconv.Itoa(src.PID + 12)}, Field{"SourceImage", src.Image},
 		Field{"TargetProcessGUID", dst.GUID}, Field{"TargetProcessId", strconv.Itoa(dst.PID)}, Field{"TargetImage", dst.Image},
@@ -718,7 +725,7 @@ func (f *Fleet) shareAccess(h *host, user, ip, share, localPath, relative string
 
 func (f *Fleet) scriptBlock(h *host, p *Process, text string) {
 	h.psRec++
-	t := f.now()
+	t := f.eventTime(f.now())
 	f.emit(h, Record{{"EventID", 4104}, {"Channel", "Microsoft-Windows-PowerShell/Operational"},
 		{"Provider_Name", "Microsoft-Windows-PowerShell"}, {"Computer", h.name}, {"TimeCreated", timeCreated(t)},
 		{"EventRecordID", h.psRec}, {"Provider_Guid", psGUID}, {"Version", 1}, {"Level", 5}, {"Task", 2}, {"Opcode", 15},

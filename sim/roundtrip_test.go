@@ -62,6 +62,19 @@ func mapRun(t *testing.T, r *sim.Run) *graph {
 		}
 		g.rels = append(g.rels, res.Relations...)
 	}
+	recs := map[string]int64{}
+	for i, ev := range g.events {
+		if i > 0 && ev.Time().Before(g.events[i-1].Time()) {
+			t.Errorf("event %s is earlier than the one before it", ev.ID())
+		}
+		host, _ := ev.Text("Computer")
+		ch, _ := ev.Text("Channel")
+		rec, ok := ev.Int("EventRecordID")
+		if !ok || rec <= recs[host+ch] {
+			t.Errorf("event %s: EventRecordID %d does not follow %d on %s %s", ev.ID(), rec, recs[host+ch], host, ch)
+		}
+		recs[host+ch] = rec
+	}
 	if len(g.events) != len(r.Events) {
 		t.Fatalf("read back %d events, emitted %d", len(g.events), len(r.Events))
 	}
@@ -83,26 +96,11 @@ func TestRoundTrip(t *testing.T) {
 			}
 			for _, c := range r.Truth.Attack {
 				a := c.Artifact
-				var id string
-				var kind mdr.RelationKind
-				switch a.Kind {
-				case sim.KindProcess:
-					id, kind = schema.ProcessGUIDID(a.Key), mdr.RelSpawned
-				case sim.KindFile:
-					id, kind = schema.FileID(a.Host, a.Key), mdr.RelWroteFile
-				case sim.KindRegistry:
-					id, kind = schema.RegistryID(a.Key), mdr.RelSetRegistry
-				case sim.KindService:
-					id, kind = schema.ServiceID(a.Host, a.Key), mdr.RelInstalledService
-				case sim.KindTask:
-					id, kind = schema.TaskID(a.Host, a.Key), mdr.RelCreatedTask
-				case sim.KindAccount:
-					short, _, _ := strings.Cut(a.Host, ".")
-					id, kind = schema.UserID(short, a.Key), mdr.RelCreatedAccount
-				case sim.KindGroupMember:
-					grp, _, _ := strings.Cut(a.Key, `\`)
-					id, kind = schema.GroupID("Builtin", grp), mdr.RelAddedToGroup
-				default:
+				id := a.EntityID()
+				kind := map[sim.ArtifactKind]mdr.RelationKind{sim.KindProcess: mdr.RelSpawned, sim.KindFile: mdr.RelWroteFile,
+					sim.KindRegistry: mdr.RelSetRegistry, sim.KindService: mdr.RelInstalledService, sim.KindTask: mdr.RelCreatedTask,
+					sim.KindAccount: mdr.RelCreatedAccount, sim.KindGroupMember: mdr.RelAddedToGroup}[a.Kind]
+				if id == "" || kind == 0 {
 					t.Errorf("unexpected attack artifact %s", a)
 					continue
 				}

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 	"unicode/utf16"
@@ -42,6 +43,7 @@ type Scenario struct {
 	Expect map[string][]string
 
 	src   string
+	bind  *binder
 	hosts []hostDef
 	vars  []varDef
 	steps []step
@@ -91,7 +93,7 @@ var opSpecs = map[string]opSpec{
 	"delete_reg":      {[]string{"proc", "key"}, nil},
 	"connect":         {[]string{"proc", "ip", "port"}, []string{"hostname", "protocol"}},
 	"dns":             {[]string{"proc", "name", "result"}, nil},
-	"open_process":    {[]string{"proc", "target", "access"}, nil},
+	"open_process":    {[]string{"proc", "target", "access"}, []string{"via"}},
 	"load_image":      {[]string{"proc", "path"}, []string{"signed"}},
 	"create_service":  {[]string{"host", "user", "name", "image"}, []string{"start", "account"}},
 	"start_service":   {[]string{"host", "name"}, []string{"as"}},
@@ -156,7 +158,8 @@ func ParseScenario(src string, data []byte) (*Scenario, error) {
 	if doc.Name == "" {
 		return nil, herr(0, "no name")
 	}
-	s := &Scenario{Name: doc.Name, Title: doc.Title, Description: strings.TrimSpace(doc.Description), Expect: doc.Expect, src: src}
+	s := &Scenario{Name: doc.Name, Title: doc.Title, Description: strings.TrimSpace(doc.Description), Expect: doc.Expect, src: src, bind: &binder{}}
+	b := s.bind
 	if len(doc.Hosts) == 0 {
 		return nil, herr(0, "no hosts")
 	}
@@ -170,11 +173,11 @@ func ParseScenario(src string, data []byte) (*Scenario, error) {
 			return nil, herr(n.Line, "host needs a unique id and a name")
 		}
 		ids[hd.ID] = true
-		nt, err := newTemplate(hd.Name)
+		nt, err := b.newTemplate(hd.Name)
 		if err != nil {
 			return nil, herr(n.Line, "host %s name: %v", hd.ID, err)
 		}
-		it, err := newTemplate(hd.IP)
+		it, err := b.newTemplate(hd.IP)
 		if err != nil {
 			return nil, herr(n.Line, "host %s ip: %v", hd.ID, err)
 		}
@@ -183,7 +186,7 @@ func ParseScenario(src string, data []byte) (*Scenario, error) {
 	if doc.Vars.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(doc.Vars.Content); i += 2 {
 			k, v := doc.Vars.Content[i], doc.Vars.Content[i+1]
-			t, err := newTemplate(v.Value)
+			t, err := b.newTemplate(v.Value)
 			if err != nil {
 				return nil, herr(v.Line, "var %s: %v", k.Value, err)
 			}
@@ -193,11 +196,11 @@ func ParseScenario(src string, data []byte) (*Scenario, error) {
 		return nil, herr(doc.Vars.Line, "vars must be a mapping")
 	}
 	var err error
-	if s.steps, err = parseSteps(src, doc.Steps, 0); err != nil {
+	if s.steps, err = parseSteps(b, src, doc.Steps, 0); err != nil {
 		return nil, err
 	}
 	for _, g := range doc.Noise {
-		st, err := parseSteps(src, g, 0)
+		st, err := parseSteps(b, src, g, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -235,7 +238,7 @@ func ParseScenario(src string, data []byte) (*Scenario, error) {
 	return s, nil
 }
 
-func parseSteps(src string, nodes []yaml.Node, base int) ([]step, error) {
+func parseSteps(b *binder, src string, nodes []yaml.Node, base int) ([]step, error) {
 	var out []step
 	for i, n := range nodes {
 		serr := func(format string, a ...any) error {
@@ -260,7 +263,7 @@ func parseSteps(src string, nodes []yaml.Node, base int) ([]step, error) {
 			if !slices.Contains(commonFields, k) && !slices.Contains(spec.required, k) && !slices.Contains(spec.optional, k) {
 				return nil, serr("%s does not take %s", op, k)
 			}
-			t, err := newTemplate(v)
+			t, err := b.newTemplate(v)
 			if err != nil {
 				return nil, serr("%s: %v", k, err)
 			}
@@ -278,16 +281,55 @@ func parseSteps(src string, nodes []yaml.Node, base int) ([]step, error) {
 	return out, nil
 }
 
-// templateFuncs are placeholders for parsing; each run binds its own.
-var templateFuncs = template.FuncMap{
-	"pick": func(...string) string { return "" }, "int": func(int, int) int { return 0 }, "hex": func(int) string { return "" },
-	"lower": strings.ToLower, "upper": strings.ToUpper, "enc": EncodePowerShell, "host": func(string) string { return "" },
-	"short": func(string) string { return "" }, "ip": func(string) string { return "" }, "sid": func(string) string { return "" },
-	"sha256": func(string) string { return "" }, "pid": func(string) int { return 0 }, "b64": func(string) string { return "" }, "trimpre": strings.TrimPrefix,
+// binder gives a scenario's templates their functions: the templates are
+// parsed once, and each run's functions (its random source, its hosts)
+// are those of the run executing them, one run at a time.
+type binder struct {
+	mu  sync.Mutex
+	cur *runner
 }
 
-func newTemplate(s string) (*template.Template, error) {
-	return template.New("").Funcs(templateFuncs).Option("missingkey=error").Parse(s)
+func (b *binder) newTemplate(s string) (*template.Template, error) {
+	r := func() *runner { return b.cur }
+	funcs := template.FuncMap{
+		"pick": func(xs ...string) string {
+			if len(xs) == 0 {
+				return ""
+			}
+			return xs[r().rng.IntN(len(xs))]
+		},
+		"int": func(lo, hi int) int {
+			if hi <= lo {
+				return lo
+			}
+			return lo + r().rng.IntN(hi-lo+1)
+		},
+		"hex": func(n int) string {
+			const digits = "0123456789ABCDEF"
+			out := make([]byte, max(0, min(n, 64)))
+			for i := range out {
+				out[i] = digits[r().rng.IntN(16)]
+			}
+			return string(out)
+		},
+		"host":    func(id string) string { return r().hostField(id, func(h *host) string { return h.name }) },
+		"short":   func(id string) string { return r().hostField(id, func(h *host) string { return h.short }) },
+		"ip":      func(id string) string { return r().hostField(id, func(h *host) string { return h.ip }) },
+		"sid":     func(user string) string { return r().f.sidOf(nil, user) },
+		"sha256":  func(content string) string { s, _, _ := ContentHashes(content); return s },
+		"b64":     func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
+		"lower":   strings.ToLower,
+		"upper":   strings.ToUpper,
+		"enc":     EncodePowerShell,
+		"trimpre": strings.TrimPrefix,
+		"pid": func(name string) int {
+			if ref, ok := r().procs[name]; ok {
+				return ref.pid
+			}
+			return 0
+		},
+	}
+	return template.New("").Funcs(funcs).Option("missingkey=error").Parse(s)
 }
 
 // parseRange reads "A..B" (or "A") with parse.
@@ -385,7 +427,6 @@ type runner struct {
 	label   string
 	touch   map[string]string // artifact id → label of the last step that changed it
 	benign  map[string]Artifact
-	funcs   template.FuncMap
 }
 
 type procRef struct {
@@ -410,7 +451,6 @@ func (s *Scenario) Run(ctx context.Context, cfg RunConfig) (*Run, error) {
 	}
 	r := &runner{s: s, f: f, clock: clock, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x736365)), vars: map[string]any{},
 		hostIDs: map[string]*host{}, procs: map[string]procRef{}, label: Benign, touch: map[string]string{}, benign: map[string]Artifact{}}
-	r.bindFuncs()
 	run := &Run{Scenario: s, Seed: cfg.Seed, Fleet: f, Vars: map[string]string{}, HostIDs: map[string]string{}}
 	for _, hd := range s.hosts {
 		name, err := r.exec(hd.name)
@@ -538,43 +578,6 @@ func snapHas(s Snapshot, a Artifact) bool {
 	return false
 }
 
-func (r *runner) bindFuncs() {
-	r.funcs = template.FuncMap{
-		"pick": func(xs ...string) string {
-			if len(xs) == 0 {
-				return ""
-			}
-			return xs[r.rng.IntN(len(xs))]
-		},
-		"int": func(lo, hi int) int {
-			if hi <= lo {
-				return lo
-			}
-			return lo + r.rng.IntN(hi-lo+1)
-		},
-		"hex": func(n int) string {
-			const digits = "0123456789ABCDEF"
-			b := make([]byte, max(0, min(n, 64)))
-			for i := range b {
-				b[i] = digits[r.rng.IntN(16)]
-			}
-			return string(b)
-		},
-		"host":   func(id string) string { return r.hostField(id, func(h *host) string { return h.name }) },
-		"short":  func(id string) string { return r.hostField(id, func(h *host) string { return h.short }) },
-		"ip":     func(id string) string { return r.hostField(id, func(h *host) string { return h.ip }) },
-		"sid":    func(user string) string { return r.f.sidOf(nil, user) },
-		"sha256": func(content string) string { s, _, _ := ContentHashes(content); return s },
-		"pid": func(name string) int {
-			if ref, ok := r.procs[name]; ok {
-				return ref.pid
-			}
-			return 0
-		},
-		"b64": func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
-	}
-}
-
 func (r *runner) hostField(id string, get func(*host) string) string {
 	if h, ok := r.hostIDs[id]; ok {
 		return get(h)
@@ -584,11 +587,13 @@ func (r *runner) hostField(id string, get func(*host) string) string {
 
 func (r *runner) exec(t *template.Template) (string, error) {
 	var b strings.Builder
-	t2, err := t.Clone()
+	bind := r.s.bind
+	bind.mu.Lock()
+	bind.cur = r
+	err := t.Execute(&b, r.vars)
+	bind.cur = nil
+	bind.mu.Unlock()
 	if err != nil {
-		return "", err
-	}
-	if err := t2.Funcs(r.funcs).Execute(&b, r.vars); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	return b.String(), nil
@@ -637,15 +642,15 @@ func (r *runner) step(st step) error {
 		return fail(err)
 	}
 	for _, h := range f.order {
-		for _, c := range Diff(before[h], f.snapshot(h, time.Time{})) {
-			id := c.Artifact.ID()
+		changedArtifacts(before[h], f.snapshot(h, time.Time{}), func(a Artifact) {
+			id := a.ID()
 			r.touch[id] = r.label
 			if r.label == Benign {
-				r.benign[id] = c.Artifact
+				r.benign[id] = a
 			} else {
 				delete(r.benign, id)
 			}
-		}
+		})
 	}
 	return nil
 }
@@ -859,7 +864,7 @@ func (r *runner) apply(op string, v map[string]string) error {
 		if terr != nil {
 			return terr
 		}
-		f.openProcess(h, p, t, v["access"])
+		f.openProcess(h, p, t, v["access"], v["via"])
 	case "load_image":
 		f.loadImage(h, p, v["path"], v["signed"] != "false")
 	case "explicit_creds":

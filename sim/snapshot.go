@@ -107,19 +107,37 @@ func (f *Fleet) snapshot(h *host, t time.Time) Snapshot {
 		sort.Slice(m, func(i, j int) bool { return strings.ToLower(m[i]) < strings.ToLower(m[j]) })
 		s.Groups[k] = m
 	}
-	for k, a := range h.accounts {
-		acc := *a
-		acc.Groups = nil
-		full := strings.ToLower(h.short + `\` + a.Name)
-		for _, g := range h.groups {
-			if slices.ContainsFunc(g.members, func(m string) bool { return strings.ToLower(m) == full }) {
-				acc.Groups = append(acc.Groups, g.name)
-			}
-		}
-		sort.Strings(acc.Groups)
-		s.Accounts[k] = acc
+	for k := range h.accounts {
+		s.Accounts[k] = f.snapshotAccount(h, k)
 	}
 	return s
+}
+
+// snapshotAccount copies an account with the local groups it is in (lock
+// held).
+func (f *Fleet) snapshotAccount(h *host, key string) Account {
+	a := h.accounts[key]
+	acc := *a
+	acc.Groups = nil
+	full := strings.ToLower(h.short + `\` + a.Name)
+	for _, g := range h.groups {
+		if slices.ContainsFunc(g.members, func(m string) bool { return strings.ToLower(m) == full }) {
+			acc.Groups = append(acc.Groups, g.name)
+		}
+	}
+	sort.Strings(acc.Groups)
+	return acc
+}
+
+// view runs fn on the named host with the lock held, changing nothing.
+func (f *Fleet) view(name string, fn func(h *host) error) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	h, err := f.host(name)
+	if err != nil {
+		return err
+	}
+	return fn(h)
 }
 
 // ChangeOp says how an artifact differs between two snapshots.
@@ -311,4 +329,60 @@ func samePrograms(before, after map[string]Process) (map[string]Process, map[str
 		}
 	}
 	return b, a
+}
+
+// changedArtifacts calls fn with every artifact that differs between a and
+// b, in no particular order: the cheap comparison scenario runs make
+// around each step (Diff also describes and sorts).
+func changedArtifacts(a, b Snapshot, fn func(Artifact)) {
+	host := b.Host
+	emit := func(kind ArtifactKind, key string) { fn(Artifact{Host: host, Kind: kind, Key: key}) }
+	for k, p := range a.Processes {
+		if _, ok := b.Processes[k]; !ok {
+			emit(KindProcess, p.GUID)
+		}
+	}
+	for k, p := range b.Processes {
+		if _, ok := a.Processes[k]; !ok {
+			emit(KindProcess, p.GUID)
+		}
+	}
+	changedMap(a.Files, b.Files, func(x, y File) bool { return x == y }, func(v File) { emit(KindFile, v.Path) })
+	changedMap(a.Registry, b.Registry, func(x, y RegistryValue) bool { return x == y }, func(v RegistryValue) { emit(KindRegistry, v.Path) })
+	changedMap(a.Services, b.Services, func(x, y Service) bool {
+		return x.ImagePath == y.ImagePath && x.StartType == y.StartType && x.State == y.State && x.Account == y.Account
+	}, func(v Service) { emit(KindService, v.Name) })
+	changedMap(a.Tasks, b.Tasks, func(x, y Task) bool { return x == y }, func(v Task) { emit(KindTask, v.Name) })
+	changedMap(a.Accounts, b.Accounts, func(x, y Account) bool { return x.SID == y.SID && x.Enabled == y.Enabled },
+		func(v Account) { emit(KindAccount, v.Name) })
+	for g, ms := range a.Groups {
+		for _, m := range ms {
+			if !slices.ContainsFunc(b.Groups[g], func(x string) bool { return strings.EqualFold(x, m) }) {
+				emit(KindGroupMember, g+`\`+m)
+			}
+		}
+	}
+	for g, ms := range b.Groups {
+		for _, m := range ms {
+			if !slices.ContainsFunc(a.Groups[g], func(x string) bool { return strings.EqualFold(x, m) }) {
+				emit(KindGroupMember, g+`\`+m)
+			}
+		}
+	}
+	if containDesc(a.Containment) != containDesc(b.Containment) {
+		emit(KindContainment, "")
+	}
+}
+
+func changedMap[T any](a, b map[string]T, same func(T, T) bool, emit func(T)) {
+	for k, x := range a {
+		if y, ok := b[k]; !ok || !same(x, y) {
+			emit(x)
+		}
+	}
+	for k, y := range b {
+		if _, ok := a[k]; !ok {
+			emit(y)
+		}
+	}
 }

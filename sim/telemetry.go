@@ -23,6 +23,19 @@ func hexPID(pid int) string          { return "0x" + strconv.FormatInt(int64(pid
 // now reads the fleet's clock (lock held).
 func (f *Fleet) now() time.Time { return f.clock.Now().UTC() }
 
+// eventTime returns when an event that happened at t is logged: t to the
+// millisecond, and at least a millisecond after the previous event, so that
+// the log is in time order whether a reader takes Sysmon's UtcTime or
+// TimeCreated (lock held).
+func (f *Fleet) eventTime(t time.Time) time.Time {
+	t = t.Truncate(time.Millisecond)
+	if !t.After(f.lastStamp) {
+		t = f.lastStamp.Add(time.Millisecond)
+	}
+	f.lastStamp = t
+	return t
+}
+
 // emit numbers, keeps and publishes one event (lock held).
 func (f *Fleet) emit(h *host, r Record) {
 	r = append(r, Field{"_id", f.cfg.IDPrefix + ":" + strconv.Itoa(f.seq)})
@@ -39,6 +52,7 @@ func (f *Fleet) emit(h *host, r Record) {
 }
 
 func (f *Fleet) sysmon(h *host, t time.Time, id, version int, fields ...Field) {
+	t = f.eventTime(t)
 	h.sysmonRec++
 	r := make(Record, 0, 17+len(fields)+1)
 	r = append(r, Field{"EventID", id}, Field{"Channel", sysmonChannel}, Field{"Provider_Name", "Microsoft-Windows-Sysmon"},
@@ -51,6 +65,7 @@ func (f *Fleet) sysmon(h *host, t time.Time, id, version int, fields ...Field) {
 }
 
 func (f *Fleet) security(h *host, t time.Time, id, version, task int, fields ...Field) {
+	t = f.eventTime(t)
 	h.secRec++
 	keywords := "0x8020000000000000"
 	if id == 4625 {
@@ -66,6 +81,7 @@ func (f *Fleet) security(h *host, t time.Time, id, version, task int, fields ...
 }
 
 func (f *Fleet) system(h *host, t time.Time, id int, sid string, fields ...Field) {
+	t = f.eventTime(t)
 	h.sysRec++
 	keywords := "0x8080000000000000"
 	if id == 7036 {
