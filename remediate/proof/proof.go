@@ -12,10 +12,10 @@
 // the fleet, and compares each host with its baseline (sim.Diff).
 //
 // The fleet performs the er profile's commands and mdrkit's scheduled
-// tasks itself (sim.Fleet is a respond.Actuator); Actuator adds the x-mdr
+// tasks itself (sim.Fleet is a respond.Actuator); Accounts adds the x-mdr
 // account commands a host product's EDR or identity provider would bring:
 // deleting a local account and removing a group membership, through the
-// fleet's own methods.
+// fleet's own methods. Register registers both with a dispatcher.
 //
 // Everything here is safe to run concurrently for different scenarios;
 // one Run is sequential apart from the parallel steps of a plan.
@@ -148,12 +148,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer d.Close()
-	act := &Actuator{Fleet: run.Fleet}
-	if err := d.Register(ctx, "sim", act); err != nil {
+	if err := Register(ctx, d, run.Fleet); err != nil {
 		return nil, err
 	}
 	approve := func(s *remediate.Step) bool { return cfg.ApproveAll || s.Kind == remediate.KindDeleteAccount }
-	ex, err := remediate.NewExecutor(st, d, remediate.ActuatorQuerier(act), remediate.Config{
+	ex, err := remediate.NewExecutor(st, d, remediate.ActuatorQuerier(run.Fleet), remediate.Config{
 		Parallel: cfg.Parallel, OnFailure: cfg.OnFailure, DryRun: cfg.DryRun, Principal: principal, Approve: approve, Progress: cfg.Progress})
 	if err != nil {
 		return nil, err
@@ -251,41 +250,46 @@ func artifactOf(nr remediate.NotRestorable) (sim.Artifact, bool) {
 	return sim.Artifact{Host: nr.Host, Kind: k, Key: key}, true
 }
 
-// Actuator is the simulated fleet with the account management a host
-// product brings beside its EDR: the fleet's own respond.Actuator, plus
-// the x-mdr commands of package remediate — delete x-mdr:account (a local
-// account), delete x-mdr:group_member (a local group membership) and set
-// x-mdr:account with reset_credentials, which it answers 501: the fleet
-// keeps no secrets. Safe for concurrent use.
-type Actuator struct {
+// Register registers the fleet with a dispatcher as two actuators: the
+// fleet itself ("sim": the er profile and mdrkit's scheduled tasks, every
+// host), and Accounts ("sim-accounts": the x-mdr profile). They must be
+// apart: an actuator that declares the er profile validates every command
+// it receives against the er matrix, which has no account deletion.
+func Register(ctx context.Context, d *respond.Dispatcher, f *sim.Fleet) error {
+	if err := d.Register(ctx, "sim", f); err != nil {
+		return err
+	}
+	return d.Register(ctx, "sim-accounts", &Accounts{Fleet: f})
+}
+
+// Accounts is the account management a host product brings beside its
+// EDR (its identity provider, its local-account tooling), on the simulated
+// fleet: the x-mdr commands of package remediate — delete x-mdr:account (a
+// local account), delete x-mdr:group_member (a local group membership) and
+// set x-mdr:account with reset_credentials, which it answers 501: the
+// fleet keeps no secrets. It performs them through the fleet's own
+// methods. Safe for concurrent use.
+type Accounts struct {
 	Fleet *sim.Fleet
 }
 
-var _ respond.Actuator = (*Actuator)(nil)
+var _ respond.Actuator = (*Accounts)(nil)
 
-// Features are the fleet's, with the x-mdr pairs and profile.
-func (a *Actuator) Features(ctx context.Context) (respond.Features, error) {
-	f, err := a.Fleet.Features(ctx)
-	if err != nil {
-		return f, err
+// Features declares the x-mdr profile and its pairs.
+func (a *Accounts) Features(ctx context.Context) (respond.Features, error) {
+	if err := ctx.Err(); err != nil {
+		return respond.Features{}, err
 	}
-	f.Pairs = f.Pairs.Clone()
-	f.Pairs[respond.ActionDelete] = append(f.Pairs[respond.ActionDelete], remediate.TargetXAccount, remediate.TargetXMember)
-	f.Pairs[respond.ActionSet] = append(f.Pairs[respond.ActionSet], remediate.TargetXAccount)
-	f.Profiles = append(slices.Clone(f.Profiles), remediate.XProfile)
-	return f, nil
+	return respond.Features{Versions: []string{"1.0"}, Profiles: []string{remediate.XProfile},
+		Pairs: respond.Pairs{respond.ActionDelete: {remediate.TargetXAccount, remediate.TargetXMember}, respond.ActionSet: {remediate.TargetXAccount}}}, nil
 }
 
-// Execute performs the x-mdr commands and hands everything else to the
-// fleet.
-func (a *Actuator) Execute(ctx context.Context, cmd respond.Command) (respond.Response, error) {
+// Execute performs the x-mdr commands.
+func (a *Accounts) Execute(ctx context.Context, cmd respond.Command) (respond.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return respond.Response{}, err
 	}
 	name := cmd.Target.Name()
-	if name != remediate.TargetXAccount && name != remediate.TargetXMember {
-		return a.Fleet.Execute(ctx, cmd)
-	}
 	host := remediate.XHost(&cmd)
 	if host == "" {
 		return respond.Response{Status: respond.StatusBadRequest, StatusText: "x-mdr command names no host (actuator x-mdr hostname)"}, nil
