@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/mail"
 	"regexp"
 	"sort"
@@ -229,7 +230,11 @@ func jsonErrReason(err error) string {
 	if errors.As(err, &te) {
 		return fmt.Sprintf("is a JSON %s, want %s", te.Value, jsonTypeName(te.Type.String()))
 	}
-	return "not valid JSON: " + err.Error()
+	var se *json.SyntaxError
+	if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return "not valid JSON: " + err.Error()
+	}
+	return err.Error()
 }
 
 func jsonTypeName(goType string) string {

@@ -414,6 +414,9 @@ func (x *execution) walk(ctx context.Context, f *frame, start string, sc *varSco
 			return handled, errors.Join(append(failures, &fatalError{fmt.Errorf("%w: more than %d steps executed", ErrPlaybookLimit, x.e.limits.MaxExecutedSteps)})...)
 		}
 		st := f.pb.Steps[id]
+		if st == nil { // only a Playbook not made by ParsePlaybook can get here
+			return handled, errors.Join(append(failures, &fatalError{fmt.Errorf("%w: playbook %s has no step %s", ErrPlaybookInvalid, f.pb.ID, id)})...)
+		}
 		if st.Type == StepEnd {
 			t := x.e.now()
 			x.record(StepRecord{PlaybookID: f.pb.ID, StepID: st.ID, Name: st.Name, Type: st.Type, Status: StepSuccess, Started: t, Ended: t})
@@ -525,7 +528,11 @@ func (x *execution) run(ctx context.Context, f *frame, st *Step, sc *varScope, r
 		wg.Wait()
 		return errors.Join(errs...)
 	case StepIfCondition:
-		ok, err := st.cond.eval(ctx, sc)
+		cond, err := x.condition(st)
+		if err != nil {
+			return err
+		}
+		ok, err := cond.eval(ctx, sc)
 		if err != nil {
 			return err
 		}
@@ -540,9 +547,13 @@ func (x *execution) run(ctx context.Context, f *frame, st *Step, sc *varScope, r
 		_, err = x.walk(ctx, f, branch, sc, false)
 		return err
 	case StepWhileCondition:
+		cond, err := x.condition(st)
+		if err != nil {
+			return err
+		}
 		n := 0
 		for {
-			ok, err := st.cond.eval(ctx, sc)
+			ok, err := cond.eval(ctx, sc)
 			if err != nil {
 				return err
 			}
@@ -580,6 +591,15 @@ func (x *execution) run(ctx context.Context, f *frame, st *Step, sc *varScope, r
 		return err
 	}
 	return fmt.Errorf("%w: step type %q", ErrUnsupported, st.Type)
+}
+
+// condition returns the step's compiled condition, compiling it when the
+// Playbook did not come from ParsePlaybook.
+func (x *execution) condition(st *Step) (stepCondition, error) {
+	if st.cond != nil {
+		return st.cond, nil
+	}
+	return compileCondition(st.Condition, x.e.limits.CELCost)
 }
 
 func (x *execution) playbookAction(ctx context.Context, f *frame, st *Step, sc *varScope) error {

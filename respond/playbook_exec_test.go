@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -70,7 +71,15 @@ func TestPlaybookAllStepTypes(t *testing.T) {
 	runner := &recordingRunner{fn: killer}
 	sender := &recordingSender{}
 	manual := &answeringResponder{approve: true}
-	e := engineFor(t, runner, sender, manual, WithPlaybookLibrary(NewPlaybookSet(sub)))
+	var delays []time.Duration
+	var mu sync.Mutex
+	e := engineFor(t, runner, sender, manual, WithPlaybookLibrary(NewPlaybookSet(sub)),
+		WithPlaybookClock(nil, func(ctx context.Context, d time.Duration) error {
+			mu.Lock()
+			delays = append(delays, d)
+			mu.Unlock()
+			return ctx.Err()
+		}))
 	pb, err := e.Load(readPlaybook(t, "all-steps.json"), "all-steps.json")
 	if err != nil {
 		t.Fatal(err)
@@ -96,6 +105,9 @@ func TestPlaybookAllStepTypes(t *testing.T) {
 		if r.Status != StepSuccess || r.Ended.Before(r.Started) || r.Started.IsZero() {
 			t.Errorf("record %+v", r)
 		}
+	}
+	if !slices.Equal(delays, []time.Duration{10 * time.Millisecond}) {
+		t.Fatalf("delays %v, want the hunt step's 10 ms", delays)
 	}
 	// the while loop killed three processes, one iteration each
 	if got := ex.Variables["__count__"].Value; got != "0" {
@@ -482,4 +494,36 @@ func b64json(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return base64.StdEncoding.EncodeToString(b)
+}
+
+func TestPlaybookTotalTimeout(t *testing.T) {
+	l := DefaultPlaybookLimits()
+	l.Timeout = 50 * time.Millisecond
+	runner := &recordingRunner{sleep: 10 * time.Second}
+	e := engineFor(t, runner, &recordingSender{}, &answeringResponder{}, WithPlaybookLimits(l))
+	ex, err := e.Run(context.Background(), mustParse(t, "failures.json"), RunOptions{})
+	if !errors.Is(err, ErrPlaybookLimit) || !strings.Contains(err.Error(), "took longer than 50ms") || !ex.Failed {
+		t.Fatalf("err %v", err)
+	}
+	if len(runner.reqs) != 1 {
+		t.Fatalf("ran %q after the deadline", runner.commands())
+	}
+}
+
+func TestPlaybookBuiltByHandDoesNotPanic(t *testing.T) {
+	// A Playbook assembled in Go rather than parsed: a missing step and an
+	// uncompiled condition are errors, not panics.
+	e := engineFor(t, &recordingRunner{}, &recordingSender{}, &answeringResponder{})
+	pb := &Playbook{ID: "playbook--x", Start: "start--1", Steps: map[string]*Step{
+		"start--1":        {ID: "start--1", Type: StepStart, OnCompletion: "if-condition--2"},
+		"if-condition--2": {ID: "if-condition--2", Type: StepIfCondition, Condition: "__a__:value = 1", OnTrue: "end--3", OnCompletion: "action--9"},
+		"end--3":          {ID: "end--3", Type: StepEnd},
+	}}
+	ex, err := e.Run(context.Background(), pb, RunOptions{})
+	if !errors.Is(err, ErrPlaybookInvalid) || !strings.Contains(err.Error(), "has no step action--9") {
+		t.Fatalf("err %v", err)
+	}
+	if r := recordOf(t, ex, "if-condition--2"); r.Status != StepSuccess || r.Detail != "false" {
+		t.Fatalf("if %+v", r)
+	}
 }

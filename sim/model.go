@@ -200,8 +200,9 @@ type Fleet struct {
 	seq       int
 	dropped   int64
 	observer  func(Emitted)
-	label     string    // label of the events being emitted (lock held)
-	lastStamp time.Time // when the last event happened (see eventTime)
+	label     string      // label of the events being emitted (lock held)
+	lastStamp time.Time   // when the last event happened (see eventTime)
+	journal   *[]Artifact // while a scenario step runs: what it changed
 }
 
 // New returns an empty fleet.

@@ -54,9 +54,17 @@ func (f *Fleet) sensor(h *host) *Process {
 	return &Process{PID: h.sysmonPID, Image: sensorImage, User: userSystem}
 }
 
+// newPID picks a free pid the way Windows hands them out (multiples of
+// four); on a crowded host it takes the first free one above the usual
+// range (lock held).
 func (f *Fleet) newPID(h *host) int {
-	for {
+	for range 32 {
 		pid := 4 * (300 + f.rng.IntN(4000))
+		if _, used := h.procs[pid]; !used {
+			return pid
+		}
+	}
+	for pid := 4 * 4300; ; pid += 4 {
 		if _, used := h.procs[pid]; !used {
 			return pid
 		}
@@ -111,6 +119,7 @@ func (f *Fleet) startProcess(h *host, parent *Process, image, cmdline, user, il,
 	}
 	h.procs[p.PID] = p
 	h.byGUID[p.GUID] = p
+	f.touch(h, KindProcess, p.GUID)
 	f.logProcessStart(h, t, p, parent, meta)
 	return p, nil
 }
@@ -119,10 +128,12 @@ func (f *Fleet) startProcess(h *host, parent *Process, image, cmdline, user, il,
 func (f *Fleet) exitProcess(h *host, p *Process) {
 	delete(h.procs, p.PID)
 	delete(h.byGUID, p.GUID)
+	f.touch(h, KindProcess, p.GUID)
 	h.conns = slices.DeleteFunc(h.conns, func(c Connection) bool { return c.PID == p.PID })
 	for _, s := range h.services {
 		if s.PID == p.PID && s.State == "running" {
 			s.State, s.PID = "stopped", 0
+			f.touch(h, KindService, s.Name)
 		}
 	}
 	f.logProcessEnd(h, f.now(), p)
@@ -137,6 +148,7 @@ func (f *Fleet) writeFile(h *host, actor *Process, path, content string) (*File,
 	}
 	fl := newFile(path, content)
 	h.files[key] = fl
+	f.touch(h, KindFile, path)
 	f.logFileCreate(h, f.now(), actor, path)
 	return fl, nil
 }
@@ -149,6 +161,7 @@ func (f *Fleet) deleteFile(h *host, actor *Process, path string, quarantine bool
 		return nil, fmt.Errorf("%w: file %s on %s", ErrNotFound, path, h.short)
 	}
 	delete(h.files, key)
+	f.touch(h, KindFile, fl.Path)
 	if quarantine {
 		h.quarantine[key] = fl
 	}
@@ -167,6 +180,7 @@ func (f *Fleet) restoreFile(h *host, path string) (*File, error) {
 	}
 	delete(h.quarantine, key)
 	h.files[key] = fl
+	f.touch(h, KindFile, fl.Path)
 	f.logFileCreate(h, f.now(), f.sensor(h), fl.Path)
 	return fl, nil
 }
@@ -224,6 +238,7 @@ func (f *Fleet) setReg(h *host, actor *Process, path, typ, data string) (*Regist
 	typ, data = normalizeRegData(typ, data)
 	v := &RegistryValue{Path: path, Type: typ, Data: data}
 	h.reg[key] = v
+	f.touch(h, KindRegistry, path)
 	f.logRegistry(h, t, actor, "SetValue", path, data)
 	return v, nil
 }
@@ -235,6 +250,7 @@ func (f *Fleet) deleteReg(h *host, actor *Process, path string) (*RegistryValue,
 		return nil, fmt.Errorf("%w: registry value %s on %s", ErrNotFound, path, h.short)
 	}
 	delete(h.reg, key)
+	f.touch(h, KindRegistry, v.Path)
 	f.logRegistry(h, f.now(), actor, "DeleteValue", v.Path, "")
 	return v, nil
 }
@@ -342,6 +358,7 @@ func (f *Fleet) createService(h *host, by, name, image, start, account string) (
 	}
 	s := &Service{Name: name, ImagePath: image, StartType: start, State: "stopped", Account: account}
 	h.services[key] = s
+	f.touch(h, KindService, name)
 	t := f.now()
 	f.system(h, t, 7045, f.sidOf(h, by), Field{"ServiceName", name}, Field{"ImagePath", image},
 		Field{"ServiceType", "user mode service"}, Field{"StartType", startTypeNames[start]}, Field{"AccountName", account})
@@ -353,6 +370,7 @@ func (f *Fleet) createService(h *host, by, name, image, start, account string) (
 	for _, v := range []RegistryValue{{k + `\ImagePath`, "REG_EXPAND_SZ", image}, {k + `\Start`, "REG_DWORD", dword(startValue(start))},
 		{k + `\ObjectName`, "REG_SZ", account}} {
 		h.reg[strings.ToLower(v.Path)] = &RegistryValue{Path: v.Path, Type: v.Type, Data: v.Data}
+		f.touch(h, KindRegistry, v.Path)
 		f.logRegistry(h, t, sp, "SetValue", v.Path, v.Data)
 	}
 	return s, nil
@@ -413,6 +431,7 @@ func (f *Fleet) startService(h *host, name string) (*Service, *Process, error) {
 		return nil, nil, err
 	}
 	s.State, s.PID = "running", p.PID
+	f.touch(h, KindService, s.Name)
 	f.system(h, f.now(), 7036, "", Field{"param1", s.Name}, Field{"param2", "running"})
 	return s, p, nil
 }
@@ -429,6 +448,7 @@ func (f *Fleet) stopService(h *host, name string) (*Service, error) {
 		f.exitProcess(h, p)
 	}
 	s.State, s.PID = "stopped", 0
+	f.touch(h, KindService, s.Name)
 	f.system(h, f.now(), 7036, "", Field{"param1", s.Name}, Field{"param2", "stopped"})
 	return s, nil
 }
@@ -440,9 +460,11 @@ func (f *Fleet) deleteService(h *host, name string) (*Service, error) {
 		return nil, err
 	}
 	delete(h.services, strings.ToLower(s.Name))
+	f.touch(h, KindService, s.Name)
 	pre := strings.ToLower(serviceKey(s.Name)) + `\`
-	for k := range h.reg {
+	for k, v := range h.reg {
 		if strings.HasPrefix(k, pre) {
+			f.touch(h, KindRegistry, v.Path)
 			delete(h.reg, k)
 		}
 	}
@@ -461,6 +483,8 @@ func (f *Fleet) setServiceStart(h *host, name, start string) (*Service, error) {
 	s.StartType = start
 	p := serviceKey(s.Name) + `\Start`
 	h.reg[strings.ToLower(p)] = &RegistryValue{Path: p, Type: "REG_DWORD", Data: dword(startValue(start))}
+	f.touch(h, KindService, s.Name)
+	f.touch(h, KindRegistry, p)
 	f.logRegistry(h, f.now(), f.servicesProc(h), "SetValue", p, dword(startValue(start)))
 	return s, nil
 }
@@ -490,11 +514,13 @@ func (f *Fleet) createTask(h *host, by string, t Task) (*Task, error) {
 	t.Enabled = true
 	task := &t
 	h.tasks[key] = task
+	f.touch(h, KindTask, t.Name)
 	now := f.now()
 	f.security(h, now, 4698, 1, 12804, append(f.subjectFields(h, by), Field{"TaskName", t.Name},
 		Field{"TaskContent", taskXML(task, by, now)})...)
 	fl := newFile(taskFile(t.Name), "task:"+key)
 	h.files[strings.ToLower(fl.Path)] = fl
+	f.touch(h, KindFile, fl.Path)
 	f.logFileCreate(h, now, f.schedProc(h), fl.Path)
 	return task, nil
 }
@@ -509,12 +535,14 @@ func (f *Fleet) deleteTask(h *host, by, name string) (*Task, error) {
 		return nil, fmt.Errorf("%w: task %s on %s", ErrNotFound, name, h.short)
 	}
 	delete(h.tasks, key)
+	f.touch(h, KindTask, t.Name)
 	now := f.now()
 	f.security(h, now, 4699, 0, 12804, append(f.subjectFields(h, by), Field{"TaskName", t.Name},
 		Field{"TaskContent", taskXML(t, by, now)})...)
 	fk := strings.ToLower(taskFile(t.Name))
 	if fl, ok := h.files[fk]; ok {
 		delete(h.files, fk)
+		f.touch(h, KindFile, fl.Path)
 		f.logFileDelete(h, now, f.schedProc(h), fl, false)
 	}
 	return t, nil
@@ -549,6 +577,7 @@ func (f *Fleet) addAccount(h *host, by, name string) (*Account, error) {
 	a := &Account{Name: n, SID: h.machineSID + "-" + strconv.Itoa(h.nextRID), Enabled: true}
 	h.nextRID++
 	h.accounts[strings.ToLower(n)] = a
+	f.touch(h, KindAccount, n)
 	t := f.now()
 	subj := f.subjectFields(h, by)
 	f.security(h, t, 4720, 0, 13824, append(append(append([]Field{}, f.accountFields(h, a)...), subj...),
@@ -574,6 +603,7 @@ func (f *Fleet) setAccountEnabled(h *host, by, name string, enabled bool) (*Acco
 		return a, nil
 	}
 	a.Enabled = enabled
+	f.touch(h, KindAccount, a.Name)
 	id := 4725
 	if enabled {
 		id = 4722
@@ -600,6 +630,7 @@ func (f *Fleet) deleteAccount(h *host, by, name string) (*Account, error) {
 		}
 	}
 	delete(h.accounts, strings.ToLower(a.Name))
+	f.touch(h, KindAccount, a.Name)
 	f.security(h, f.now(), 4726, 0, 13824, append(append(append([]Field{}, f.accountFields(h, a)...), f.subjectFields(h, by)...),
 		Field{"PrivilegeList", "-"})...)
 	return a, nil
@@ -641,6 +672,7 @@ func (f *Fleet) addMember(h *host, by, groupName, member string) (*group, error)
 		return nil, err
 	}
 	g.members = append(g.members, member)
+	f.touch(h, KindGroupMember, strings.ToLower(g.name)+`\`+member)
 	f.memberEvent(h, by, g, member, 4732)
 	return g, nil
 }
@@ -655,6 +687,7 @@ func (f *Fleet) removeMember(h *host, by, groupName, member string) (*group, err
 	if i < 0 {
 		return nil, fmt.Errorf("%w: %s is not in %s on %s", ErrNotFound, member, g.name, h.short)
 	}
+	f.touch(h, KindGroupMember, strings.ToLower(g.name)+`\`+g.members[i])
 	g.members = slices.Delete(g.members, i, i+1)
 	f.memberEvent(h, by, g, member, 4733)
 	return g, nil
@@ -744,11 +777,23 @@ func (f *Fleet) contain(h *host, mode string, permitted []string) error {
 		return fmt.Errorf("%w: device_containment %q", ErrInvalid, mode)
 	}
 	h.contain = Containment{Mode: mode, Permitted: slices.Clone(permitted)}
+	f.touch(h, KindContainment, "")
 	h.conns = slices.DeleteFunc(h.conns, func(c Connection) bool { return !reachable(h, c.RemoteIP) })
 	return nil
 }
 
-func (f *Fleet) release(h *host) { h.contain = Containment{} }
+func (f *Fleet) release(h *host) {
+	h.contain = Containment{}
+	f.touch(h, KindContainment, "")
+}
+
+// touch records, while a scenario step runs, an artifact the step changed
+// (lock held).
+func (f *Fleet) touch(h *host, kind ArtifactKind, key string) {
+	if f.journal != nil {
+		*f.journal = append(*f.journal, Artifact{Host: h.name, Kind: kind, Key: key})
+	}
+}
 
 // sharePath renders a share's local path as 5140 does ("" for IPC$).
 func sharePath(p string) string {

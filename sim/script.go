@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"text/template"
+	"text/template/parse"
 	"time"
 	"unicode/utf16"
 
@@ -329,7 +331,42 @@ func (b *binder) newTemplate(s string) (*template.Template, error) {
 			return 0
 		},
 	}
-	return template.New("").Funcs(funcs).Option("missingkey=error").Parse(s)
+	t, err := template.New("").Funcs(funcs).Option("missingkey=error").Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if len(t.Templates()) > 1 {
+		return nil, fmt.Errorf("define and block are not allowed in a scenario value")
+	}
+	if err := checkNodes(t.Root); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// checkNodes refuses the template actions a value does not need and that
+// could run without end: range and template calls.
+func checkNodes(n parse.Node) error {
+	switch x := n.(type) {
+	case *parse.ListNode:
+		if x == nil {
+			return nil
+		}
+		for _, c := range x.Nodes {
+			if err := checkNodes(c); err != nil {
+				return err
+			}
+		}
+	case *parse.RangeNode:
+		return fmt.Errorf("range is not allowed in a scenario value")
+	case *parse.TemplateNode:
+		return fmt.Errorf("template calls are not allowed in a scenario value")
+	case *parse.IfNode:
+		return errors.Join(checkNodes(x.List), checkNodes(x.ElseList))
+	case *parse.WithNode:
+		return errors.Join(checkNodes(x.List), checkNodes(x.ElseList))
+	}
+	return nil
 }
 
 // parseRange reads "A..B" (or "A") with parse.
@@ -365,7 +402,20 @@ type RunConfig struct {
 	// Observer, when set, sees every event as it is emitted (see
 	// WithObserver).
 	Observer func(Emitted)
+	// MaxSteps bounds the steps a run performs, noise included (0 means
+	// DefaultMaxSteps); past it the run fails with ErrLimit. Scripts from
+	// elsewhere cannot make a run loop for ever.
+	MaxSteps int
 }
+
+// DefaultMaxSteps is RunConfig.MaxSteps when zero.
+const DefaultMaxSteps = 100_000
+
+// maxNoise bounds a noise step's count; maxValue bounds one expanded value.
+const (
+	maxNoise = 10_000
+	maxValue = 1 << 20
+)
 
 // Truth is the ground truth of a run: what the attack changed on each host
 // since the baseline, what benign activity changed since then, and every
@@ -417,16 +467,23 @@ func (r *Run) LabelOf(id string) string {
 
 // runner is the state of one run.
 type runner struct {
-	s       *Scenario
-	f       *Fleet
-	clock   *SimClock
-	rng     *rand.Rand
-	vars    map[string]any
-	hostIDs map[string]*host
-	procs   map[string]procRef
-	label   string
-	touch   map[string]string // artifact id → label of the last step that changed it
-	benign  map[string]Artifact
+	s        *Scenario
+	f        *Fleet
+	clock    *SimClock
+	rng      *rand.Rand
+	vars     map[string]any
+	hostIDs  map[string]*host
+	procs    map[string]procRef
+	label    string
+	touched  map[string]string // artifact id → label of the last step that changed it
+	journal  []Artifact        // what the current step changed
+	steps    int               // steps performed
+	maxSteps int
+	benign   map[string]Artifact
+	// crossCheck compares each step's journal with the snapshots around
+	// it (tests); missed lists what the journal left out.
+	crossCheck bool
+	missed     []string
 }
 
 type procRef struct {
@@ -436,6 +493,13 @@ type procRef struct {
 
 // Run plays the scenario on a new fleet.
 func (s *Scenario) Run(ctx context.Context, cfg RunConfig) (*Run, error) {
+	run, _, err := s.run(ctx, cfg, false)
+	return run, err
+}
+
+// run plays the scenario; with crossCheck it also returns what the steps'
+// journals missed (see runner.crossCheck).
+func (s *Scenario) run(ctx context.Context, cfg RunConfig, crossCheck bool) (*Run, []string, error) {
 	start := cfg.Start
 	if start.IsZero() {
 		start = DefaultStart
@@ -447,22 +511,26 @@ func (s *Scenario) Run(ctx context.Context, cfg RunConfig) (*Run, error) {
 	}
 	f, err := New(Config{Seed: cfg.Seed, IDPrefix: fmt.Sprintf("sim-%s-%d", s.Name, cfg.Seed)}, opts...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r := &runner{s: s, f: f, clock: clock, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x736365)), vars: map[string]any{},
-		hostIDs: map[string]*host{}, procs: map[string]procRef{}, label: Benign, touch: map[string]string{}, benign: map[string]Artifact{}}
+		hostIDs: map[string]*host{}, procs: map[string]procRef{}, label: Benign, touched: map[string]string{}, benign: map[string]Artifact{},
+		maxSteps: cfg.MaxSteps, crossCheck: crossCheck}
+	if r.maxSteps <= 0 {
+		r.maxSteps = DefaultMaxSteps
+	}
 	run := &Run{Scenario: s, Seed: cfg.Seed, Fleet: f, Vars: map[string]string{}, HostIDs: map[string]string{}}
 	for _, hd := range s.hosts {
 		name, err := r.exec(hd.name)
 		if err != nil {
-			return nil, &ScriptError{Script: s.src, Step: -1, Line: hd.line, Err: err}
+			return nil, nil, &ScriptError{Script: s.src, Step: -1, Line: hd.line, Err: err}
 		}
 		ip, err := r.exec(hd.ip)
 		if err != nil {
-			return nil, &ScriptError{Script: s.src, Step: -1, Line: hd.line, Err: err}
+			return nil, nil, &ScriptError{Script: s.src, Step: -1, Line: hd.line, Err: err}
 		}
 		if err := f.AddHost(HostSpec{Name: name, IP: ip, Role: hd.role}); err != nil {
-			return nil, &ScriptError{Script: s.src, Step: -1, Line: hd.line, Err: err}
+			return nil, nil, &ScriptError{Script: s.src, Step: -1, Line: hd.line, Err: err}
 		}
 		h, _ := f.host(name)
 		r.hostIDs[hd.id] = h
@@ -482,31 +550,34 @@ func (s *Scenario) Run(ctx context.Context, cfg RunConfig) (*Run, error) {
 	for _, v := range s.vars {
 		val, err := r.exec(v.tmpl)
 		if err != nil {
-			return nil, &ScriptError{Script: s.src, Step: -1, Line: v.line, Err: fmt.Errorf("var %s: %w", v.name, err)}
+			return nil, nil, &ScriptError{Script: s.src, Step: -1, Line: v.line, Err: fmt.Errorf("var %s: %w", v.name, err)}
 		}
 		r.vars[v.name] = val
 		run.Vars[v.name] = val
 	}
 	for _, st := range s.steps {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if st.op == "baseline" {
 			run.Baseline = f.SnapshotAll()
-			r.touch = map[string]string{}
+			r.touched = map[string]string{}
 			continue
 		}
 		if st.op == "noise" {
 			lo, hi, err := parseRange(st.raw["count"], strconv.Atoi)
-			if err != nil || lo < 0 || hi < lo {
-				return nil, &ScriptError{Script: s.src, Step: st.index, Line: st.line, Err: fmt.Errorf("%w: count %q", ErrInvalid, st.raw["count"])}
+			if err != nil || lo < 0 || hi < lo || hi > maxNoise {
+				return nil, nil, &ScriptError{Script: s.src, Step: st.index, Line: st.line, Err: fmt.Errorf("%w: count %q", ErrInvalid, st.raw["count"])}
 			}
 			saved := r.label
 			r.label = Benign
 			for range lo + r.rng.IntN(hi-lo+1) {
+				if err := ctx.Err(); err != nil {
+					return nil, nil, err
+				}
 				for _, ns := range s.noise[r.rng.IntN(len(s.noise))] {
 					if err := r.step(ns); err != nil {
-						return nil, err
+						return nil, nil, err
 					}
 				}
 			}
@@ -514,12 +585,12 @@ func (s *Scenario) Run(ctx context.Context, cfg RunConfig) (*Run, error) {
 			continue
 		}
 		if err := r.step(st); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	run.Events = f.Events(0)
 	run.Truth = r.truth(run.Baseline)
-	return run, nil
+	return run, r.missed, nil
 }
 
 // truth partitions the changes since the baseline by the label of the
@@ -529,7 +600,7 @@ func (r *runner) truth(base map[string]Snapshot) Truth {
 	now := r.f.SnapshotAll()
 	for _, h := range r.f.order {
 		for _, c := range Diff(base[h.name], now[h.name]) {
-			if r.touch[c.Artifact.ID()] == Benign {
+			if r.touched[c.Artifact.ID()] == Benign {
 				t.BenignChanges = append(t.BenignChanges, c)
 			} else {
 				t.Attack = append(t.Attack, c)
@@ -586,15 +657,15 @@ func (r *runner) hostField(id string, get func(*host) string) string {
 }
 
 func (r *runner) exec(t *template.Template) (string, error) {
-	var b strings.Builder
+	b := &limitedBuilder{max: maxValue}
 	bind := r.s.bind
 	bind.mu.Lock()
 	bind.cur = r
-	err := t.Execute(&b, r.vars)
+	err := t.Execute(b, r.vars)
 	bind.cur = nil
 	bind.mu.Unlock()
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrInvalid, err)
+		return "", fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return b.String(), nil
 }
@@ -605,6 +676,10 @@ func (r *runner) exec(t *template.Template) (string, error) {
 func (r *runner) step(st step) error {
 	fail := func(err error) error {
 		return &ScriptError{Script: r.s.src, Step: st.index, Line: st.line, Err: fmt.Errorf("%s: %w", st.op, err)}
+	}
+	r.steps++
+	if r.steps > r.maxSteps {
+		return fail(fmt.Errorf("%w: more than %d steps", ErrLimit, r.maxSteps))
 	}
 	v := make(map[string]string, len(st.fields))
 	for _, k := range st.keys {
@@ -631,26 +706,37 @@ func (r *runner) step(st step) error {
 	f := r.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	before := make(map[*host]Snapshot, len(f.order))
-	for _, h := range f.order {
-		before[h] = f.snapshot(h, time.Time{})
+	var before map[*host]Snapshot
+	if r.crossCheck {
+		before = make(map[*host]Snapshot, len(f.order))
+		for _, h := range f.order {
+			before[h] = f.snapshot(h, time.Time{})
+		}
 	}
-	f.label = r.label
+	r.journal = r.journal[:0]
+	f.journal, f.label = &r.journal, r.label
 	err := r.apply(st.op, v)
-	f.label = ""
+	f.journal, f.label = nil, ""
 	if err != nil {
 		return fail(err)
 	}
-	for _, h := range f.order {
-		changedArtifacts(before[h], f.snapshot(h, time.Time{}), func(a Artifact) {
-			id := a.ID()
-			r.touch[id] = r.label
-			if r.label == Benign {
-				r.benign[id] = a
-			} else {
-				delete(r.benign, id)
-			}
-		})
+	for _, a := range r.journal {
+		id := a.ID()
+		r.touched[id] = r.label
+		if r.label == Benign {
+			r.benign[id] = a
+		} else {
+			delete(r.benign, id)
+		}
+	}
+	if r.crossCheck {
+		for _, h := range f.order {
+			changedArtifacts(before[h], f.snapshot(h, time.Time{}), func(a Artifact) {
+				if r.touched[a.ID()] != r.label {
+					r.missed = append(r.missed, fmt.Sprintf("step %d (%s, line %d) changed %s unrecorded", st.index, st.op, st.line, a))
+				}
+			})
+		}
 	}
 	return nil
 }
@@ -879,4 +965,18 @@ func (r *runner) apply(op string, v map[string]string) error {
 		return fmt.Errorf("%w: op %q", ErrInvalid, op)
 	}
 	return err
+}
+
+// limitedBuilder collects a template's output up to max bytes; past that
+// it fails, which stops the template.
+type limitedBuilder struct {
+	strings.Builder
+	max int
+}
+
+func (b *limitedBuilder) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.max {
+		return 0, fmt.Errorf("%w: a value longer than %d bytes", ErrLimit, b.max)
+	}
+	return b.Builder.Write(p)
 }

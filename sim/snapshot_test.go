@@ -1,6 +1,7 @@
 package sim_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -192,5 +193,30 @@ func TestContainment(t *testing.T) {
 	before, err := f.Release(wks)
 	if err != nil || before.Mode != sim.ContainIsolation {
 		t.Errorf("release: %+v %v", before, err)
+	}
+}
+
+// TestCrowdedHost: a script that starts more processes than the usual pid
+// range holds still gets distinct pids.
+func TestCrowdedHost(t *testing.T) {
+	script := "name: crowd\nhosts: [{id: h, name: H}]\nsteps:\n  - {op: baseline}\n  - {op: phase, name: spawn}\n  - {op: noise, count: '5000'}\nnoise:\n  - - {op: start, host: h, image: 'C:\\Windows\\System32\\notepad.exe', cmdline: notepad.exe, user: 'C\\u'}\n"
+	s, err := sim.ParseScenario("crowd.yaml", []byte(script))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Run(context.Background(), sim.RunConfig{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := mustSnap(t, r.Fleet, r.HostIDs["h"])
+	pids := map[int]bool{}
+	for _, p := range snap.Processes {
+		if pids[p.PID] {
+			t.Fatalf("pid %d used twice", p.PID)
+		}
+		pids[p.PID] = true
+	}
+	if len(pids) < 5000 {
+		t.Errorf("%d processes", len(pids))
 	}
 }

@@ -32,6 +32,7 @@ var commands = map[string]command{
 	"ingest":      {"store events from files or standard input (NDJSON, JSON, gzip) in a badger store directory", runIngest},
 	"investigate": {"detect, group alerts into incidents and print each one's scope (root cause, hosts, users, items, timeline) as text, JSON lines, DOT, Mermaid or SVG", runInvestigate},
 	"remediate":   {"plan remediation per incident (plan FILE…) or prove it on the simulated fleet (apply --sim SCENARIO)", runRemediate},
+	"respond":     {"guided response: validate OpenC2 messages, advise commands for incidents, run CACAO playbooks", runRespond},
 	"rules":       {"check rules: mdr rules check [--json] PATH… compiles them and reports every rejection", runRules},
 }
 
