@@ -39,10 +39,14 @@ import (
 	"github.com/mdrkit/mdr/store"
 )
 
-// Config chooses a run. Scenario and Detector are required.
+// Config chooses a run. Scenario (or Script) and Detector are required.
 type Config struct {
+	// Scenario names a built-in scenario of package sim.
 	Scenario string
-	Seed     int64
+	// Script, when set, is a scenario of one's own (sim.ParseScenario's
+	// YAML) played instead of Scenario.
+	Script []byte
+	Seed   int64
 	// Detector raises the alerts (an *engine.Detector over the rules of
 	// choice); it sees every event of the run in order.
 	Detector remediate.Detector
@@ -121,9 +125,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if principal == "" {
 		principal = "proof"
 	}
-	run, err := sim.Generate(ctx, cfg.Scenario, cfg.Seed)
-	if err != nil {
-		return nil, err
+	var run *sim.Run
+	if cfg.Script != nil {
+		sc, err := sim.ParseScenario("script", cfg.Script)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Scenario = sc.Name
+		run, err = sc.Run(ctx, sim.RunConfig{Seed: cfg.Seed})
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		var err error
+		if run, err = sim.Generate(ctx, cfg.Scenario, cfg.Seed); err != nil {
+			return nil, err
+		}
 	}
 	var nd bytes.Buffer
 	if err := run.Fleet.WriteNDJSON(&nd, 0); err != nil {
