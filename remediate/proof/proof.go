@@ -67,6 +67,14 @@ type Config struct {
 	OnFailure remediate.OnFailure
 	// Progress, when set, sees every step's move.
 	Progress func(remediate.StepRecord)
+	// Policy governs the dispatcher (automation level full, every command
+	// allowed, when nil).
+	Policy *respond.Policy
+	// ApproveAs, when set, answers every command the policy holds for
+	// approval by approving it as this principal (the demo's analyst);
+	// without it such commands wait until the dispatcher's approval
+	// timeout rejects them.
+	ApproveAs string
 }
 
 // IncidentRun is one incident's plan and what applying it did.
@@ -97,6 +105,8 @@ type Report struct {
 	Touched sim.Changes `json:"touched"`
 	// AuditRecords is the number of records in the audit chain, verified.
 	AuditRecords uint64 `json:"audit_records"`
+	// Approved counts the commands ApproveAs approved.
+	Approved int `json:"approved"`
 	// Planning and Applying are the time spent planning and applying.
 	Planning time.Duration `json:"planning"`
 	Applying time.Duration `json:"applying"`
@@ -160,11 +170,39 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if st == nil {
 		st = store.NewMemory()
 	}
-	d, err := respond.NewDispatcher(ctx, respond.Config{Store: st, Policy: respond.Policy{Level: respond.AutomationFull}, Enforce: true})
+	pol := respond.Policy{Level: respond.AutomationFull}
+	if cfg.Policy != nil {
+		pol = *cfg.Policy
+	}
+	pending := make(chan string, 4096)
+	d, err := respond.NewDispatcher(ctx, respond.Config{Store: st, Policy: pol, Enforce: true, OnChange: func(r respond.Result) {
+		if r.State == respond.StatePending {
+			select {
+			case pending <- r.ID:
+			default: // the approver is behind: the approval timeout decides
+			}
+		}
+	}})
 	if err != nil {
 		return nil, err
 	}
 	defer d.Close()
+	approverDone := make(chan struct{})
+	approved := 0
+	stop := make(chan struct{})
+	go func() {
+		defer close(approverDone)
+		for {
+			select {
+			case id := <-pending:
+				if cfg.ApproveAs != "" && d.Approve(ctx, id, cfg.ApproveAs, "remediation of the incident") == nil {
+					approved++
+				}
+			case <-stop:
+				return
+			}
+		}
+	}()
 	if err := Register(ctx, d, run.Fleet); err != nil {
 		return nil, err
 	}
@@ -183,6 +221,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Incidents = append(rep.Incidents, IncidentRun{Plan: ip.Plan, Result: res, Alerts: len(ip.Incident.Alerts)})
 	}
 	rep.Applying = time.Since(start)
+	close(stop)
+	<-approverDone
+	rep.Approved = approved
 	if err := d.Close(); err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/mdrkit/mdr/internal/shareddata"
 	"github.com/mdrkit/mdr/remediate"
 	"github.com/mdrkit/mdr/remediate/proof"
+	"github.com/mdrkit/mdr/respond"
 	"github.com/mdrkit/mdr/sim"
 )
 
@@ -55,6 +56,10 @@ func TestProof(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfg := proof.Config{Scenario: name, Seed: seed, Detector: det, Principal: "analyst"}
+			if seed == 3 {
+				// semi-automatic: every change waits for an analyst's approval
+				cfg.Policy, cfg.ApproveAs = &respond.Policy{Level: respond.AutomationSemi}, "demo"
+			}
 			if name == "tamper-restore" {
 				cfg.Script = own
 			}
@@ -106,6 +111,9 @@ func TestProof(t *testing.T) {
 				if restored != 2 || len(rep.Explained) != 2 {
 					t.Errorf("%s/%d: %d registry restores, %d explained changes; want 2 and 2", name, seed, restored, len(rep.Explained))
 				}
+			}
+			if seed == 3 && rep.Approved < steps/2 {
+				t.Errorf("%s/%d: %d commands approved by the analyst for %d steps", name, seed, rep.Approved, steps)
 			}
 			if rep.AuditRecords == 0 {
 				t.Errorf("%s/%d: empty audit chain", name, seed)
