@@ -18,7 +18,26 @@
 // containment released last. What cannot be put back (a file the attack
 // deleted or overwrote, a value whose earlier data was never seen) is
 // listed in Plan.NotRestorable with the reason. Nothing outside the scope
-// is touched.
+// is touched, except what the provenance graph (PlannerConfig.Graph) proves
+// the attack's: the binary of a service or task it created when written
+// during the attack, the tasks, services and accounts that its users
+// created to run its files or that its command lines name (Windows logs
+// those by account, out of the scope's process-to-artifact reach), and the
+// payload files its processes were started on (a lure script).
+//
+// The planner plans from the causal graph, never from names: which
+// processes are the attack's is decided by role, time and evidence — a
+// process on the chain above the attack that started before the attack's
+// first change (the mail client that received the document) is context
+// and keeps running, unless its own creation raised an alert or its image
+// is the attack's; hubs (investigate.DefaultHubs) are never stopped. An
+// account or membership is the attack's only when an attack user or
+// process made it, or an attack command line names it.
+//
+// PlanEvents (and PlanFiles, PlanAlerts) is the whole path from events:
+// the graph, detection through a Detector (*engine.Detector), alerts
+// grouped into Incidents (GroupByHostTime until triage's incidents are
+// passed in through PipelineConfig.Group), a scope and a plan for each.
 //
 // # Execution and the state machine
 //
@@ -39,13 +58,32 @@
 // record is repaired on load: the missing audit record is appended, marked
 // as recovered.
 //
+// Commands go through a Dispatcher (*respond.Dispatcher: policy,
+// approval, dry-run, audit) with a command_id derived from the plan, the
+// step and the attempt, so a resumed run is answered from the
+// dispatcher's history rather than executed twice. An answer of 404
+// counts as done (the target was already gone; Result.Counts.NotFound).
+// The er profile cannot delete an account, remove a group membership or
+// reset credentials: those steps use mdrkit's x-mdr extension (XProfile,
+// TargetXAccount, TargetXMember), which the host's account management
+// declares and performs (package remediate/proof does it for the
+// simulated fleet).
+//
 // # Verification
 //
 // A step's post-condition (Check) is a CEL expression over the actuator's
-// answer to a query of the target, evaluated under a cost limit after the
-// step is applied and again on demand (Executor.Verify). A step whose
-// post-condition does not hold is unverified, never verified, and the
-// Result counts it.
+// answer to a query of the target (variables response, state and step;
+// see condition.go), evaluated under a cost limit after the step is
+// applied and again on demand (Executor.Verify). Queries go to a Querier
+// (ActuatorQuerier), not through the dispatcher: the er profile defines no
+// query of its targets. A step whose post-condition does not hold is
+// unverified, never verified, and the Result counts it. Executor.Reverify
+// re-checks a plan against later telemetry: the removed file written again
+// or its hash seen, the value set again, the service, task or account
+// created again make the step unverified, naming the event.
+//
+// Package remediate/proof runs the whole loop on the simulated fleet and
+// proves each host back at its pre-attack snapshot.
 //
 // # Rollback
 //

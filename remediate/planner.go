@@ -103,6 +103,12 @@ type planning struct {
 	counter  map[StepKind]int
 	alerted  map[string]bool // event ids that raised an alert of the incident
 	stepIdx  map[string]int  // step id -> index in plan.Steps
+	created  map[string]bool // creationAlerted's answers
+	// attackActors (attack users' and processes' entity ids) and
+	// attackCmdlines (their command lines, lower-cased), built on first use
+	attackActors   map[string]bool
+	attackCmdlines []string
+	members        map[string]bool // host|member|group of the memberships planned
 }
 
 // Plan builds the remediation plan of an incident from its scope.
@@ -139,7 +145,7 @@ func (p *Planner) PlanIncident(ctx context.Context, in Incident, sc *investigate
 	}
 	pl := &planning{p: p, scope: sc, plan: &Plan{IncidentID: incidentID, Created: p.now().UTC(), Skipped: map[string]int{}, NotRestorable: []NotRestorable{}},
 		byID: map[string]*entity{}, stepsByItem: map[string]map[StepKind]string{}, services: map[string]string{}, tasks: map[string]string{},
-		counter: map[StepKind]int{}, alerted: map[string]bool{}, stepIdx: map[string]int{}}
+		counter: map[StepKind]int{}, alerted: map[string]bool{}, stepIdx: map[string]int{}, created: map[string]bool{}, members: map[string]bool{}}
 	for _, a := range in.Alerts {
 		for _, id := range a.EventIDs {
 			pl.alerted[id] = true
@@ -252,6 +258,11 @@ func (pl *planning) attackTime() {
 	var t time.Time
 	for i := range pl.scope.Items {
 		it := &pl.scope.Items[i]
+		// accounts and memberships need their own evidence (see account)
+		// and do not date the attack
+		if it.Kind == investigate.ItemAccount || it.Kind == investigate.ItemGroupMembership {
+			continue
+		}
 		if isChange(it.Kind, it.Action) && !it.First.IsZero() && (t.IsZero() || it.First.Before(t)) {
 			t = it.First
 		}
@@ -371,25 +382,6 @@ func (pl *planning) accounts() {
 	if g == nil || pl.tAttack.IsZero() {
 		return
 	}
-	var cmdlines []string
-	for _, e := range pl.ents {
-		if e.kind == investigate.ItemProcess && pl.attackProcess(e) {
-			if it := e.item(investigate.ActExecuted); it != nil && it.CommandLine != "" {
-				cmdlines = append(cmdlines, strings.ToLower(it.CommandLine))
-			}
-		}
-	}
-	named := func(name string) bool {
-		n := strings.ToLower(accountName(name))
-		for _, c := range cmdlines {
-			for _, w := range strings.FieldsFunc(c, func(r rune) bool { return r == ' ' || r == '"' || r == '\'' || r == '\\' || r == ',' || r == '=' }) {
-				if w == n {
-					return true
-				}
-			}
-		}
-		return false
-	}
 	for _, hu := range pl.attackUsers() {
 		host, uid := hu[0], userID(hu[1])
 		var made []investigate.Edge
@@ -404,7 +396,7 @@ func (pl *planning) accounts() {
 				continue
 			}
 			ent, ok := g.Entity(x.To)
-			if !ok || !named(ent.Name) {
+			if !ok || !pl.namedByAttack(ent.Name) {
 				continue
 			}
 			it := investigate.Item{Kind: investigate.ItemAccount, EntityID: x.To, Host: host, Name: ent.Name, Action: investigate.ActCreated,
@@ -424,7 +416,7 @@ func (pl *planning) accounts() {
 					if !ok {
 						return true
 					}
-					m := investigate.Item{Kind: investigate.ItemGroupMembership, EntityID: x.To + "@" + y.To, Host: host, Name: ent.Name,
+					m := investigate.Item{Kind: investigate.ItemGroupMembership, EntityID: x.To, Host: host, Name: ent.Name,
 						Groups: []string{grp.Name}, Action: investigate.ActAdded, Role: investigate.RoleImpact, First: y.First, Last: y.Last,
 						EventIDs: nonEmpty(y.EventID), By: uid}
 					pl.addEntity(&m)
@@ -575,12 +567,28 @@ func (pl *planning) attackProcess(e *entity) bool {
 	if e.role == investigate.RoleImpact || pl.tAttack.IsZero() || e.first.IsZero() || !e.first.Before(pl.tAttack) || pl.attackWrote(e.host, img) {
 		return true
 	}
-	for _, id := range it.EventIDs {
-		if pl.alerted[id] {
-			return true // its creation raised an alert
-		}
+	return pl.creationAlerted(e.id)
+}
+
+// creationAlerted reports whether the event that created process id (its
+// spawned edge in the graph) raised an alert of the incident.
+func (pl *planning) creationAlerted(id string) bool {
+	if pl.p.graph == nil || len(pl.alerted) == 0 {
+		return false
 	}
-	return false
+	if v, ok := pl.created[id]; ok {
+		return v
+	}
+	hit := false
+	pl.p.graph.Edges(id, func(x investigate.Edge) bool {
+		if x.Kind == mdr.RelSpawned && x.To == id {
+			hit = pl.alerted[x.EventID]
+			return false
+		}
+		return true
+	})
+	pl.created[id] = hit
+	return hit
 }
 
 // writtenDuringAttack returns the event ids of the writes of file fid
@@ -984,10 +992,18 @@ func (pl *planning) coveredValue(e *entity) bool {
 
 // account plans an account the attack created (disable, then delete on
 // approval) or deleted (not restorable), and a reset of the credentials of
-// an account the attack used.
+// an account the attack used. An account the scope shows created is taken
+// as the attack's only with evidence beyond being in the scope: its
+// creator is one of the attack's users or processes, or an attack process
+// named it on its command line (net user NAME /add). An administrator's
+// account created in the same hours stays untouched.
 func (pl *planning) account(e *entity) {
 	switch {
 	case e.has(investigate.ActCreated):
+		if !pl.accountEvidence(e, e.item(investigate.ActCreated).By) {
+			pl.plan.Skipped["account created by someone other than the attack's users and processes, and not named by them"]++
+			return
+		}
 		dis := pl.addStep(e, KindDisableAccount, fmt.Sprintf("disable account %s that the attack created on %s", e.name, e.host), true,
 			Step{Command: disableAccount(e.host, e.name), Check: checkAccount(e.host, e.name, "disabled")})
 		del := pl.addStep(e, KindDeleteAccount, fmt.Sprintf("delete account %s that the attack created on %s (irreversible: needs approval)", e.name, e.host), false,
@@ -1000,6 +1016,54 @@ func (pl *planning) account(e *entity) {
 	default:
 		pl.plan.Skipped["account not changed"]++
 	}
+}
+
+// accountEvidence reports whether an account (or membership) change made
+// by "by" is the attack's: by is an attack user or process, or an attack
+// process names the account on its command line.
+func (pl *planning) accountEvidence(e *entity, by string) bool {
+	pl.buildActors()
+	if by != "" && pl.attackActors[strings.ToLower(by)] {
+		return true
+	}
+	return pl.namedByAttack(e.name)
+}
+
+// buildActors collects, once, the attack's users and processes and their
+// command lines.
+func (pl *planning) buildActors() {
+	if pl.attackActors == nil {
+		pl.attackActors = map[string]bool{}
+		for _, hu := range pl.attackUsers() {
+			pl.attackActors[userID(hu[1])] = true
+		}
+		for _, o := range pl.ents {
+			if o.kind == investigate.ItemProcess && pl.attackProcess(o) {
+				pl.attackActors[o.id] = true
+				if it := o.item(investigate.ActExecuted); it != nil {
+					pl.attackCmdlines = append(pl.attackCmdlines, strings.ToLower(it.CommandLine))
+				}
+			}
+		}
+	}
+}
+
+// namedByAttack reports whether an attack process's command line names
+// the account (as a whole word).
+func (pl *planning) namedByAttack(name string) bool {
+	pl.buildActors()
+	n := strings.ToLower(accountName(name))
+	if n == "" {
+		return false
+	}
+	for _, c := range pl.attackCmdlines {
+		for _, w := range strings.FieldsFunc(c, func(r rune) bool { return r == ' ' || r == '"' || r == '\'' || r == '\\' || r == ',' || r == '=' }) {
+			if w == n {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // user plans a credential reset for a user whose credentials the attack
@@ -1026,14 +1090,41 @@ func (pl *planning) membership(e *entity) {
 	switch {
 	case e.has(investigate.ActAdded):
 		it := e.item(investigate.ActAdded)
+		member := pl.memberName(e)
+		if !pl.accountEvidence(&entity{name: member}, it.By) {
+			pl.plan.Skipped["membership added by someone other than the attack's users and processes, and not named by them"]++
+			return
+		}
 		for _, g := range it.Groups {
-			pl.addStep(e, KindRemoveMember, fmt.Sprintf("remove %s from group %s on %s, added by the attack", e.name, g, e.host), true,
-				Step{ScopeItem: e.id, Command: removeMember(e.host, g, e.name), Check: checkMember(e.host, g, e.name)})
+			key := strings.ToLower(e.host + "|" + accountName(member) + "|" + g)
+			if pl.members[key] {
+				continue // the same membership reached twice (by SID and by name)
+			}
+			pl.members[key] = true
+			pl.addStep(e, KindRemoveMember, fmt.Sprintf("remove %s from group %s on %s, added by the attack", member, g, e.host), true,
+				Step{Command: removeMember(e.host, g, member), Check: checkMember(e.host, g, member)})
 		}
 	case e.has(investigate.ActRemoved):
 		it := e.item(investigate.ActRemoved)
 		pl.notRestorable(e, fmt.Sprintf("removed from %s by the attack; add it back after review", strings.Join(it.Groups, ", ")))
 	}
+}
+
+// memberName returns a membership's member as an account name: a member
+// known only by SID is the scope's (or the graph's) account with that SID.
+func (pl *planning) memberName(e *entity) string {
+	if !strings.HasPrefix(strings.ToUpper(e.name), "S-1-") || pl.p.graph == nil {
+		return e.name
+	}
+	for _, o := range pl.ents {
+		if o.kind != investigate.ItemAccount || !strings.EqualFold(o.host, e.host) {
+			continue
+		}
+		if ent, ok := pl.p.graph.Entity(o.id); ok && strings.EqualFold(ent.Attrs["sid"], e.name) {
+			return o.name
+		}
+	}
+	return e.name
 }
 
 // release plans the release of each contained host that the plan acts

@@ -62,9 +62,14 @@ func handScope() *investigate.Scope {
 			{Kind: investigate.ItemFile, EntityID: schema.FileID(srv, `C:\Windows\igfx.exe`), Host: srv, Name: `C:\Windows\igfx.exe`, Action: investigate.ActCreated,
 				First: at(95), EventIDs: []string{"ev-srv-file"}},
 			{Kind: investigate.ItemUser, EntityID: `user:corp\it.admin`, Host: wks, Name: `CORP\it.admin`, Action: investigate.ActUsed, First: at(90), EventIDs: []string{"ev-4648"}},
-			{Kind: investigate.ItemAccount, EntityID: "user:wks\\backdoor", Host: wks, Name: `backdoor`, Action: investigate.ActCreated, First: at(85), EventIDs: []string{"ev-4720"}},
+			{Kind: investigate.ItemAccount, EntityID: "user:wks\\backdoor", Host: wks, Name: `backdoor`, Action: investigate.ActCreated, First: at(85),
+				EventIDs: []string{"ev-4720"}, By: "process:ps"},
 			{Kind: investigate.ItemGroupMembership, EntityID: "user:wks\\backdoor", Host: wks, Name: `WKS\backdoor`, Groups: []string{"Administrators"},
-				Action: investigate.ActAdded, First: at(86), EventIDs: []string{"ev-4732"}},
+				Action: investigate.ActAdded, First: at(86), EventIDs: []string{"ev-4732"}, By: "process:ps"},
+			// an administrator's account of the same hours: in the scope
+			// (a rule fired on it), but neither made nor named by the attack
+			{Kind: investigate.ItemAccount, EntityID: "user:wks\\it-support", Host: wks, Name: `it-support`, Action: investigate.ActCreated, First: at(-300),
+				EventIDs: []string{"ev-4720b"}, By: `user:corp\it.admin`},
 			{Kind: investigate.ItemEndpoint, EntityID: "ip:203.0.113.5:80", Address: "203.0.113.5", Port: "80", Action: investigate.ActContacted, First: at(35)},
 			{Kind: investigate.ItemDomain, EntityID: "domain:evil.example", Name: "evil.example", Action: investigate.ActResolved, First: at(34)},
 		},

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/mdrkit/mdr/remediate"
-	"github.com/mdrkit/mdr/remediate/proof"
 	"github.com/mdrkit/mdr/respond"
 	"github.com/mdrkit/mdr/sim"
 	"github.com/mdrkit/mdr/store"
@@ -98,7 +97,7 @@ func benchApply(b *testing.B, parallel int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		act := &timedActuator{Actuator: &proof.Actuator{Fleet: f}}
+		act := &timedActuator{Actuator: f}
 		if err := d.Register(ctx, "sim", act); err != nil {
 			b.Fatal(err)
 		}

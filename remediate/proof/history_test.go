@@ -57,11 +57,10 @@ func TestReverifyAndUndo(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		act := &proof.Actuator{Fleet: fleet}
-		if err := d.Register(ctx, "sim", act); err != nil {
+		if err := proof.Register(ctx, d, fleet); err != nil {
 			t.Fatal(err)
 		}
-		ex, err := remediate.NewExecutor(st, d, remediate.ActuatorQuerier(act), remediate.Config{Principal: "analyst"})
+		ex, err := remediate.NewExecutor(st, d, remediate.ActuatorQuerier(fleet), remediate.Config{Principal: "analyst"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,10 +12,10 @@
 // the fleet, and compares each host with its baseline (sim.Diff).
 //
 // The fleet performs the er profile's commands and mdrkit's scheduled
-// tasks itself (sim.Fleet is a respond.Actuator); Actuator adds the x-mdr
+// tasks itself (sim.Fleet is a respond.Actuator); Accounts adds the x-mdr
 // account commands a host product's EDR or identity provider would bring:
 // deleting a local account and removing a group membership, through the
-// fleet's own methods.
+// fleet's own methods. Register registers both with a dispatcher.
 //
 // Everything here is safe to run concurrently for different scenarios;
 // one Run is sequential apart from the parallel steps of a plan.
@@ -39,10 +39,14 @@ import (
 	"github.com/mdrkit/mdr/store"
 )
 
-// Config chooses a run. Scenario and Detector are required.
+// Config chooses a run. Scenario (or Script) and Detector are required.
 type Config struct {
+	// Scenario names a built-in scenario of package sim.
 	Scenario string
-	Seed     int64
+	// Script, when set, is a scenario of one's own (sim.ParseScenario's
+	// YAML) played instead of Scenario.
+	Script []byte
+	Seed   int64
 	// Detector raises the alerts (an *engine.Detector over the rules of
 	// choice); it sees every event of the run in order.
 	Detector remediate.Detector
@@ -63,6 +67,14 @@ type Config struct {
 	OnFailure remediate.OnFailure
 	// Progress, when set, sees every step's move.
 	Progress func(remediate.StepRecord)
+	// Policy governs the dispatcher (automation level full, every command
+	// allowed, when nil).
+	Policy *respond.Policy
+	// ApproveAs, when set, answers every command the policy holds for
+	// approval by approving it as this principal (the demo's analyst);
+	// without it such commands wait until the dispatcher's approval
+	// timeout rejects them.
+	ApproveAs string
 }
 
 // IncidentRun is one incident's plan and what applying it did.
@@ -93,6 +105,8 @@ type Report struct {
 	Touched sim.Changes `json:"touched"`
 	// AuditRecords is the number of records in the audit chain, verified.
 	AuditRecords uint64 `json:"audit_records"`
+	// Approved counts the commands ApproveAs approved.
+	Approved int `json:"approved"`
 	// Planning and Applying are the time spent planning and applying.
 	Planning time.Duration `json:"planning"`
 	Applying time.Duration `json:"applying"`
@@ -121,9 +135,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if principal == "" {
 		principal = "proof"
 	}
-	run, err := sim.Generate(ctx, cfg.Scenario, cfg.Seed)
-	if err != nil {
-		return nil, err
+	var run *sim.Run
+	if cfg.Script != nil {
+		sc, err := sim.ParseScenario("script", cfg.Script)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Scenario = sc.Name
+		run, err = sc.Run(ctx, sim.RunConfig{Seed: cfg.Seed})
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		var err error
+		if run, err = sim.Generate(ctx, cfg.Scenario, cfg.Seed); err != nil {
+			return nil, err
+		}
 	}
 	var nd bytes.Buffer
 	if err := run.Fleet.WriteNDJSON(&nd, 0); err != nil {
@@ -143,17 +170,44 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if st == nil {
 		st = store.NewMemory()
 	}
-	d, err := respond.NewDispatcher(ctx, respond.Config{Store: st, Policy: respond.Policy{Level: respond.AutomationFull}, Enforce: true})
+	pol := respond.Policy{Level: respond.AutomationFull}
+	if cfg.Policy != nil {
+		pol = *cfg.Policy
+	}
+	pending := make(chan string, 4096)
+	d, err := respond.NewDispatcher(ctx, respond.Config{Store: st, Policy: pol, Enforce: true, OnChange: func(r respond.Result) {
+		if r.State == respond.StatePending {
+			select {
+			case pending <- r.ID:
+			default: // the approver is behind: the approval timeout decides
+			}
+		}
+	}})
 	if err != nil {
 		return nil, err
 	}
 	defer d.Close()
-	act := &Actuator{Fleet: run.Fleet}
-	if err := d.Register(ctx, "sim", act); err != nil {
+	approverDone := make(chan struct{})
+	approved := 0
+	stop := make(chan struct{})
+	go func() {
+		defer close(approverDone)
+		for {
+			select {
+			case id := <-pending:
+				if cfg.ApproveAs != "" && d.Approve(ctx, id, cfg.ApproveAs, "remediation of the incident") == nil {
+					approved++
+				}
+			case <-stop:
+				return
+			}
+		}
+	}()
+	if err := Register(ctx, d, run.Fleet); err != nil {
 		return nil, err
 	}
 	approve := func(s *remediate.Step) bool { return cfg.ApproveAll || s.Kind == remediate.KindDeleteAccount }
-	ex, err := remediate.NewExecutor(st, d, remediate.ActuatorQuerier(act), remediate.Config{
+	ex, err := remediate.NewExecutor(st, d, remediate.ActuatorQuerier(run.Fleet), remediate.Config{
 		Parallel: cfg.Parallel, OnFailure: cfg.OnFailure, DryRun: cfg.DryRun, Principal: principal, Approve: approve, Progress: cfg.Progress})
 	if err != nil {
 		return nil, err
@@ -167,6 +221,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Incidents = append(rep.Incidents, IncidentRun{Plan: ip.Plan, Result: res, Alerts: len(ip.Incident.Alerts)})
 	}
 	rep.Applying = time.Since(start)
+	close(stop)
+	<-approverDone
+	rep.Approved = approved
 	if err := d.Close(); err != nil {
 		return nil, err
 	}
@@ -251,41 +308,46 @@ func artifactOf(nr remediate.NotRestorable) (sim.Artifact, bool) {
 	return sim.Artifact{Host: nr.Host, Kind: k, Key: key}, true
 }
 
-// Actuator is the simulated fleet with the account management a host
-// product brings beside its EDR: the fleet's own respond.Actuator, plus
-// the x-mdr commands of package remediate — delete x-mdr:account (a local
-// account), delete x-mdr:group_member (a local group membership) and set
-// x-mdr:account with reset_credentials, which it answers 501: the fleet
-// keeps no secrets. Safe for concurrent use.
-type Actuator struct {
+// Register registers the fleet with a dispatcher as two actuators: the
+// fleet itself ("sim": the er profile and mdrkit's scheduled tasks, every
+// host), and Accounts ("sim-accounts": the x-mdr profile). They must be
+// apart: an actuator that declares the er profile validates every command
+// it receives against the er matrix, which has no account deletion.
+func Register(ctx context.Context, d *respond.Dispatcher, f *sim.Fleet) error {
+	if err := d.Register(ctx, "sim", f); err != nil {
+		return err
+	}
+	return d.Register(ctx, "sim-accounts", &Accounts{Fleet: f})
+}
+
+// Accounts is the account management a host product brings beside its
+// EDR (its identity provider, its local-account tooling), on the simulated
+// fleet: the x-mdr commands of package remediate — delete x-mdr:account (a
+// local account), delete x-mdr:group_member (a local group membership) and
+// set x-mdr:account with reset_credentials, which it answers 501: the
+// fleet keeps no secrets. It performs them through the fleet's own
+// methods. Safe for concurrent use.
+type Accounts struct {
 	Fleet *sim.Fleet
 }
 
-var _ respond.Actuator = (*Actuator)(nil)
+var _ respond.Actuator = (*Accounts)(nil)
 
-// Features are the fleet's, with the x-mdr pairs and profile.
-func (a *Actuator) Features(ctx context.Context) (respond.Features, error) {
-	f, err := a.Fleet.Features(ctx)
-	if err != nil {
-		return f, err
+// Features declares the x-mdr profile and its pairs.
+func (a *Accounts) Features(ctx context.Context) (respond.Features, error) {
+	if err := ctx.Err(); err != nil {
+		return respond.Features{}, err
 	}
-	f.Pairs = f.Pairs.Clone()
-	f.Pairs[respond.ActionDelete] = append(f.Pairs[respond.ActionDelete], remediate.TargetXAccount, remediate.TargetXMember)
-	f.Pairs[respond.ActionSet] = append(f.Pairs[respond.ActionSet], remediate.TargetXAccount)
-	f.Profiles = append(slices.Clone(f.Profiles), remediate.XProfile)
-	return f, nil
+	return respond.Features{Versions: []string{"1.0"}, Profiles: []string{remediate.XProfile},
+		Pairs: respond.Pairs{respond.ActionDelete: {remediate.TargetXAccount, remediate.TargetXMember}, respond.ActionSet: {remediate.TargetXAccount}}}, nil
 }
 
-// Execute performs the x-mdr commands and hands everything else to the
-// fleet.
-func (a *Actuator) Execute(ctx context.Context, cmd respond.Command) (respond.Response, error) {
+// Execute performs the x-mdr commands.
+func (a *Accounts) Execute(ctx context.Context, cmd respond.Command) (respond.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return respond.Response{}, err
 	}
 	name := cmd.Target.Name()
-	if name != remediate.TargetXAccount && name != remediate.TargetXMember {
-		return a.Fleet.Execute(ctx, cmd)
-	}
 	host := remediate.XHost(&cmd)
 	if host == "" {
 		return respond.Response{Status: respond.StatusBadRequest, StatusText: "x-mdr command names no host (actuator x-mdr hostname)"}, nil

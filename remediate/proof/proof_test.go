@@ -2,6 +2,7 @@ package proof_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"github.com/mdrkit/mdr/internal/shareddata"
 	"github.com/mdrkit/mdr/remediate"
 	"github.com/mdrkit/mdr/remediate/proof"
+	"github.com/mdrkit/mdr/respond"
 	"github.com/mdrkit/mdr/sim"
 )
 
@@ -43,13 +45,25 @@ func sigma(t testing.TB) *engine.Rules {
 // artifact) and on any benign change or artifact remediation altered.
 func TestProof(t *testing.T) {
 	rules := sigma(t)
-	for _, name := range sim.Scenarios() {
+	own, err := os.ReadFile(filepath.Join("testdata", "tamper-restore.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range append(sim.Scenarios(), "tamper-restore") {
 		for _, seed := range []int64{1, 2, 3} {
 			det, err := engine.NewDetector(rules, engine.DefaultConfig())
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep, err := proof.Run(t.Context(), proof.Config{Scenario: name, Seed: seed, Detector: det, Principal: "analyst"})
+			cfg := proof.Config{Scenario: name, Seed: seed, Detector: det, Principal: "analyst"}
+			if seed == 3 {
+				// semi-automatic: every change waits for an analyst's approval
+				cfg.Policy, cfg.ApproveAs = &respond.Policy{Level: respond.AutomationSemi}, "demo"
+			}
+			if name == "tamper-restore" {
+				cfg.Script = own
+			}
+			rep, err := proof.Run(t.Context(), cfg)
 			if err != nil {
 				t.Fatalf("%s/%d: %v", name, seed, err)
 			}
@@ -81,6 +95,25 @@ func TestProof(t *testing.T) {
 			}
 			for _, c := range rep.Touched {
 				t.Errorf("%s/%d: touched a benign artifact: %s", name, seed, strings.TrimSpace(c.String()))
+			}
+			if name == "tamper-restore" {
+				// our own scenario: two values changed (not created) are set
+				// back to their earlier data; the overwritten and the deleted
+				// document are left and explained
+				restored := 0
+				for _, in := range rep.Incidents {
+					for _, s := range in.Plan.Steps {
+						if s.Kind == remediate.KindRestoreRegistry {
+							restored++
+						}
+					}
+				}
+				if restored != 2 || len(rep.Explained) != 2 {
+					t.Errorf("%s/%d: %d registry restores, %d explained changes; want 2 and 2", name, seed, restored, len(rep.Explained))
+				}
+			}
+			if seed == 3 && rep.Approved < steps/2 {
+				t.Errorf("%s/%d: %d commands approved by the analyst for %d steps", name, seed, rep.Approved, steps)
 			}
 			if rep.AuditRecords == 0 {
 				t.Errorf("%s/%d: empty audit chain", name, seed)
