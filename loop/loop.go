@@ -296,8 +296,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer d.Close()
-	act := &proof.Actuator{Fleet: run.Fleet}
-	if err := d.Register(ctx, "sim", act); err != nil {
+	if err := proof.Register(ctx, d, run.Fleet); err != nil {
 		return nil, err
 	}
 	stage("respond", t0, "dispatcher enforcing; policy: %s", PolicyText())
@@ -331,7 +330,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	ex, err := remediate.NewExecutor(cfg.Store, d, remediate.ActuatorQuerier(act), remediate.Config{
+	ex, err := remediate.NewExecutor(cfg.Store, d, remediate.ActuatorQuerier(run.Fleet), remediate.Config{
 		Principal: cfg.Analyst,
 		Approve:   func(s *remediate.Step) bool { return s.Kind == remediate.KindDeleteAccount },
 	})

@@ -68,11 +68,10 @@ func run(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	defer d.Close()
-	act := &proof.Actuator{Fleet: simRun.Fleet}
-	if err := d.Register(ctx, "fleet", act); err != nil {
+	if err := proof.Register(ctx, d, simRun.Fleet); err != nil {
 		return err
 	}
-	ex, err := remediate.NewExecutor(st, d, remediate.ActuatorQuerier(act), remediate.Config{
+	ex, err := remediate.NewExecutor(st, d, remediate.ActuatorQuerier(simRun.Fleet), remediate.Config{
 		Principal: "j.analyst",
 		OnFailure: remediate.Compensate, // a failed step reverts what was applied
 		Approve:   func(s *remediate.Step) bool { return s.Kind == remediate.KindDeleteAccount },
