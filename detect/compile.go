@@ -93,9 +93,10 @@ func Compile(rules []Rule, opts ...Option) (*Ruleset, error) {
 // with it. An error in the options is returned alone with a nil Ruleset.
 //
 // Compiling is bounded: the constant subexpressions the optimizer folds at
-// compile time are evaluated under the cost limit and FoldTimeout first (a
-// rule that exceeds them is rejected), and when ctx is done the compile
-// stops and returns ctx.Err() with a nil Ruleset.
+// compile time are evaluated under the rule's cost limit first (a rule that
+// exceeds it is rejected with its reason; a 10 s timeout per expression backs
+// the limit up), and when ctx is done the compile stops and returns
+// ctx.Err() with a nil Ruleset.
 func CompileContext(ctx context.Context, rules []Rule, opts ...Option) (*Ruleset, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {

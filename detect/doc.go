@@ -196,8 +196,9 @@
 // (EvalErrors lists them), so a scan counts and reports them and goes on.
 // Only a done context stops a call early. Compile-time work is bounded as
 // well: a constant subexpression (which the optimizer folds into a literal)
-// is evaluated under the same cost limit and CompileContext's context first,
-// and a rule whose folding would exceed them is rejected with its reason.
+// is evaluated under the same cost limit (and a 10 s backstop timeout) and
+// CompileContext's context first, and a rule whose folding would exceed the
+// limit is rejected with its reason.
 //
 // # Concurrency
 //

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -40,15 +41,45 @@ type cliRun struct {
 	took           time.Duration
 }
 
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor waits up to cliTimeout for the buffer to hold sub.
+func (s *syncBuffer) waitFor(sub string) bool {
+	for deadline := time.Now().Add(cliTimeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if strings.Contains(s.String(), sub) {
+			return true
+		}
+	}
+	return false
+}
+
 // runCLI runs bin with args under cliTimeout; stdin, when not nil, is the
 // standard input, and stdout, when not nil, the standard output (else it is
-// captured). setup, when not nil, is called once the process has started.
-func runCLI(t *testing.T, bin string, stdin, stdout *os.File, setup func(*exec.Cmd), args ...string) cliRun {
+// captured). setup, when not nil, is called once the process has started,
+// with its standard error as it is written.
+func runCLI(t *testing.T, bin string, stdin, stdout *os.File, setup func(*exec.Cmd, *syncBuffer), args ...string) cliRun {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), cliTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
-	var out, errOut bytes.Buffer
+	var out bytes.Buffer
+	var errOut syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if stdin != nil {
 		cmd.Stdin = stdin
@@ -61,7 +92,7 @@ func runCLI(t *testing.T, bin string, stdin, stdout *os.File, setup func(*exec.C
 		t.Fatal(err)
 	}
 	if setup != nil {
-		setup(cmd)
+		setup(cmd, &errOut)
 	}
 	err := cmd.Wait()
 	r := cliRun{stdout: out.String(), stderr: errOut.String(), took: time.Since(start)}
@@ -189,18 +220,26 @@ func TestCLIHostile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pw.Write([]byte("{\"Image\":\"x\"}\n")) // then nothing, and the pipe stays open
-			r := runCLI(t, bin, pr, nil, func(c *exec.Cmd) {
-				time.Sleep(500 * time.Millisecond)
+			// a malformed line, reported on stderr once mdr reads (its
+			// signal handling is set up by then), then one event and
+			// nothing more: the pipe stays open
+			pw.Write([]byte("{bad\n{\"Image\":\"x\"}\n"))
+			var sent time.Time
+			r := runCLI(t, bin, pr, nil, func(c *exec.Cmd, stderr *syncBuffer) {
+				if !stderr.waitFor("skipped") {
+					t.Errorf("mdr %s never reported the malformed line", args[0])
+				}
+				sent = time.Now()
 				c.Process.Signal(syscall.SIGINT)
 			}, args...)
+			stopped := time.Since(sent)
 			pr.Close()
 			pw.Close()
-			if r.code == 0 || !strings.Contains(r.stderr, "context canceled") {
+			if r.code != 1 || !strings.Contains(r.stderr, "context canceled") {
 				t.Errorf("mdr %s: exit %d after SIGINT\n%s", args[0], r.code, r.stderr)
 			}
-			if r.took > 10*time.Second {
-				t.Errorf("mdr %s: took %v to stop after SIGINT", args[0], r.took)
+			if stopped > signalGrace {
+				t.Errorf("mdr %s: took %v to stop after SIGINT", args[0], stopped)
 			}
 		}
 	})
@@ -224,7 +263,7 @@ func TestCLIHostile(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, args := range [][]string{{"rules", "check", p}, {"scan", "--rules", p, hostileFile("cut-array.json")}} {
-			r := runCLI(t, bin, nil, nil, func(c *exec.Cmd) {
+			r := runCLI(t, bin, nil, nil, func(c *exec.Cmd, _ *syncBuffer) {
 				time.Sleep(time.Second)
 				c.Process.Signal(syscall.SIGINT)
 			}, args...)

@@ -346,10 +346,12 @@ func newReadAhead(ctx context.Context, open func() (io.Reader, func(), error)) *
 	return ra
 }
 
-// fill reads into b until it is full or src returns an error: io.EOF at a
-// clean end, any other error as src returned it (unlike io.ReadFull, which
-// would turn a clean end after a partial block into io.ErrUnexpectedEOF and
-// so hide a truncated gzip stream's own io.ErrUnexpectedEOF).
+// fill reads into b until it is full, the source returns an error — io.EOF
+// at a clean end, any other as the source returned it (unlike io.ReadFull,
+// which would turn a clean end after a partial block into
+// io.ErrUnexpectedEOF and so hide a truncated gzip stream's own) — or a
+// read returns less than asked: a pipe or a terminal with nothing more for
+// now, whose data must reach the consumer without waiting for a full block.
 func fill(src io.Reader, b []byte) (int, error) {
 	n := 0
 	for n < len(b) {
@@ -358,9 +360,7 @@ func fill(src io.Reader, b []byte) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		if m == 0 {
-			// a reader returning neither data nor an error: give the
-			// consumer what there is and come back
+		if m < len(b)-(n-m) && n > 0 {
 			return n, nil
 		}
 	}
