@@ -370,8 +370,10 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 	return b.s, nil
 }
 
-// maxAlertEdges bounds the edges of one entity that alertEdges looks at.
-const maxAlertEdges = 4096
+// maxAlertEdges bounds the edges of one entity that alertEdges looks at
+// (an alert's event joins its entities, and at least one of them, the
+// actor, has few edges).
+const maxAlertEdges = 1024
 
 // alertEdges adds the edges of alert a's own events: the edges touching
 // its entities whose event is one of the alert's, or whose time span holds
@@ -395,7 +397,7 @@ func (b *scopeBuilder) alertEdges(a *mdr.Alert, at int64) {
 		if flowOf(x.kind()) == flowNone {
 			return false
 		}
-		if x.ev != 0 && evs[g.eventID(x.ev)] {
+		if x.ev != 0 && g.eventIn(x.ev, evs) {
 			return true
 		}
 		return ents[other] && x.first() <= at && at <= x.last()
@@ -852,7 +854,9 @@ func (b *scopeBuilder) processItem(n uint32, act Action) {
 	}
 	ev := ""
 	start := int64(math.MaxInt64)
-	for e := x.headIn; e != 0; e = g.edges.at(e).nextIn {
+	i := 0
+	for e := x.headIn; e != 0 && i < maxAlertEdges; e = g.edges.at(e).nextIn {
+		i++
 		if g.edges.at(e).kind() == mdr.RelSpawned {
 			it.ParentID = g.nodes.at(g.edges.at(e).from).id
 			it.By = it.ParentID
@@ -865,7 +869,7 @@ func (b *scopeBuilder) processItem(n uint32, act Action) {
 		start = g.firstSeen(n)
 	}
 	end := start
-	i := 0
+	i = 0
 	for e := x.headOut; e != 0 && i < 256; e = g.edges.at(e).nextOut {
 		end = max(end, g.edges.at(e).last()) // the newest edges: enough for the last activity
 		i++
