@@ -520,13 +520,15 @@ func (b *scopeBuilder) attributeProxies() {
 			continue
 		}
 		x := g.edges.at(p.edge)
-		names := g.proxyNames(x)
-		if len(names) == 0 {
-			continue
-		}
+		var names []string
 		for _, s := range srcs {
 			if s.host != p.host || x.first() < s.start || x.first() > s.start+win {
 				continue
+			}
+			if names == nil {
+				if names = g.proxyNames(x); len(names) == 0 {
+					break
+				}
 			}
 			hit := false
 			for _, nm := range names {
