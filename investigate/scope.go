@@ -500,7 +500,9 @@ func (b *scopeBuilder) attributeProxies() {
 		if cl := blobVal(g.blobs, x.attrs, "command_line"); cl != "" {
 			texts = append(texts, cl)
 		}
-		for e := x.headOut; e != 0; e = g.edges.at(e).nextOut {
+		i := 0
+		for e := x.headOut; e != 0 && i < maxAlertEdges; e = g.edges.at(e).nextOut {
+			i++
 			if g.edges.at(e).kind() == mdr.RelExecutedScript {
 				if t := blobVal(g.blobs, g.nodes.at(g.edges.at(e).to).attrs, "text"); t != "" {
 					texts = append(texts, t)
@@ -899,7 +901,7 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 			return
 		}
 		it.Kind, it.Action = ItemFile, ActCreated
-		if x.kind() == mdr.RelTampered || g.seenBefore(x.to, x.first(), e) {
+		if x.kind() == mdr.RelTampered || g.nodes.at(x.to).first < x.first() {
 			it.Action = ActModified
 		}
 	case mdr.RelDeletedFile:
@@ -1023,21 +1025,6 @@ func hostOfID(g *Graph, id, def string) string {
 	return h
 }
 
-// seenBefore reports whether file n had any edge before t other than e.
-func (g *Graph) seenBefore(n uint32, t int64, skip uint32) bool {
-	for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
-		if e != skip && g.edges.at(e).first() < t {
-			return true
-		}
-	}
-	for e := g.nodes.at(n).headOut; e != 0; e = g.edges.at(e).nextOut {
-		if e != skip && g.edges.at(e).first() < t {
-			return true
-		}
-	}
-	return false
-}
-
 // prior returns the data registry value k held before time t on the host
 // of process by: the latest value set there before t by a process outside
 // the scope.
@@ -1045,7 +1032,9 @@ func (b *scopeBuilder) prior(k, by uint32, t int64) (string, bool) {
 	g := b.g
 	host := g.nodes.at(by).host
 	var best uint32
-	for e := g.nodes.at(k).headIn; e != 0; e = g.edges.at(e).nextIn {
+	i := 0
+	for e := g.nodes.at(k).headIn; e != 0 && i < maxAlertEdges; e = g.edges.at(e).nextIn {
+		i++
 		x := g.edges.at(e)
 		if x.kind() != mdr.RelSetRegistry || x.last() >= t || b.edgeSeen[e] {
 			continue
