@@ -34,6 +34,24 @@
 // afterwards is not the attack's. Built-in accounts (SYSTEM, LOCAL
 // SERVICE, machine accounts) and hosts are likewise never passed through.
 //
+// # Scope
+//
+// Scope answers for an incident what remediation needs: the attack's
+// actors (the processes the alerts name, not their hub parents), the causal
+// chain behind them to the root cause, and everything reached forward from
+// them — each Item with its kind, entity, host, name as Windows wrote it,
+// action, role (alert, cause, impact), data written, the registry data seen
+// before the attack (Prior), process, service and task details, first and
+// last time and the ids of the events that prove it. An item enters only
+// through a causal path, with two documented extensions: the alerts' own
+// events (a service installation or a logon alert names no process), and
+// proxy edges — what services.exe, the task scheduler or the account
+// database did within ten minutes on the same host when a scope process's
+// command line or script named the service, task or account as a word.
+// Changes Windows makes for any caller (VSS diagnostics, WinINet zone
+// detection, RAS tracing, PowerShell's policy probe files) and registry
+// opens logged as CreateKey are not items.
+//
 // # Lifecycle and concurrency
 //
 // Build a Graph with New, feed it events in time order with Add (or mapped

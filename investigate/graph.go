@@ -507,6 +507,22 @@ func (g *Graph) splitEventID(id string) (uint32, uint64, bool) {
 	return p, n, true
 }
 
+// eventIn reports whether the event id at off is in set, without
+// allocating.
+func (g *Graph) eventIn(off uint32, set map[string]bool) bool {
+	var buf [64]byte
+	b := buf[:0]
+	if g.blobs[off] == 0 {
+		p, w := binary.Uvarint(g.blobs[off+1:])
+		n, _ := binary.Uvarint(g.blobs[int(off)+1+w:])
+		b = strconv.AppendUint(append(b, g.prefixes[p]...), n, 10)
+	} else {
+		n, w := binary.Uvarint(g.blobs[off:])
+		b = g.blobs[int(off)+w : int(off)+w+int(n)]
+	}
+	return set[string(b)]
+}
+
 func (g *Graph) eventID(off uint32) string {
 	if off == 0 {
 		return ""

@@ -370,8 +370,10 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 	return b.s, nil
 }
 
-// maxAlertEdges bounds the edges of one entity that alertEdges looks at.
-const maxAlertEdges = 4096
+// maxAlertEdges bounds the edges of one entity that alertEdges looks at
+// (an alert's event joins its entities, and at least one of them, the
+// actor, has few edges).
+const maxAlertEdges = 1024
 
 // alertEdges adds the edges of alert a's own events: the edges touching
 // its entities whose event is one of the alert's, or whose time span holds
@@ -395,7 +397,7 @@ func (b *scopeBuilder) alertEdges(a *mdr.Alert, at int64) {
 		if flowOf(x.kind()) == flowNone {
 			return false
 		}
-		if x.ev != 0 && evs[g.eventID(x.ev)] {
+		if x.ev != 0 && g.eventIn(x.ev, evs) {
 			return true
 		}
 		return ents[other] && x.first() <= at && at <= x.last()
@@ -498,7 +500,9 @@ func (b *scopeBuilder) attributeProxies() {
 		if cl := blobVal(g.blobs, x.attrs, "command_line"); cl != "" {
 			texts = append(texts, cl)
 		}
-		for e := x.headOut; e != 0; e = g.edges.at(e).nextOut {
+		i := 0
+		for e := x.headOut; e != 0 && i < maxAlertEdges; e = g.edges.at(e).nextOut {
+			i++
 			if g.edges.at(e).kind() == mdr.RelExecutedScript {
 				if t := blobVal(g.blobs, g.nodes.at(g.edges.at(e).to).attrs, "text"); t != "" {
 					texts = append(texts, t)
@@ -518,13 +522,15 @@ func (b *scopeBuilder) attributeProxies() {
 			continue
 		}
 		x := g.edges.at(p.edge)
-		names := g.proxyNames(x)
-		if len(names) == 0 {
-			continue
-		}
+		var names []string
 		for _, s := range srcs {
 			if s.host != p.host || x.first() < s.start || x.first() > s.start+win {
 				continue
+			}
+			if names == nil {
+				if names = g.proxyNames(x); len(names) == 0 {
+					break
+				}
 			}
 			hit := false
 			for _, nm := range names {
@@ -852,7 +858,9 @@ func (b *scopeBuilder) processItem(n uint32, act Action) {
 	}
 	ev := ""
 	start := int64(math.MaxInt64)
-	for e := x.headIn; e != 0; e = g.edges.at(e).nextIn {
+	i := 0
+	for e := x.headIn; e != 0 && i < maxAlertEdges; e = g.edges.at(e).nextIn {
+		i++
 		if g.edges.at(e).kind() == mdr.RelSpawned {
 			it.ParentID = g.nodes.at(g.edges.at(e).from).id
 			it.By = it.ParentID
@@ -865,7 +873,7 @@ func (b *scopeBuilder) processItem(n uint32, act Action) {
 		start = g.firstSeen(n)
 	}
 	end := start
-	i := 0
+	i = 0
 	for e := x.headOut; e != 0 && i < 256; e = g.edges.at(e).nextOut {
 		end = max(end, g.edges.at(e).last()) // the newest edges: enough for the last activity
 		i++
@@ -893,7 +901,7 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 			return
 		}
 		it.Kind, it.Action = ItemFile, ActCreated
-		if x.kind() == mdr.RelTampered || g.seenBefore(x.to, x.first(), e) {
+		if x.kind() == mdr.RelTampered || g.nodes.at(x.to).first < x.first() {
 			it.Action = ActModified
 		}
 	case mdr.RelDeletedFile:
@@ -1017,21 +1025,6 @@ func hostOfID(g *Graph, id, def string) string {
 	return h
 }
 
-// seenBefore reports whether file n had any edge before t other than e.
-func (g *Graph) seenBefore(n uint32, t int64, skip uint32) bool {
-	for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
-		if e != skip && g.edges.at(e).first() < t {
-			return true
-		}
-	}
-	for e := g.nodes.at(n).headOut; e != 0; e = g.edges.at(e).nextOut {
-		if e != skip && g.edges.at(e).first() < t {
-			return true
-		}
-	}
-	return false
-}
-
 // prior returns the data registry value k held before time t on the host
 // of process by: the latest value set there before t by a process outside
 // the scope.
@@ -1039,7 +1032,9 @@ func (b *scopeBuilder) prior(k, by uint32, t int64) (string, bool) {
 	g := b.g
 	host := g.nodes.at(by).host
 	var best uint32
-	for e := g.nodes.at(k).headIn; e != 0; e = g.edges.at(e).nextIn {
+	i := 0
+	for e := g.nodes.at(k).headIn; e != 0 && i < maxAlertEdges; e = g.edges.at(e).nextIn {
+		i++
 		x := g.edges.at(e)
 		if x.kind() != mdr.RelSetRegistry || x.last() >= t || b.edgeSeen[e] {
 			continue

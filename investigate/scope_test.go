@@ -188,3 +188,11 @@ func isHub(image string) bool {
 	b := strings.ToLower(image[strings.LastIndexAny(image, `\/`)+1:])
 	return slices.Contains(investigate.DefaultHubs, b)
 }
+
+// linker is the interface package triage defines to group alerts along
+// causal chains; *investigate.Graph must satisfy it exactly.
+type linker interface {
+	CausalChain(ctx context.Context, a *mdr.Alert) ([]string, error)
+}
+
+var _ linker = (*investigate.Graph)(nil)
