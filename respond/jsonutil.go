@@ -53,7 +53,43 @@ func object(raw json.RawMessage, path string, p *problems) (map[string]json.RawM
 		p.add(path, "malformed object: %v", err)
 		return nil, false
 	}
+	if n := countMembers(raw); n != len(m) {
+		// I-JSON (RFC 7493), which OpenC2's JSON serialisation follows,
+		// forbids duplicate member names
+		p.add(path, "object has %d members but %d distinct names: a member name is repeated", n, len(m))
+	}
 	return m, true
+}
+
+// countMembers counts the members of the JSON object raw (well-formed) by
+// counting the colons at its top level outside strings.
+func countMembers(raw []byte) int {
+	n, depth, inStr := 0, 0, false
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if inStr {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = true
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case ':':
+			if depth == 1 {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // sortedKeys returns m's keys in order, so problems come out in a stable
