@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -972,11 +971,7 @@ func (x *execution) manualCommand(ctx context.Context, f *frame, st *Step, c Com
 
 // SortedStepIDs returns the ids of a playbook's steps in order, for
 // listings and tests.
-func (p *Playbook) SortedStepIDs() []string {
-	ids := sortedStepIDs(p)
-	sort.Strings(ids)
-	return ids
-}
+func (p *Playbook) SortedStepIDs() []string { return sortedStepIDs(p) }
 
 // Approvals is what ManualApprovals needs: *Dispatcher's RequestApproval,
 // which puts a request on the pending list, audits it and waits for
