@@ -148,17 +148,21 @@ func encode(changes []change) ([]encoded, int, error) {
 			last.Actuator, last.Decision, last.Rule = "", "", ""
 			last.Requested, last.Decided = time.Time{}, time.Time{}
 		}
-		eb, err := json.Marshal(&last)
-		if err != nil {
-			return nil, 0, err
+		eb := last.AppendJSON(nil)
+		ib := append(make([]byte, 0, len(eb)+32*len(steps)+24), `{"steps":[`...)
+		for si, st := range steps {
+			if si > 0 {
+				ib = append(ib, ',')
+			}
+			ib = append(ib, `{"actor":`...)
+			ib = appendString(ib, st.Actor)
+			ib = append(ib, `,"action":`...)
+			ib = appendString(ib, st.Action)
+			ib = append(ib, '}')
 		}
-		ib, err := json.Marshal(struct {
-			Steps []step          `json:"steps"`
-			Entry json.RawMessage `json:"entry"`
-		}{steps, eb})
-		if err != nil {
-			return nil, 0, err
-		}
+		ib = append(ib, `],"entry":`...)
+		ib = append(ib, eb...)
+		ib = append(ib, '}')
 		out = append(out, encoded{id: last.ID, steps: steps, entry: eb, item: ib})
 		i = k
 	}
