@@ -51,6 +51,8 @@ const (
 // string as given (numbers, booleans and objects as their JSON text); Null is
 // true when the value is JSON null or absent (unknown), which is not the same
 // as the empty string.
+//
+// It is a plain value, safe for concurrent reads; copy it before changing it.
 type Variable struct {
 	Type        string `json:"type"`
 	Description string `json:"description,omitempty"`
@@ -106,6 +108,8 @@ func (v Variable) MarshalJSON() ([]byte, error) {
 
 // CommandData is one CACAO command of an action step (§5): its type and the
 // type's properties. Which properties are required depends on the type.
+//
+// It is a plain value, safe for concurrent reads; copy it before changing it.
 type CommandData struct {
 	Type             string              `json:"type"`
 	Description      string              `json:"description,omitempty"`
@@ -120,6 +124,8 @@ type CommandData struct {
 
 // Contact is the CACAO contact data type (§10.5): keyed e-mail addresses
 // and phone numbers.
+//
+// It is a plain value, safe for concurrent reads; copy it before changing it.
 type Contact struct {
 	Email map[string]string `json:"email,omitempty"`
 	Phone map[string]string `json:"phone,omitempty"`
@@ -129,6 +135,8 @@ type Contact struct {
 // commands (agent) or what they act on (target). Address keeps the address
 // lists (ipv4, ipv6, dname, url, …); Fields keeps every property as decoded
 // JSON for CommandRunners that need more.
+//
+// It is a plain value, safe for concurrent reads; copy it before changing it.
 type AgentTarget struct {
 	Type        string                     `json:"type"`
 	Name        string                     `json:"name"`
@@ -169,6 +177,8 @@ func (a *AgentTarget) UnmarshalJSON(b []byte) error {
 // Step is one CACAO workflow step (§4). ID is its key in the workflow
 // dictionary; the other fields are the union of the eight step types'
 // properties, each used only by its type.
+//
+// It is a plain value, safe for concurrent reads; copy it before changing it.
 type Step struct {
 	ID          string              `json:"-"`
 	Type        StepType            `json:"type"`

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 )
 
 // This file holds the JSON decoding and encoding of commands. Decoding is
@@ -34,6 +35,10 @@ func (c *Command) UnmarshalJSON(data []byte) error {
 
 func decodeCommand(data []byte, p *problems) Command {
 	var c Command
+	if !utf8.Valid(data) {
+		p.add("", "not valid UTF-8 (I-JSON, RFC 7493, which OpenC2 requires)")
+		return c
+	}
 	m, ok := object(data, "", p)
 	if !ok {
 		return c

@@ -273,3 +273,18 @@ func FuzzParseCommand(f *testing.F) {
 		}
 	})
 }
+
+func TestIJSONRules(t *testing.T) {
+	mustReason(t, `{"action":"deny","action":"allow","target":{"uri":"http://x"}}`, "")
+	mustReason(t, `{"action":"deny","target":{"device":{"hostname":"a","hostname":"b"}}}`, "target.device")
+	if _, err := ParseCommand([]byte("{\"action\":\"deny\",\"target\":{\"uri\":\"http://x\xff\"}}")); err == nil {
+		t.Error("invalid UTF-8 accepted")
+	}
+	if rep := CheckMessage([]byte("{\"status\":200,\"status_text\":\"\xc3\"}")); rep.Valid || rep.Kind != KindNotJSON {
+		t.Errorf("invalid UTF-8 response: %+v", rep)
+	}
+	// colons inside strings and nested objects are not members
+	if _, err := ParseCommand([]byte(`{"action":"deny","target":{"uri":"http://x:80/a\":b"},"args":{"slpf":{"a":{"b":1}}}}`)); err != nil {
+		t.Errorf("valid command refused: %v", err)
+	}
+}

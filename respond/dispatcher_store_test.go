@@ -151,6 +151,7 @@ func BenchmarkDispatchBadger(b *testing.B) {
 	b.ReportAllocs()
 	b.SetParallelism(256)
 	b.ResetTimer()
+	cpu0 := processCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := n.Add(1)
@@ -161,6 +162,7 @@ func BenchmarkDispatchBadger(b *testing.B) {
 		}
 	})
 	b.StopTimer()
+	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "CPU-µs/command")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "commands/s")
 	s := d.Stats()
 	b.ReportMetric(float64(s.AuditChanges)/float64(max(s.AuditRecords, 1)), "changes/record")

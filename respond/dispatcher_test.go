@@ -3,6 +3,7 @@ package respond
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -485,4 +486,25 @@ func TestRoutingByHostAndSpecifier(t *testing.T) {
 	if r, err := d.Dispatch(ctx, Request{Command: acct}); err != nil || r.Actuator != "edr-east" {
 		t.Fatalf("by downstream device: %v %+v", err, r)
 	}
+}
+
+// TestManyConcurrentDispatches runs more concurrent commands than the
+// audit journal's queue holds.
+func TestManyConcurrentDispatches(t *testing.T) {
+	st := store.NewMemory()
+	d, edr := newTestDispatcher(t, st, Config{Enforce: true, Policy: Policy{Level: AutomationFull}, BatchConcurrency: 3000})
+	reqs := make([]Request, 3000)
+	for i := range reqs {
+		reqs[i] = Request{Command: containCmd(fmt.Sprintf("h%d", i))}
+	}
+	if _, err := d.DispatchBatch(context.Background(), reqs); err != nil {
+		t.Fatal(err)
+	}
+	if edr.callCount() != 3000 {
+		t.Fatalf("%d calls", edr.callCount())
+	}
+	if s := d.Stats(); s.AuditChanges != 4*3000 {
+		t.Fatalf("audit changes %d", s.AuditChanges)
+	}
+	verifyAudit(t, st)
 }

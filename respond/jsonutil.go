@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"unicode/utf8"
 )
 
 // join builds a dotted field path.
@@ -53,7 +54,43 @@ func object(raw json.RawMessage, path string, p *problems) (map[string]json.RawM
 		p.add(path, "malformed object: %v", err)
 		return nil, false
 	}
+	if n := countMembers(raw); n != len(m) {
+		// I-JSON (RFC 7493), which OpenC2's JSON serialisation follows,
+		// forbids duplicate member names
+		p.add(path, "object has %d members but %d distinct names: a member name is repeated", n, len(m))
+	}
 	return m, true
+}
+
+// countMembers counts the members of the JSON object raw (well-formed) by
+// counting the colons at its top level outside strings.
+func countMembers(raw []byte) int {
+	n, depth, inStr := 0, 0, false
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if inStr {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = true
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case ':':
+			if depth == 1 {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // sortedKeys returns m's keys in order, so problems come out in a stable
@@ -73,12 +110,30 @@ func str(raw json.RawMessage, path string, p *problems) (string, bool) {
 		p.add(path, "must be a string, not %s", jsonKind(raw))
 		return "", false
 	}
+	if s, ok := plainString(raw); ok {
+		return s, true
+	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		p.add(path, "malformed string: %v", err)
 		return "", false
 	}
 	return s, true
+}
+
+// plainString returns the content of a JSON string literal without
+// escapes or control characters (the common case), sparing a decoder.
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	body := raw[1 : len(raw)-1]
+	for _, c := range body {
+		if c == '\\' || c == '"' || c < 0x20 || c >= utf8.RuneSelf {
+			return "", false
+		}
+	}
+	return string(body), true
 }
 
 func boolean(raw json.RawMessage, path string, p *problems) (bool, bool) {

@@ -98,6 +98,8 @@ func WithFile(name string) LoadOption {
 
 // PlaybookLimits bound what an untrusted playbook may cost. The zero value
 // is not usable; start from DefaultPlaybookLimits.
+//
+// It is a plain value, safe for concurrent reads; copy it before changing it.
 type PlaybookLimits struct {
 	// MaxBytes bounds the playbook's JSON.
 	MaxBytes int

@@ -48,6 +48,8 @@ var (
 // "workflow.action--….commands[0].type"; Playbook is the playbook's id and
 // File its file when known. It wraps ErrPlaybookInvalid, and ErrUnsupported
 // when a problem is an unsupported step or command type.
+//
+// It is not modified after it is returned, so it is safe to share.
 type PlaybookError struct {
 	File        string
 	Playbook    string
@@ -92,6 +94,8 @@ func (e *PlaybookError) Reasons() []string {
 }
 
 // StepError is the error of one failed step during an execution.
+//
+// It is not modified after it is returned, so it is safe to share.
 type StepError struct {
 	Playbook string
 	Step     string

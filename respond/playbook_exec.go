@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +24,8 @@ type OpenC2Dispatcher interface {
 }
 
 // ManualRequest is what a manual command asks of a human.
+//
+// It is a plain value, safe for concurrent reads; copy it before changing it.
 type ManualRequest struct {
 	PlaybookID, StepID, StepName string
 	// Command is the manual command's text (command, or command_b64
@@ -40,6 +41,8 @@ type ManualRequest struct {
 }
 
 // ManualAnswer is a human's answer to a manual command.
+//
+// It is a plain value, safe for concurrent reads; copy it before changing it.
 type ManualAnswer struct {
 	Approved bool
 	// By names who answered.
@@ -57,6 +60,8 @@ type ManualResponder interface {
 
 // CommandRequest is one command for a CommandRunner: its type and text with
 // the step's variables substituted, and the step's agent and targets.
+//
+// It is a plain value, safe for concurrent reads; copy it before changing it.
 type CommandRequest struct {
 	PlaybookID, StepID string
 	Type               string
@@ -76,6 +81,8 @@ type CommandRequest struct {
 
 // CommandResult is what a command returned: values for out_args variables
 // (other names are ignored).
+//
+// It is a plain value, safe for concurrent reads; copy it before changing it.
 type CommandResult struct {
 	Values map[string]string
 }
@@ -105,6 +112,8 @@ const (
 // A step executed several times (inside a while loop) has one record per
 // execution. Detail says what a conditional step chose ("true", "false",
 // the switch case, the number of while iterations).
+//
+// It is a plain value, safe for concurrent reads; copy it before changing it.
 type StepRecord struct {
 	PlaybookID string     `json:"playbook_id"`
 	StepID     string     `json:"step_id"`
@@ -118,6 +127,8 @@ type StepRecord struct {
 }
 
 // Execution is the record of one playbook run.
+//
+// It is a plain value, safe for concurrent reads; copy it before changing it.
 type Execution struct {
 	PlaybookID string
 	// Failed is true when a failure was not handled by an on_failure
@@ -302,6 +313,8 @@ type frame struct {
 }
 
 // RunOptions are the inputs of one execution.
+//
+// It is a plain value, safe for concurrent reads; copy it before changing it.
 type RunOptions struct {
 	// Inputs give playbook variables (external ones, normally) their
 	// values, by name with the underscores.
@@ -972,11 +985,7 @@ func (x *execution) manualCommand(ctx context.Context, f *frame, st *Step, c Com
 
 // SortedStepIDs returns the ids of a playbook's steps in order, for
 // listings and tests.
-func (p *Playbook) SortedStepIDs() []string {
-	ids := sortedStepIDs(p)
-	sort.Strings(ids)
-	return ids
-}
+func (p *Playbook) SortedStepIDs() []string { return sortedStepIDs(p) }
 
 // Approvals is what ManualApprovals needs: *Dispatcher's RequestApproval,
 // which puts a request on the pending list, audits it and waits for

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // StatusCode is an OpenC2 response status (LS §3.3.2.1).
@@ -111,6 +112,10 @@ func (r *Response) UnmarshalJSON(data []byte) error {
 
 func decodeResponse(data []byte, p *problems) Response {
 	var r Response
+	if !utf8.Valid(data) {
+		p.add("", "not valid UTF-8 (I-JSON, RFC 7493, which OpenC2 requires)")
+		return r
+	}
 	m, ok := object(data, "", p)
 	if !ok {
 		return r
