@@ -75,3 +75,11 @@ func Example() {
 	// process executed cause C:\Program Files\Office\WINWORD.EXE [e1]
 	// process executed alert C:\Users\alice\AppData\Local\Temp\invoice.exe [e3]
 }
+
+func evTime(t interface{ Fatal(...any) }, s string) time.Time {
+	ts, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}

@@ -125,6 +125,8 @@ func (g *Graph) Report(incidentID string, s *Scope) Report {
 		r.RootCause = ReportRef{Kind: s.RootCause.Kind.String(), ID: s.RootCause.ID, Name: s.RootCause.Name}
 	}
 	seenFile := map[string]bool{}
+	fileAt, fileLast := map[string]int{}, map[string]time.Time{}
+	svcAt, taskAt := map[string]int{}, map[string]int{}
 	for _, it := range s.Items {
 		switch it.Kind {
 		case ItemProcess:
@@ -135,7 +137,16 @@ func (g *Graph) Report(incidentID string, s *Scope) Report {
 			if it.Action == ActRead {
 				continue
 			}
-			seenFile[strings.ToLower(it.Host+"|"+it.Name)] = true
+			// One line per file, with what the attack did last to it.
+			key := strings.ToLower(it.Host + "|" + it.Name)
+			if i, ok := fileAt[key]; ok {
+				if it.Last.After(fileLast[key]) {
+					r.Files[i].Action, fileLast[key] = it.Action.String(), it.Last
+				}
+				continue
+			}
+			seenFile[key] = true
+			fileAt[key], fileLast[key] = len(r.Files), it.Last
 			r.Files = append(r.Files, ReportFile{Path: it.Name, Host: it.Host, Action: it.Action.String()})
 		case ItemRegistry:
 			if it.Action == ActRead {
@@ -143,8 +154,24 @@ func (g *Graph) Report(incidentID string, s *Scope) Report {
 			}
 			r.Registry = append(r.Registry, ReportRegistry{Key: it.Name, Data: it.Data, Host: it.Host, Action: it.Action.String()})
 		case ItemService:
+			key := strings.ToLower(it.Host + "|" + it.Name)
+			if i, ok := svcAt[key]; ok {
+				if r.Services[i].Image == "" {
+					r.Services[i].Image = it.ImagePath
+				}
+				continue
+			}
+			svcAt[key] = len(r.Services)
 			r.Services = append(r.Services, ReportService{Name: it.Name, Host: it.Host, Image: it.ImagePath})
 		case ItemTask:
+			key := strings.ToLower(it.Host + "|" + it.Name)
+			if i, ok := taskAt[key]; ok {
+				if r.Tasks[i].Command == "" {
+					r.Tasks[i].Command = it.Command
+				}
+				continue
+			}
+			taskAt[key] = len(r.Tasks)
 			r.Tasks = append(r.Tasks, ReportTask{Name: it.Name, Host: it.Host, Command: it.Command})
 		case ItemAccount:
 			r.Accounts = append(r.Accounts, ReportAccount{Name: it.Name, Host: it.Host, Action: it.Action.String()})
@@ -218,11 +245,11 @@ func (g *Graph) pictureOf(s *Scope) picture {
 			return
 		}
 		l := g.label(n)
-		if g.nodes[n].kind != mdr.EntityProcess {
+		if g.nodes.at(n).kind != mdr.EntityProcess {
 			l = Clip(l, 60)
 		}
 		p.labels[id] = l
-		p.kinds[id] = g.nodes[n].kind
+		p.kinds[id] = g.nodes.at(n).kind
 	}
 	for _, e := range s.Edges {
 		switch e.Kind {

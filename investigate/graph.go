@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -35,9 +36,10 @@ type Config struct {
 }
 
 // DefaultConfig returns a configuration for a graph of up to 16 M edges
-// and 8 M nodes.
+// and 8 M nodes, joining processes by pid over the last 65,536 process
+// starts.
 func DefaultConfig() Config {
-	return Config{MaxNodes: 8 << 20, MaxEdges: 16 << 20, MaxTextBytes: 160, Hubs: DefaultHubs, ProcessTable: 1 << 18}
+	return Config{MaxNodes: 8 << 20, MaxEdges: 16 << 20, MaxTextBytes: 160, Hubs: DefaultHubs, ProcessTable: 1 << 16}
 }
 
 // Validate reports a configuration that cannot work.
@@ -86,11 +88,14 @@ type Graph struct {
 	res    schema.Result // the writer's scratch Result
 
 	ids   map[string]uint32
-	nodes []nodeRec // index 0 unused
-	edges []edgeRec // index 0 unused
-	blobs []byte    // attribute and event id arena; offset 0 = none
+	nodes chunked[nodeRec] // index 0 unused
+	edges chunked[edgeRec] // index 0 unused
+	blobs []byte           // attribute and event id arena; offset 0 = none
 	bidx  map[string]uint32
 	sids  map[string]uint32 // SID (upper case) → the user node that has it
+	// writtenAt is, for each file some process wrote or renamed into, the
+	// earliest such time.
+	writtenAt map[uint32]int64
 	// proxies are the edges by which a host's own machinery did an
 	// attacker's bidding (a service installed, a task or account created,
 	// a service's or task's registry written by a hub), with the host of
@@ -100,6 +105,9 @@ type Graph struct {
 
 	lastEv    string
 	lastEvOff uint32
+	// prefixes and prefixIdx compact event ids "<prefix><number>".
+	prefixes  []string
+	prefixIdx map[string]uint32
 	seq       uint32
 
 	stats Stats
@@ -115,14 +123,19 @@ type nodeRec struct {
 	kind            mdr.EntityKind
 	hub             bool
 	attrMask        uint32 // bit i set: kept node attribute i is stored
+	// nameMask, when not 0, is the blob offset of the name written as the
+	// upper-case positions over the id's lower-cased tail (see nm).
+	nameMask uint32
+	first    int64 // earliest time of any of its edges (µs), MaxInt64 before one
 }
 
-// edgeRec is one (possibly reduced) relation. Times are microseconds since
-// the Unix epoch; last = first + lastD.
+// edgeRec is one (possibly reduced) relation, 44 bytes. Times are
+// microseconds since the Unix epoch; last = first + lastD.
 type edgeRec struct {
 	from, to        uint32
 	nextOut, nextIn uint32
-	first           int64
+	firstLo         uint32 // first time, split so the record packs into 44 bytes
+	firstHi         uint32
 	lastD           uint32
 	countKind       uint32 // count << 8 | kind
 	ev              uint32 // blob offset of the first event id
@@ -132,7 +145,9 @@ type edgeRec struct {
 
 func (e *edgeRec) kind() mdr.RelationKind { return mdr.RelationKind(e.countKind & 0xff) }
 func (e *edgeRec) count() uint32          { return e.countKind >> 8 }
-func (e *edgeRec) last() int64            { return e.first + int64(e.lastD) }
+func (e *edgeRec) last() int64            { return e.first() + int64(e.lastD) }
+func (e *edgeRec) first() int64           { return int64(uint64(e.firstHi)<<32 | uint64(e.firstLo)) }
+func (e *edgeRec) setFirst(t int64)       { e.firstLo, e.firstHi = uint32(t), uint32(uint64(t)>>32) }
 
 // Stats counts what a Graph holds and what it dropped.
 type Stats struct {
@@ -167,12 +182,14 @@ func New(cfg Config) (*Graph, error) {
 
 func (g *Graph) reset() {
 	g.ids = make(map[string]uint32)
-	g.nodes = make([]nodeRec, 1, 1024)
-	g.edges = make([]edgeRec, 1, 4096)
+	g.nodes.reset()
+	g.edges.reset()
 	g.blobs = make([]byte, 1, 1<<16)
 	g.bidx = make(map[string]uint32)
 	g.sids = make(map[string]uint32)
+	g.writtenAt = make(map[uint32]int64)
 	g.lastEv, g.lastEvOff = "", 0
+	g.prefixes, g.prefixIdx = nil, map[string]uint32{}
 }
 
 // Add maps one event with the graph's schema.Mapper (which joins processes
@@ -209,7 +226,7 @@ func (g *Graph) AddResult(r *schema.Result) {
 type proxyRec struct{ edge, host uint32 }
 
 func (g *Graph) addLocked(r *schema.Result) {
-	if len(g.nodes)+len(r.Entities)+2 > g.cfg.MaxNodes || len(g.edges)+len(r.Relations) > g.cfg.MaxEdges {
+	if g.nodes.len()+len(r.Entities)+2 > g.cfg.MaxNodes || g.edges.len()+len(r.Relations) > g.cfg.MaxEdges {
 		g.evict()
 	}
 	var host uint32
@@ -229,16 +246,16 @@ func (g *Graph) addLocked(r *schema.Result) {
 // isProxy reports whether new edge e is one Scope may attribute by name
 // (see Graph.proxies).
 func (g *Graph) isProxy(e uint32) bool {
-	x := &g.edges[e]
+	x := g.edges.at(e)
 	switch x.kind() {
 	case mdr.RelInstalledService, mdr.RelCreatedTask, mdr.RelCreatedAccount, mdr.RelDeletedAccount,
 		mdr.RelAddedToGroup, mdr.RelRemovedFromGroup:
 		return true
 	case mdr.RelSetRegistry, mdr.RelDeletedRegistry:
-		if !g.nodes[x.from].hub {
+		if !g.nodes.at(x.from).hub {
 			return false
 		}
-		k := g.nodes[x.to].id
+		k := g.nodes.at(x.to).id
 		return strings.Contains(k, `\currentcontrolset\services\`) || strings.Contains(k, `\schedule	askcache	ree\`)
 	}
 	return false
@@ -249,20 +266,26 @@ func (g *Graph) node(id string) uint32 {
 	if n, ok := g.ids[id]; ok {
 		return n
 	}
-	n := uint32(len(g.nodes))
-	g.nodes = append(g.nodes, nodeRec{id: id, kind: schema.KindOfID(id)})
+	n := g.nodes.push(nodeRec{id: id, kind: schema.KindOfID(id), first: math.MaxInt64})
 	g.ids[id] = n
 	return n
 }
 
 func (g *Graph) entity(e *mdr.Entity) uint32 {
 	n := g.node(e.ID)
-	x := &g.nodes[n]
+	x := g.nodes.at(n)
 	if x.kind == mdr.EntityUnknown {
 		x.kind = e.Kind
 	}
-	if x.name == "" && e.Name != "" {
-		x.name = strings.Clone(e.Name) // never pin the event's buffer
+	if x.name == "" && x.nameMask == 0 && e.Name != "" {
+		switch {
+		case strings.HasSuffix(x.id, e.Name):
+			x.name = x.id[len(x.id)-len(e.Name):] // no second copy of the text
+		case len(e.Name) <= len(x.id) && foldTail(x.id, e.Name):
+			x.nameMask = g.putCaseMask(x.id[len(x.id)-len(e.Name):], e.Name)
+		default:
+			x.name = strings.Clone(e.Name) // never pin the event's buffer
+		}
 		if x.kind == mdr.EntityProcess {
 			x.hub = g.hubs[strings.ToLower(baseName(e.Name))]
 		}
@@ -318,14 +341,21 @@ func (g *Graph) relation(r *mdr.Relation) uint32 {
 	t := r.Time.UnixMicro()
 	k := r.Kind
 	f := flowOf(k)
+	g.seen(u, t)
+	g.seen(v, t)
+	if k == mdr.RelWroteFile || k == mdr.RelRenamedFile {
+		if w, ok := g.writtenAt[v]; !ok || t < w {
+			g.writtenAt[v] = t
+		}
+	}
 	switch k {
 	case mdr.RelRanOn:
-		if g.nodes[u].host == 0 {
-			g.nodes[u].host = v
+		if g.nodes.at(u).host == 0 {
+			g.nodes.at(u).host = v
 		}
 	case mdr.RelRanAs:
-		if g.nodes[u].user == 0 {
-			g.nodes[u].user = v
+		if g.nodes.at(u).user == 0 {
+			g.nodes.at(u).user = v
 		}
 	}
 	var attrs uint32
@@ -342,13 +372,13 @@ func (g *Graph) relation(r *mdr.Relation) uint32 {
 	}
 	if !g.cfg.NoReduce {
 		if e := g.findEdge(u, v, k, attrs); e != 0 {
-			x := &g.edges[e]
+			x := g.edges.at(e)
 			if g.mergeable(x, u, v, t, f) {
-				if t < x.first { // only context edges merge out of order
-					x.lastD += uint32(x.first - t)
-					x.first = t
-				} else if t-x.first > int64(x.lastD) {
-					x.lastD = uint32(t - x.first)
+				if t < x.first() { // only context edges merge out of order
+					x.lastD += uint32(x.first() - t)
+					x.setFirst(t)
+				} else if t-x.first() > int64(x.lastD) {
+					x.lastD = uint32(t - x.first())
 				}
 				if x.countKind < 0xffffff00 {
 					x.countKind += 1 << 8
@@ -361,16 +391,17 @@ func (g *Graph) relation(r *mdr.Relation) uint32 {
 			}
 		}
 	}
-	if len(g.edges) >= math.MaxUint32-1 {
+	if g.edges.len() >= math.MaxUint32-1 {
 		return 0
 	}
-	e := uint32(len(g.edges))
-	g.edges = append(g.edges, edgeRec{from: u, to: v, first: t, countKind: 1<<8 | uint32(k), ev: g.eventOff(r.EventID), attrs: attrs,
-		nextOut: g.nodes[u].headOut, nextIn: g.nodes[v].headIn})
-	g.nodes[u].headOut = e
-	g.nodes[v].headIn = e
+	rec := edgeRec{from: u, to: v, countKind: 1<<8 | uint32(k), ev: g.eventOff(r.EventID), attrs: attrs,
+		nextOut: g.nodes.at(u).headOut, nextIn: g.nodes.at(v).headIn}
+	rec.setFirst(t)
+	e := g.edges.push(rec)
+	g.nodes.at(u).headOut = e
+	g.nodes.at(v).headIn = e
 	if f != flowNone {
-		g.bump(&g.edges[e], u, v, f)
+		g.bump(g.edges.at(e), u, v, f)
 	}
 	return e
 }
@@ -378,9 +409,9 @@ func (g *Graph) relation(r *mdr.Relation) uint32 {
 // findEdge looks for an edge u -k-> v with the same content among the
 // newest few edges out of u.
 func (g *Graph) findEdge(u, v uint32, k mdr.RelationKind, attrs uint32) uint32 {
-	e := g.nodes[u].headOut
+	e := g.nodes.at(u).headOut
 	for i := 0; e != 0 && i < 8; i++ {
-		x := &g.edges[e]
+		x := g.edges.at(e)
 		if x.to == v && x.kind() == k {
 			if !sameAttrsOnly(k) || x.attrs == attrs {
 				return e
@@ -395,17 +426,17 @@ func (g *Graph) findEdge(u, v uint32, k mdr.RelationKind, attrs uint32) uint32 {
 // x (u → v).
 func (g *Graph) mergeable(x *edgeRec, u, v uint32, t int64, f flow) bool {
 	if f == flowNone {
-		lo, hi := min(x.first, t), max(x.last(), t)
+		lo, hi := min(x.first(), t), max(x.last(), t)
 		return hi-lo < math.MaxUint32
 	}
-	if t < x.last() || t-x.first >= math.MaxUint32 || g.seq == math.MaxUint32 {
+	if t < x.last() || t-x.first() >= math.MaxUint32 || g.seq == math.MaxUint32 {
 		return false
 	}
 	src, dst := u, v
 	if f == flowRev {
 		src, dst = v, u
 	}
-	return g.nodes[src].inSeq <= x.seq && g.nodes[dst].outSeq <= x.seq
+	return g.nodes.at(src).inSeq <= x.seq && g.nodes.at(dst).outSeq <= x.seq
 }
 
 // bump records that information flowed along x now.
@@ -419,8 +450,8 @@ func (g *Graph) bump(x *edgeRec, u, v uint32, f flow) {
 		src, dst = v, u
 	}
 	x.seq = g.seq
-	g.nodes[dst].inSeq = g.seq
-	g.nodes[src].outSeq = g.seq
+	g.nodes.at(dst).inSeq = g.seq
+	g.nodes.at(src).outSeq = g.seq
 }
 
 // eventOff stores an event id in the arena (once per event in a row).
@@ -432,21 +463,74 @@ func (g *Graph) eventOff(id string) uint32 {
 		return g.lastEvOff
 	}
 	off := uint32(len(g.blobs))
-	g.blobs = binary.AppendUvarint(g.blobs, uint64(len(id)))
-	g.blobs = append(g.blobs, id...)
+	if p, n, ok := g.splitEventID(id); ok {
+		// Compact form: a zero byte, the prefix's number, the number.
+		g.blobs = append(g.blobs, 0)
+		g.blobs = binary.AppendUvarint(g.blobs, uint64(p))
+		g.blobs = binary.AppendUvarint(g.blobs, n)
+	} else {
+		g.blobs = binary.AppendUvarint(g.blobs, uint64(len(id)))
+		g.blobs = append(g.blobs, id...)
+	}
 	g.lastEv, g.lastEvOff = id, off
 	return off
 }
 
-// eventBytes returns the event id at off, sharing the arena's bytes.
-func (g *Graph) eventBytes(off uint32) []byte {
-	n, w := binary.Uvarint(g.blobs[off:])
-	return g.blobs[int(off)+w : int(off)+w+int(n)]
+// maxPrefixes bounds the table of event id prefixes.
+const maxPrefixes = 4096
+
+// splitEventID splits an id written "<prefix><decimal number>" (such as
+// "otrf:963120", a source name and a line) into the prefix's index in the
+// graph's table and the number, when the number reads back identically.
+func (g *Graph) splitEventID(id string) (uint32, uint64, bool) {
+	i := len(id)
+	for i > 0 && id[i-1] >= '0' && id[i-1] <= '9' {
+		i--
+	}
+	digits := id[i:]
+	if len(digits) == 0 || len(digits) > 18 || (len(digits) > 1 && digits[0] == '0') {
+		return 0, 0, false
+	}
+	var n uint64
+	for j := 0; j < len(digits); j++ {
+		n = n*10 + uint64(digits[j]-'0')
+	}
+	p, ok := g.prefixIdx[id[:i]]
+	if !ok {
+		if len(g.prefixes) >= maxPrefixes {
+			return 0, 0, false
+		}
+		p = uint32(len(g.prefixes))
+		g.prefixes = append(g.prefixes, strings.Clone(id[:i]))
+		g.prefixIdx[g.prefixes[p]] = p
+	}
+	return p, n, true
+}
+
+// eventIn reports whether the event id at off is in set, without
+// allocating.
+func (g *Graph) eventIn(off uint32, set map[string]bool) bool {
+	var buf [64]byte
+	b := buf[:0]
+	if g.blobs[off] == 0 {
+		p, w := binary.Uvarint(g.blobs[off+1:])
+		n, _ := binary.Uvarint(g.blobs[int(off)+1+w:])
+		b = strconv.AppendUint(append(b, g.prefixes[p]...), n, 10)
+	} else {
+		n, w := binary.Uvarint(g.blobs[off:])
+		b = g.blobs[int(off)+w : int(off)+w+int(n)]
+	}
+	return set[string(b)]
 }
 
 func (g *Graph) eventID(off uint32) string {
 	if off == 0 {
 		return ""
+	}
+	if g.blobs[off] == 0 {
+		p, w := binary.Uvarint(g.blobs[off+1:])
+		n, _ := binary.Uvarint(g.blobs[int(off)+1+w:])
+		return g.prefixes[p] + strconv.FormatUint(n, 10)
 	}
 	n, w := binary.Uvarint(g.blobs[off:])
 	return string(g.blobs[int(off)+w : int(off)+w+int(n)])
@@ -546,46 +630,46 @@ func clipUTF8(s string, n int) string {
 // ended long before what the graph still holds.
 func (g *Graph) evict() {
 	g.stats.Evictions++
-	n := len(g.edges) - 1
+	n := g.edges.len() - 1
 	if n <= 0 {
 		return
 	}
 	// The cut time: the last time below which a quarter of the edges end.
 	lasts := make([]int64, 0, n)
-	for i := 1; i < len(g.edges); i++ {
-		lasts = append(lasts, g.edges[i].last())
+	for i := 1; i < g.edges.len(); i++ {
+		lasts = append(lasts, g.edges.at(uint32(i)).last())
 	}
 	cut := nthSmallest(lasts, n/4)
-	keepNode := make([]bool, len(g.nodes))
-	newEdges := make([]edgeRec, 1, len(g.edges))
-	eremap := make([]uint32, len(g.edges))
-	for i := 1; i < len(g.edges); i++ {
-		e := g.edges[i]
+	keepNode := make([]bool, g.nodes.len())
+	var newEdges chunked[edgeRec]
+	newEdges.reset()
+	eremap := make([]uint32, g.edges.len())
+	for i := 1; i < g.edges.len(); i++ {
+		e := g.edges.at(uint32(i))
 		if e.last() <= cut {
 			g.stats.EdgesDrop++
 			continue
 		}
 		keepNode[e.from], keepNode[e.to] = true, true
-		eremap[i] = uint32(len(newEdges))
-		newEdges = append(newEdges, e)
+		eremap[i] = newEdges.push(*e)
 	}
 	// Keep the hosts and users that kept processes point at.
-	remap := make([]uint32, len(g.nodes))
-	newNodes := make([]nodeRec, 1, len(g.nodes))
+	remap := make([]uint32, g.nodes.len())
+	var newNodes chunked[nodeRec]
+	newNodes.reset()
 	ids := make(map[string]uint32, len(g.ids))
-	for i := 1; i < len(g.nodes); i++ {
+	for i := 1; i < g.nodes.len(); i++ {
 		if !keepNode[i] {
 			g.stats.NodesDrop++
 			continue
 		}
-		x := g.nodes[i]
+		x := *g.nodes.at(uint32(i))
 		x.headOut, x.headIn = 0, 0
-		remap[i] = uint32(len(newNodes))
+		remap[i] = newNodes.push(x)
 		ids[x.id] = remap[i]
-		newNodes = append(newNodes, x)
 	}
-	for i := 1; i < len(newNodes); i++ {
-		x := &newNodes[i]
+	for i := 1; i < newNodes.len(); i++ {
+		x := newNodes.at(uint32(i))
 		x.host, x.user = remap[x.host], remap[x.user]
 	}
 	proxies := g.proxies[:0]
@@ -595,6 +679,13 @@ func (g *Graph) evict() {
 		}
 	}
 	g.proxies = proxies
+	written := make(map[uint32]int64, len(g.writtenAt))
+	for n, t := range g.writtenAt {
+		if remap[n] != 0 {
+			written[remap[n]] = t
+		}
+	}
+	g.writtenAt = written
 	for sid, n := range g.sids {
 		if remap[n] == 0 {
 			delete(g.sids, sid)
@@ -602,13 +693,13 @@ func (g *Graph) evict() {
 			g.sids[sid] = remap[n]
 		}
 	}
-	for i := 1; i < len(newEdges); i++ {
-		e := &newEdges[i]
+	for i := 1; i < newEdges.len(); i++ {
+		e := newEdges.at(uint32(i))
 		e.from, e.to = remap[e.from], remap[e.to]
-		e.nextOut = newNodes[e.from].headOut
-		e.nextIn = newNodes[e.to].headIn
-		newNodes[e.from].headOut = uint32(i)
-		newNodes[e.to].headIn = uint32(i)
+		e.nextOut = newNodes.at(e.from).headOut
+		e.nextIn = newNodes.at(e.to).headIn
+		newNodes.at(e.from).headOut = uint32(i)
+		newNodes.at(e.to).headIn = uint32(i)
 	}
 	g.nodes, g.edges, g.ids = newNodes, newEdges, ids
 }
@@ -649,8 +740,8 @@ func (g *Graph) Stats() Stats {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	s := g.stats
-	s.Nodes = len(g.nodes) - 1
-	s.Edges = len(g.edges) - 1
+	s.Nodes = g.nodes.len() - 1
+	s.Edges = g.edges.len() - 1
 	s.ArenaBytes = len(g.blobs)
 	return s
 }
@@ -668,8 +759,8 @@ func (g *Graph) Entity(id string) (mdr.Entity, bool) {
 }
 
 func (g *Graph) entityOf(n uint32) mdr.Entity {
-	x := &g.nodes[n]
-	return mdr.Entity{Kind: x.kind, ID: x.id, Name: x.name, Attrs: blobMap(g.blobs, x.attrs)}
+	x := g.nodes.at(n)
+	return mdr.Entity{Kind: x.kind, ID: x.id, Name: g.nm(x), Attrs: blobMap(g.blobs, x.attrs)}
 }
 
 // Edge is one edge of the graph: a relation, or several occurrences of one
@@ -689,8 +780,8 @@ type Edge struct {
 func usec(t int64) time.Time { return time.UnixMicro(t).UTC() }
 
 func (g *Graph) edgeOf(i uint32) Edge {
-	e := &g.edges[i]
-	return Edge{Kind: e.kind(), From: g.nodes[e.from].id, To: g.nodes[e.to].id, First: usec(e.first), Last: usec(e.last()),
+	e := g.edges.at(i)
+	return Edge{Kind: e.kind(), From: g.nodes.at(e.from).id, To: g.nodes.at(e.to).id, First: usec(e.first()), Last: usec(e.last()),
 		Count: int(e.count()), EventID: g.eventID(e.ev), Attrs: blobMap(g.blobs, e.attrs)}
 }
 
@@ -703,17 +794,75 @@ func (g *Graph) Edges(id string, f func(Edge) bool) {
 	if !ok {
 		return
 	}
-	for e := g.nodes[n].headOut; e != 0; e = g.edges[e].nextOut {
+	for e := g.nodes.at(n).headOut; e != 0; e = g.edges.at(e).nextOut {
 		if !f(g.edgeOf(e)) {
 			return
 		}
 	}
-	for e := g.nodes[n].headIn; e != 0; e = g.edges[e].nextIn {
-		if g.edges[e].from == n {
+	for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
+		if g.edges.at(e).from == n {
 			continue
 		}
 		if !f(g.edgeOf(e)) {
 			return
 		}
+	}
+}
+
+// foldTail reports whether name, lower-cased byte by byte (ASCII only),
+// is the tail of id: the name is the id's text in another case.
+func foldTail(id, name string) bool {
+	t := id[len(id)-len(name):]
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 0x80 {
+			return false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != t[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// putCaseMask stores which bytes of name are upper case, one bit each:
+// the name is then the id's tail with those bytes upper-cased, at an
+// eighth of its size.
+func (g *Graph) putCaseMask(tail, name string) uint32 {
+	off := uint32(len(g.blobs))
+	g.blobs = binary.AppendUvarint(g.blobs, uint64(len(name)))
+	start := len(g.blobs)
+	g.blobs = append(g.blobs, make([]byte, (len(name)+7)/8)...)
+	for i := 0; i < len(name); i++ {
+		if name[i] != tail[i] {
+			g.blobs[start+i/8] |= 1 << (i % 8)
+		}
+	}
+	return off
+}
+
+// nm returns the entity's name as the events wrote it.
+func (g *Graph) nm(x *nodeRec) string {
+	if x.nameMask == 0 {
+		return x.name
+	}
+	n, w := binary.Uvarint(g.blobs[x.nameMask:])
+	mask := g.blobs[int(x.nameMask)+w:]
+	b := []byte(x.id[len(x.id)-int(n):])
+	for i := range b {
+		if mask[i/8]&(1<<(i%8)) != 0 {
+			b[i] -= 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// seen records that node n took part in a relation at t.
+func (g *Graph) seen(n uint32, t int64) {
+	if x := g.nodes.at(n); t < x.first {
+		x.first = t
 	}
 }

@@ -282,3 +282,42 @@ func TestSaveLoad(t *testing.T) {
 		})
 	}
 }
+
+// TestBounded: a graph past its caps evicts its oldest edges and the
+// nodes left without any, counts them, stays within the caps and still
+// answers about what it kept.
+func TestBounded(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	rs := randomResults(rng, 3000)
+	cfg := investigate.DefaultConfig()
+	cfg.MaxEdges, cfg.MaxNodes = 400, 64
+	g, err := investigate.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rs {
+		g.AddResult(&rs[i])
+		if st := g.Stats(); st.Edges > cfg.MaxEdges || st.Nodes > cfg.MaxNodes {
+			t.Fatalf("after %d events: %d edges, %d nodes over the caps", i+1, st.Edges, st.Nodes)
+		}
+	}
+	st := g.Stats()
+	if st.Evictions == 0 || st.EdgesDrop == 0 {
+		t.Fatalf("no eviction: %+v", st)
+	}
+	// What is left is the newest part: its earliest edge is later than
+	// the stream's start, and queries run on it.
+	edges := g.EdgesBetween(time.Time{}, time.Time{})
+	if len(edges) == 0 || !edges[0].First.After(t0) {
+		t.Fatalf("kept edges start at %v", edges[0].First)
+	}
+	last := edges[len(edges)-1]
+	if _, err := g.Backward(context.Background(), last.To, last.Last, investigate.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	bad := investigate.DefaultConfig()
+	bad.MaxEdges = 1
+	if _, err := investigate.New(bad); err == nil {
+		t.Error("a config with MaxEdges 1 was accepted")
+	}
+}

@@ -39,15 +39,15 @@ func (g *Graph) Save(ctx context.Context, dst store.Graph) error {
 		batch = batch[:0]
 		return nil
 	}
-	for i := 1; i < len(g.nodes); i++ {
-		x := &g.nodes[i]
+	for i := 1; i < g.nodes.len(); i++ {
+		x := g.nodes.at(uint32(i))
 		a := blobMap(g.blobs, x.attrs)
 		if a == nil {
 			a = make(map[string]string, 2)
 		}
 		a["_kind"] = x.kind.String()
-		if x.name != "" {
-			a["_name"] = x.name
+		if g.nm(x) != "" {
+			a["_name"] = g.nm(x)
 		}
 		batch = append(batch, mdr.Relation{Kind: mdr.RelUnknown, From: CatalogNode, To: x.id, Attrs: a})
 		if len(batch) == saveBatch {
@@ -56,7 +56,7 @@ func (g *Graph) Save(ctx context.Context, dst store.Graph) error {
 			}
 		}
 	}
-	for i := 1; i < len(g.edges); i++ {
+	for i := 1; i < g.edges.len(); i++ {
 		e := g.edgeOf(uint32(i))
 		if e.Count > 1 {
 			if e.Attrs == nil {
@@ -123,8 +123,8 @@ func Load(ctx context.Context, src store.Graph, cfg Config) (*Graph, error) {
 	}
 	// Loaded edges are never extended: reduction restarts after a load.
 	g.seq++
-	for i := range g.nodes {
-		g.nodes[i].inSeq, g.nodes[i].outSeq = g.seq, g.seq
+	for i := 1; i < g.nodes.len(); i++ {
+		g.nodes.at(uint32(i)).inSeq, g.nodes.at(uint32(i)).outSeq = g.seq, g.seq
 	}
 	return g, nil
 }
@@ -145,18 +145,25 @@ func (g *Graph) loadEdge(r *mdr.Relation) error {
 		}
 		last = t
 	}
-	if len(g.edges) >= g.cfg.MaxEdges {
+	if g.edges.len() >= g.cfg.MaxEdges {
 		g.evict()
 	}
 	u, v := g.node(r.From), g.node(r.To)
+	g.seen(u, r.Time.UnixMicro())
+	g.seen(v, r.Time.UnixMicro())
+	if r.Kind == mdr.RelWroteFile || r.Kind == mdr.RelRenamedFile {
+		if w, ok := g.writtenAt[v]; !ok || r.Time.UnixMicro() < w {
+			g.writtenAt[v] = r.Time.UnixMicro()
+		}
+	}
 	switch r.Kind {
 	case mdr.RelRanOn:
-		if g.nodes[u].host == 0 {
-			g.nodes[u].host = v
+		if g.nodes.at(u).host == 0 {
+			g.nodes.at(u).host = v
 		}
 	case mdr.RelRanAs:
-		if g.nodes[u].user == 0 {
-			g.nodes[u].user = v
+		if g.nodes.at(u).user == 0 {
+			g.nodes.at(u).user = v
 		}
 	}
 	var attrs uint32
@@ -179,14 +186,15 @@ func (g *Graph) loadEdge(r *mdr.Relation) error {
 	if count > 0xffffff {
 		count = 0xffffff
 	}
-	e := uint32(len(g.edges))
-	g.edges = append(g.edges, edgeRec{from: u, to: v, first: first, lastD: uint32(d), countKind: uint32(count)<<8 | uint32(r.Kind),
-		ev: g.eventOff(r.EventID), attrs: attrs, nextOut: g.nodes[u].headOut, nextIn: g.nodes[v].headIn})
-	g.nodes[u].headOut = e
-	g.nodes[v].headIn = e
+	rec := edgeRec{from: u, to: v, lastD: uint32(d), countKind: uint32(count)<<8 | uint32(r.Kind),
+		ev: g.eventOff(r.EventID), attrs: attrs, nextOut: g.nodes.at(u).headOut, nextIn: g.nodes.at(v).headIn}
+	rec.setFirst(first)
+	e := g.edges.push(rec)
+	g.nodes.at(u).headOut = e
+	g.nodes.at(v).headIn = e
 	if g.isProxy(e) {
 		var host uint32
-		if h := g.nodes[u].host; h != 0 {
+		if h := g.nodes.at(u).host; h != 0 {
 			host = h
 		} else if hp := hostPart(r.To); hp != "" {
 			host = g.ids["host:"+hp]

@@ -168,7 +168,7 @@ func (w *walk) reach(n uint32, b int64, d int, via uint32) {
 
 // expandable reports whether a traversal passes through node n.
 func (w *walk) expandable(n uint32, seed bool) bool {
-	x := &w.g.nodes[n]
+	x := w.g.nodes.at(n)
 	if x.hub && !seed {
 		return false
 	}
@@ -185,16 +185,8 @@ func (w *walk) expandable(n uint32, seed bool) bool {
 
 // written reports whether any process wrote file n at or before t.
 func (g *Graph) written(n uint32, t int64) bool {
-	for e := g.nodes[n].headIn; e != 0; e = g.edges[e].nextIn {
-		x := &g.edges[e]
-		switch x.kind() {
-		case mdr.RelWroteFile, mdr.RelRenamedFile:
-			if x.first <= t {
-				return true
-			}
-		}
-	}
-	return false
+	w, ok := g.writtenAt[n]
+	return ok && w <= t
 }
 
 func (w *walk) run(ctx context.Context, seed uint32, t int64) error {
@@ -242,10 +234,10 @@ func (w *walk) run(ctx context.Context, seed uint32, t int64) error {
 // backStep follows the flows into n that happened no later than b.
 func (w *walk) backStep(n uint32, b int64, d int) {
 	g := w.g
-	for e := g.nodes[n].headIn; e != 0; e = g.edges[e].nextIn {
-		x := &g.edges[e]
+	for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
+		x := g.edges.at(e)
 		k := x.kind()
-		if flowOf(k) != flowFwd || x.first > b || x.last() < w.limit || x.from == n {
+		if flowOf(k) != flowFwd || x.first() > b || x.last() < w.limit || x.from == n {
 			continue
 		}
 		if w.kinds != nil && !w.kinds(k) {
@@ -259,10 +251,10 @@ func (w *walk) backStep(n uint32, b int64, d int) {
 		}
 		w.reach(x.from, min(b, x.last()), d+1, e)
 	}
-	for e := g.nodes[n].headOut; e != 0; e = g.edges[e].nextOut {
-		x := &g.edges[e]
+	for e := g.nodes.at(n).headOut; e != 0; e = g.edges.at(e).nextOut {
+		x := g.edges.at(e)
 		k := x.kind()
-		if flowOf(k) != flowRev || x.first > b || x.last() < w.limit || x.to == n {
+		if flowOf(k) != flowRev || x.first() > b || x.last() < w.limit || x.to == n {
 			continue
 		}
 		if w.kinds != nil && !w.kinds(k) {
@@ -281,10 +273,10 @@ func (w *walk) backStep(n uint32, b int64, d int) {
 // fwdStep follows the flows out of n that happened no earlier than b.
 func (w *walk) fwdStep(n uint32, b int64, d int) {
 	g := w.g
-	for e := g.nodes[n].headOut; e != 0; e = g.edges[e].nextOut {
-		x := &g.edges[e]
+	for e := g.nodes.at(n).headOut; e != 0; e = g.edges.at(e).nextOut {
+		x := g.edges.at(e)
 		k := x.kind()
-		if flowOf(k) != flowFwd || x.last() < b || x.first > w.limit || x.to == n {
+		if flowOf(k) != flowFwd || x.last() < b || x.first() > w.limit || x.to == n {
 			continue
 		}
 		if w.kinds != nil && !w.kinds(k) {
@@ -293,20 +285,20 @@ func (w *walk) fwdStep(n uint32, b int64, d int) {
 		if k == mdr.RelOpenedProcess && !writeAccess(blobVal(g.blobs, x.attrs, "granted_access")) {
 			continue
 		}
-		w.reach(x.to, max(b, x.first), d+1, e)
+		w.reach(x.to, max(b, x.first()), d+1, e)
 	}
-	for e := g.nodes[n].headIn; e != 0; e = g.edges[e].nextIn {
-		x := &g.edges[e]
+	for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
+		x := g.edges.at(e)
 		k := x.kind()
 		// A file flows forward into the processes that run or load it,
 		// not into every process that merely reads it.
-		if (k != mdr.RelExecuted && k != mdr.RelLoadedImage) || x.last() < b || x.first > w.limit || x.from == n {
+		if (k != mdr.RelExecuted && k != mdr.RelLoadedImage) || x.last() < b || x.first() > w.limit || x.from == n {
 			continue
 		}
 		if w.kinds != nil && !w.kinds(k) {
 			continue
 		}
-		w.reach(x.from, max(b, x.first), d+1, e)
+		w.reach(x.from, max(b, x.first()), d+1, e)
 	}
 }
 
@@ -320,7 +312,7 @@ func (w *walk) answer(seed string, t time.Time) *Provenance {
 	p := &Provenance{Direction: w.dir, Seed: seed, Time: t, Truncated: w.truncated}
 	p.Nodes = make([]Node, 0, len(w.order))
 	for _, n := range w.order {
-		p.Nodes = append(p.Nodes, Node{Entity: g.entityOf(n), Depth: w.depth[n], Time: usec(w.bound[n]), Hub: g.nodes[n].hub})
+		p.Nodes = append(p.Nodes, Node{Entity: g.entityOf(n), Depth: w.depth[n], Time: usec(w.bound[n]), Hub: g.nodes.at(n).hub})
 	}
 	p.Edges = make([]Edge, 0, len(w.edges))
 	for _, e := range w.edges {
@@ -401,40 +393,24 @@ func (g *Graph) Forward(ctx context.Context, id string, from time.Time, lim Limi
 }
 
 // firstSeen returns the earliest time of any edge of n.
-func (g *Graph) firstSeen(n uint32) int64 {
-	t := int64(math.MaxInt64)
-	for e := g.nodes[n].headIn; e != 0; e = g.edges[e].nextIn {
-		t = min(t, g.edges[e].first)
-	}
-	for e := g.nodes[n].headOut; e != 0; e = g.edges[e].nextOut {
-		t = min(t, g.edges[e].first)
-	}
-	return t
-}
+func (g *Graph) firstSeen(n uint32) int64 { return g.nodes.at(n).first }
 
-// startOf returns when process n started: its spawned edge, else its first
-// edge.
-func (g *Graph) startOf(n uint32) int64 {
-	for e := g.nodes[n].headIn; e != 0; e = g.edges[e].nextIn {
-		if g.edges[e].kind() == mdr.RelSpawned {
-			return g.edges[e].first
-		}
-	}
-	return g.firstSeen(n)
-}
+// startOf returns when process n started: its first edge, which is its
+// creation when the graph saw it.
+func (g *Graph) startOf(n uint32) int64 { return g.nodes.at(n).first }
 
 // roots finds the starting points of a backward walk and picks the root
 // cause (see Backward).
 func (g *Graph) roots(w *walk) ([]string, string) {
 	hasParent := map[uint32]bool{}
 	for _, e := range w.edges {
-		x := &g.edges[e]
+		x := g.edges.at(e)
 		src := x.from
 		dst := x.to
 		if flowOf(x.kind()) == flowRev {
 			src, dst = dst, src
 		}
-		if !g.nodes[src].hub {
+		if !g.nodes.at(src).hub {
 			hasParent[dst] = true
 		}
 	}
@@ -444,10 +420,10 @@ func (g *Graph) roots(w *walk) ([]string, string) {
 	}
 	var leaves []cand
 	for _, n := range w.order {
-		if g.nodes[n].hub || hasParent[n] {
+		if g.nodes.at(n).hub || hasParent[n] {
 			continue
 		}
-		if k := g.nodes[n].kind; k == mdr.EntityHost || k == mdr.EntityUser || k == mdr.EntityAccount {
+		if k := g.nodes.at(n).kind; k == mdr.EntityHost || k == mdr.EntityUser || k == mdr.EntityAccount {
 			continue
 		}
 		leaves = append(leaves, cand{n, g.firstSeen(n)})
@@ -455,33 +431,33 @@ func (g *Graph) roots(w *walk) ([]string, string) {
 	slices.SortStableFunc(leaves, func(a, b cand) int { return cmpInt(a.t, b.t) })
 	roots := make([]string, len(leaves))
 	for i, c := range leaves {
-		roots[i] = g.nodes[c.n].id
+		roots[i] = g.nodes.at(c.n).id
 	}
 	// 1. A payload: a file written by one process, then run or loaded.
 	var payload cand
 	found := false
 	for _, e := range w.edges {
-		x := &g.edges[e]
+		x := g.edges.at(e)
 		if k := x.kind(); k != mdr.RelExecuted && k != mdr.RelLoadedImage && k != mdr.RelReadFile && k != mdr.RelAccessedObject {
 			continue
 		}
 		f := x.to
-		for we := g.nodes[f].headIn; we != 0; we = g.edges[we].nextIn {
-			y := &g.edges[we]
+		for we := g.nodes.at(f).headIn; we != 0; we = g.edges.at(we).nextIn {
+			y := g.edges.at(we)
 			if (y.kind() == mdr.RelWroteFile || y.kind() == mdr.RelRenamedFile) && w.edgeSeen[we] {
-				if !found || y.first < payload.t {
-					payload, found = cand{f, y.first}, true
+				if !found || y.first() < payload.t {
+					payload, found = cand{f, y.first()}, true
 				}
 			}
 		}
 	}
 	if found {
-		return roots, g.nodes[payload.n].id
+		return roots, g.nodes.at(payload.n).id
 	}
 	// 2. A remote logon of the chain's user onto its host.
 	var top []cand
 	for _, n := range w.order {
-		if g.nodes[n].kind == mdr.EntityProcess && !g.nodes[n].hub && !hasParent[n] {
+		if g.nodes.at(n).kind == mdr.EntityProcess && !g.nodes.at(n).hub && !hasParent[n] {
 			top = append(top, cand{n, g.startOf(n)})
 		}
 	}
@@ -492,7 +468,7 @@ func (g *Graph) roots(w *walk) ([]string, string) {
 		}
 	}
 	if len(top) > 0 {
-		return roots, g.nodes[top[0].n].id
+		return roots, g.nodes.at(top[0].n).id
 	}
 	if len(roots) > 0 {
 		return roots, roots[0]
@@ -500,7 +476,7 @@ func (g *Graph) roots(w *walk) ([]string, string) {
 	// Nothing but hubs behind the seed (the seed a hub itself, or a
 	// process whose creation was not logged): the seed is its own root.
 	if len(w.order) > 0 {
-		id := g.nodes[w.order[0]].id
+		id := g.nodes.at(w.order[0]).id
 		return []string{id}, id
 	}
 	return roots, ""
@@ -510,33 +486,33 @@ func (g *Graph) roots(w *walk) ([]string, string) {
 // of process n's user onto n's host at or before t: the source address's
 // endpoint id when the graph holds it, else the user's id.
 func (g *Graph) remoteLogon(n uint32, t int64) string {
-	x := &g.nodes[n]
-	if x.user == 0 || x.host == 0 || systemAccount(g.nodes[x.user].id) {
+	x := g.nodes.at(n)
+	if x.user == 0 || x.host == 0 || systemAccount(g.nodes.at(x.user).id) {
 		return ""
 	}
 	var best uint32
-	for e := g.nodes[x.user].headOut; e != 0; e = g.edges[e].nextOut {
-		y := &g.edges[e]
-		if y.kind() != mdr.RelLoggedOn || y.to != x.host || y.first > t {
+	for e := g.nodes.at(x.user).headOut; e != 0; e = g.edges.at(e).nextOut {
+		y := g.edges.at(e)
+		if y.kind() != mdr.RelLoggedOn || y.to != x.host || y.first() > t {
 			continue
 		}
 		lt := blobVal(g.blobs, y.attrs, "logon_type")
 		if lt != "3" && lt != "10" {
 			continue
 		}
-		if best == 0 || y.first > g.edges[best].first {
+		if best == 0 || y.first() > g.edges.at(best).first() {
 			best = e
 		}
 	}
 	if best == 0 {
 		return ""
 	}
-	if ip := blobVal(g.blobs, g.edges[best].attrs, "source_ip"); ip != "" {
+	if ip := blobVal(g.blobs, g.edges.at(best).attrs, "source_ip"); ip != "" {
 		if _, ok := g.ids["ip:"+strings.ToLower(ip)]; ok {
 			return "ip:" + strings.ToLower(ip)
 		}
 	}
-	return g.nodes[x.user].id
+	return g.nodes.at(x.user).id
 }
 
 func cmpInt(a, b int64) int {
@@ -587,7 +563,7 @@ func (g *Graph) CausalChain(ctx context.Context, a *mdr.Alert) ([]string, error)
 			return nil, err
 		}
 		set[s] = true
-		if g.nodes[s].hub {
+		if g.nodes.at(s).hub {
 			continue
 		}
 		w := g.newWalk(Backward, chainLimits)
@@ -596,7 +572,7 @@ func (g *Graph) CausalChain(ctx context.Context, a *mdr.Alert) ([]string, error)
 			return nil, err
 		}
 		for _, n := range w.order {
-			x := &g.nodes[n]
+			x := g.nodes.at(n)
 			if x.hub {
 				continue
 			}
@@ -612,7 +588,7 @@ func (g *Graph) CausalChain(ctx context.Context, a *mdr.Alert) ([]string, error)
 	}
 	out := make([]string, 0, len(set))
 	for n := range set {
-		out = append(out, g.nodes[n].id)
+		out = append(out, g.nodes.at(n).id)
 	}
 	slices.Sort(out)
 	return out, nil
@@ -629,9 +605,9 @@ func (g *Graph) alertSeeds(a *mdr.Alert) []uint32 {
 		if !ok {
 			continue
 		}
-		switch g.nodes[n].kind {
+		switch g.nodes.at(n).kind {
 		case mdr.EntityProcess:
-			if g.nodes[n].hub {
+			if g.nodes.at(n).hub {
 				hubs = append(hubs, n)
 			} else {
 				procs = append(procs, n)
@@ -649,8 +625,8 @@ func (g *Graph) alertSeeds(a *mdr.Alert) []uint32 {
 	}
 	for _, p := range procs {
 		parent := false
-		for e := g.nodes[p].headOut; e != 0; e = g.edges[e].nextOut {
-			if g.edges[e].kind() == mdr.RelSpawned && slices.Contains(procs, g.edges[e].to) {
+		for e := g.nodes.at(p).headOut; e != 0; e = g.edges.at(e).nextOut {
+			if g.edges.at(e).kind() == mdr.RelSpawned && slices.Contains(procs, g.edges.at(e).to) {
 				parent = true
 				break
 			}

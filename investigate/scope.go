@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mdrkit/mdr"
+	"github.com/mdrkit/mdr/schema"
 )
 
 // ItemKind is the kind of thing a scope Item is.
@@ -156,7 +157,8 @@ type Item struct {
 	// arguments.
 	ImagePath string `json:"image_path,omitempty"`
 	Command   string `json:"command,omitempty"`
-	// Groups are the groups an account was added to or removed from.
+	// Groups are, for a membership, the group an account was added to or
+	// removed from, and for an account, the groups the scope added it to.
 	Groups []string `json:"groups,omitempty"`
 	// Address and Port of an endpoint, Domain the name it was reached by.
 	Address string `json:"address,omitempty"`
@@ -283,10 +285,10 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 			}
 			b.role[s] = RoleAlert
 			if t, ok := b.seedFrom[s]; !ok || at < t {
-				b.seedFrom[s] = at
+				b.seedFrom[s] = at // MaxInt64 for an alert without a time: from the start then
 			}
 			b.seedEvents[s] = append(b.seedEvents[s], a.EventIDs...)
-			if g.nodes[s].hub {
+			if g.nodes.at(s).hub {
 				continue
 			}
 			w := g.newWalk(Backward, lim.Chain)
@@ -296,17 +298,17 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 			}
 			b.s.Truncated = b.s.Truncated || w.truncated
 			for _, n := range w.order {
-				if _, ok := b.role[n]; !ok && !g.nodes[n].hub {
-					if g.nodes[n].kind == mdr.EntityProcess || (g.nodes[n].kind == mdr.EntityFile && g.written(n, at)) {
+				if _, ok := b.role[n]; !ok && !g.nodes.at(n).hub {
+					if g.nodes.at(n).kind == mdr.EntityProcess || (g.nodes.at(n).kind == mdr.EntityFile && g.written(n, at)) {
 						b.role[n] = RoleCause
 					}
 				}
 			}
 			for _, e := range w.edges {
-				x := &g.edges[e]
+				x := g.edges.at(e)
 				// Keep the chain's edges between chain members (and the
 				// edge from the hub that started the chain, for context).
-				if _, ok := b.role[x.from]; ok || g.nodes[x.from].hub {
+				if _, ok := b.role[x.from]; ok || g.nodes.at(x.from).hub {
 					if _, ok := b.role[x.to]; ok {
 						b.edge(e)
 					}
@@ -318,7 +320,7 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 				if t < rootT || rootID == "" {
 					rootT, rootID = t, root
 				}
-				if g.nodes[n].kind == mdr.EntityFile {
+				if g.nodes.at(n).kind == mdr.EntityFile {
 					payloads = append(payloads, n)
 				}
 			}
@@ -334,7 +336,7 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 	// Forward from every actor process and every payload.
 	var starts []uint32
 	for n, r := range b.role {
-		if r == RoleAlert && g.nodes[n].kind == mdr.EntityProcess && !g.nodes[n].hub {
+		if r == RoleAlert && g.nodes.at(n).kind == mdr.EntityProcess && !g.nodes.at(n).hub {
 			starts = append(starts, n)
 		}
 	}
@@ -345,7 +347,7 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 		// day is in the scope for the attachment it wrote, not for the
 		// mail it fetched before.
 		from := g.startOf(n)
-		if t, ok := b.seedFrom[n]; ok && t > from {
+		if t, ok := b.seedFrom[n]; ok && t > from && t != math.MaxInt64 {
 			from = t
 		}
 		if err := b.forward(ctx, n, from); err != nil {
@@ -354,9 +356,9 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 	}
 	for _, n := range payloads {
 		t := int64(math.MaxInt64)
-		for e := g.nodes[n].headIn; e != 0; e = g.edges[e].nextIn {
-			if k := g.edges[e].kind(); k == mdr.RelWroteFile || k == mdr.RelRenamedFile {
-				t = min(t, g.edges[e].first)
+		for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
+			if k := g.edges.at(e).kind(); k == mdr.RelWroteFile || k == mdr.RelRenamedFile {
+				t = min(t, g.edges.at(e).first())
 			}
 		}
 		if err := b.forward(ctx, n, t); err != nil {
@@ -368,8 +370,10 @@ func (g *Graph) Scope(ctx context.Context, alerts []mdr.Alert, lim ScopeLimits) 
 	return b.s, nil
 }
 
-// maxAlertEdges bounds the edges of one entity that alertEdges looks at.
-const maxAlertEdges = 4096
+// maxAlertEdges bounds the edges of one entity that alertEdges looks at
+// (an alert's event joins its entities, and at least one of them, the
+// actor, has few edges).
+const maxAlertEdges = 1024
 
 // alertEdges adds the edges of alert a's own events: the edges touching
 // its entities whose event is one of the alert's, or whose time span holds
@@ -389,30 +393,30 @@ func (b *scopeBuilder) alertEdges(a *mdr.Alert, at int64) {
 		}
 	}
 	match := func(e uint32, other uint32) bool {
-		x := &g.edges[e]
+		x := g.edges.at(e)
 		if flowOf(x.kind()) == flowNone {
 			return false
 		}
-		if x.ev != 0 && evs[string(g.eventBytes(x.ev))] {
+		if x.ev != 0 && g.eventIn(x.ev, evs) {
 			return true
 		}
-		return ents[other] && x.first <= at && at <= x.last()
+		return ents[other] && x.first() <= at && at <= x.last()
 	}
 	for n := range ents {
 		i := 0
-		for e := g.nodes[n].headOut; e != 0 && i < maxAlertEdges; e = g.edges[e].nextOut {
+		for e := g.nodes.at(n).headOut; e != 0 && i < maxAlertEdges; e = g.edges.at(e).nextOut {
 			i++
-			if match(e, g.edges[e].to) {
+			if match(e, g.edges.at(e).to) {
 				b.alertEdge(e, a)
 			}
 		}
-		if g.nodes[n].kind == mdr.EntityHost {
+		if g.nodes.at(n).kind == mdr.EntityHost {
 			continue // its incoming edges are every process's ran_on
 		}
 		i = 0
-		for e := g.nodes[n].headIn; e != 0 && i < maxAlertEdges; e = g.edges[e].nextIn {
+		for e := g.nodes.at(n).headIn; e != 0 && i < maxAlertEdges; e = g.edges.at(e).nextIn {
 			i++
-			if match(e, g.edges[e].from) {
+			if match(e, g.edges.at(e).from) {
 				b.alertEdge(e, a)
 			}
 		}
@@ -427,12 +431,12 @@ func (b *scopeBuilder) alertEdge(e uint32, a *mdr.Alert) {
 	}
 	b.edgeEvents[e] = append(b.edgeEvents[e], a.EventIDs...)
 	b.alertEdgeList = append(b.alertEdgeList, e)
-	for _, n := range []uint32{g.edges[e].from, g.edges[e].to} {
-		switch g.nodes[n].kind {
+	for _, n := range []uint32{g.edges.at(e).from, g.edges.at(e).to} {
+		switch g.nodes.at(n).kind {
 		case mdr.EntityHost, mdr.EntityUser, mdr.EntityAccount:
 			continue
 		}
-		if _, ok := b.role[n]; !ok && !g.nodes[n].hub {
+		if _, ok := b.role[n]; !ok && !g.nodes.at(n).hub {
 			b.role[n] = RoleAlert
 		}
 	}
@@ -445,23 +449,23 @@ func (b *scopeBuilder) alertRoot() string {
 	g := b.g
 	var best uint32
 	for _, e := range b.alertEdgeList {
-		if best == 0 || g.edges[e].first < g.edges[best].first {
+		if best == 0 || g.edges.at(e).first() < g.edges.at(best).first() {
 			best = e
 		}
 	}
 	if best == 0 {
 		return ""
 	}
-	x := &g.edges[best]
+	x := g.edges.at(best)
 	if ip := blobVal(g.blobs, x.attrs, "source_ip"); ip != "" {
 		if _, ok := g.ids["ip:"+strings.ToLower(ip)]; ok {
 			return "ip:" + strings.ToLower(ip)
 		}
 	}
-	if g.nodes[x.from].kind != mdr.EntityHost {
-		return g.nodes[x.from].id
+	if g.nodes.at(x.from).kind != mdr.EntityHost {
+		return g.nodes.at(x.from).id
 	}
-	return g.nodes[x.to].id
+	return g.nodes.at(x.to).id
 }
 
 // proxyWindow is how long after a process started the host's machinery
@@ -488,7 +492,7 @@ func (b *scopeBuilder) attributeProxies() {
 	}
 	var srcs []source
 	for n := range b.role {
-		x := &g.nodes[n]
+		x := g.nodes.at(n)
 		if x.kind != mdr.EntityProcess || x.hub {
 			continue
 		}
@@ -496,9 +500,9 @@ func (b *scopeBuilder) attributeProxies() {
 		if cl := blobVal(g.blobs, x.attrs, "command_line"); cl != "" {
 			texts = append(texts, cl)
 		}
-		for e := x.headOut; e != 0; e = g.edges[e].nextOut {
-			if g.edges[e].kind() == mdr.RelExecutedScript {
-				if t := blobVal(g.blobs, g.nodes[g.edges[e].to].attrs, "text"); t != "" {
+		for e := x.headOut; e != 0; e = g.edges.at(e).nextOut {
+			if g.edges.at(e).kind() == mdr.RelExecutedScript {
+				if t := blobVal(g.blobs, g.nodes.at(g.edges.at(e).to).attrs, "text"); t != "" {
 					texts = append(texts, t)
 				}
 			}
@@ -515,13 +519,13 @@ func (b *scopeBuilder) attributeProxies() {
 		if b.edgeSeen[p.edge] {
 			continue
 		}
-		x := &g.edges[p.edge]
+		x := g.edges.at(p.edge)
 		names := g.proxyNames(x)
 		if len(names) == 0 {
 			continue
 		}
 		for _, s := range srcs {
-			if s.host != p.host || x.first < s.start || x.first > s.start+win {
+			if s.host != p.host || x.first() < s.start || x.first() > s.start+win {
 				continue
 			}
 			hit := false
@@ -534,10 +538,10 @@ func (b *scopeBuilder) attributeProxies() {
 			if hit {
 				b.edge(p.edge)
 				if p.host != 0 {
-					b.edgeHost[p.edge] = g.nodes[p.host].name
+					b.edgeHost[p.edge] = g.nm(g.nodes.at(p.host))
 				}
 				for _, n := range []uint32{x.from, x.to} {
-					if k := g.nodes[n].kind; k != mdr.EntityHost && k != mdr.EntityUser && k != mdr.EntityAccount {
+					if k := g.nodes.at(n).kind; k != mdr.EntityHost && k != mdr.EntityUser && k != mdr.EntityAccount {
 						if _, ok := b.role[n]; !ok {
 							b.role[n] = RoleImpact
 						}
@@ -552,7 +556,7 @@ func (b *scopeBuilder) attributeProxies() {
 // proxyNames returns the lower-cased names by which a command line would
 // name the target of proxy edge x.
 func (g *Graph) proxyNames(x *edgeRec) []string {
-	to, from := &g.nodes[x.to], &g.nodes[x.from]
+	to, from := g.nodes.at(x.to), g.nodes.at(x.from)
 	var out []string
 	add := func(s string) {
 		s = strings.ToLower(strings.Trim(s, `" `))
@@ -562,16 +566,16 @@ func (g *Graph) proxyNames(x *edgeRec) []string {
 	}
 	switch x.kind() {
 	case mdr.RelInstalledService:
-		add(to.name)
+		add(g.nm(to))
 	case mdr.RelCreatedTask:
-		add(to.name)
-		add(baseName(to.name))
+		add(g.nm(to))
+		add(baseName(g.nm(to)))
 	case mdr.RelCreatedAccount, mdr.RelDeletedAccount:
-		add(accountName(to.name))
+		add(accountName(g.nm(to)))
 	case mdr.RelAddedToGroup, mdr.RelRemovedFromGroup:
-		add(accountName(from.name))
+		add(accountName(g.nm(from)))
 	case mdr.RelSetRegistry, mdr.RelDeletedRegistry:
-		k := strings.ToLower(to.name)
+		k := strings.ToLower(g.nm(to))
 		for _, marker := range []string{`\services\`, `	ree\`} {
 			if i := strings.LastIndex(k, marker); i >= 0 {
 				rest := k[i+len(marker):]
@@ -669,25 +673,25 @@ func (b *scopeBuilder) forward(ctx context.Context, n uint32, from int64) error 
 // finish turns the collected edges and entities into items.
 func (b *scopeBuilder) finish() {
 	g := b.g
-	slices.SortStableFunc(b.edges, func(x, y uint32) int { return cmpInt(g.edges[x].first, g.edges[y].first) })
+	slices.SortStableFunc(b.edges, func(x, y uint32) int { return cmpInt(g.edges.at(x).first(), g.edges.at(y).first()) })
 	// Processes of the scope, and what they read.
 	procs := make([]uint32, 0)
 	for n := range b.role {
-		if g.nodes[n].kind == mdr.EntityProcess {
+		if g.nodes.at(n).kind == mdr.EntityProcess {
 			procs = append(procs, n)
 		}
 	}
 	slices.Sort(procs)
 	for _, n := range procs {
-		if _, seed := b.seedFrom[n]; g.nodes[n].hub && !seed {
+		if _, seed := b.seedFrom[n]; g.nodes.at(n).hub && !seed {
 			continue // a hub reached (a DLL loaded by svchost) is reported through the edge's item
 		}
 		b.processItem(n, ActExecuted)
-		if g.nodes[n].hub {
+		if g.nodes.at(n).hub {
 			continue
 		}
-		for e := g.nodes[n].headOut; e != 0; e = g.edges[e].nextOut {
-			if k := g.edges[e].kind(); k == mdr.RelReadFile || k == mdr.RelAccessedObject {
+		for e := g.nodes.at(n).headOut; e != 0; e = g.edges.at(e).nextOut {
+			if k := g.edges.at(e).kind(); k == mdr.RelReadFile || k == mdr.RelAccessedObject {
 				b.edge(e)
 			}
 		}
@@ -699,36 +703,45 @@ func (b *scopeBuilder) finish() {
 	first, last := int64(math.MaxInt64), int64(math.MinInt64)
 	evs := map[string]bool{}
 	for _, e := range b.edges {
-		x := &g.edges[e]
-		first, last = min(first, x.first), max(last, x.last())
+		x := g.edges.at(e)
+		first, last = min(first, x.first()), max(last, x.last())
 		if id := g.eventID(x.ev); id != "" {
 			evs[id] = true
 		}
 		ed := g.edgeOf(e)
 		b.s.Edges = append(b.s.Edges, ed)
 		for _, n := range []uint32{x.from, x.to} {
-			if _, ok := b.s.Entities[g.nodes[n].id]; !ok {
-				b.s.Entities[g.nodes[n].id] = g.entityOf(n)
+			if _, ok := b.s.Entities[g.nodes.at(n).id]; !ok {
+				b.s.Entities[g.nodes.at(n).id] = g.entityOf(n)
 			}
 		}
 	}
 	for _, n := range procs {
-		if _, ok := b.s.Entities[g.nodes[n].id]; !ok {
-			b.s.Entities[g.nodes[n].id] = g.entityOf(n)
+		if _, ok := b.s.Entities[g.nodes.at(n).id]; !ok {
+			b.s.Entities[g.nodes.at(n).id] = g.entityOf(n)
 		}
-		x := &g.nodes[n]
+		x := g.nodes.at(n)
 		if _, seed := b.seedFrom[n]; x.hub && !seed {
 			continue
 		}
 		if x.host != 0 {
-			hosts[g.nodes[x.host].name] = true
+			hosts[g.nm(g.nodes.at(x.host))] = true
 		}
-		if x.user != 0 && !systemAccount(g.nodes[x.user].id) {
-			users[g.nodes[x.user].name] = true
+		if x.user != 0 && !systemAccount(g.nodes.at(x.user).id) {
+			users[g.nm(g.nodes.at(x.user))] = true
+		}
+	}
+	groups := map[string][]string{}
+	for _, it := range b.s.Items {
+		if it.Kind == ItemGroupMembership && it.Action == ActAdded {
+			groups[it.EntityID] = append(groups[it.EntityID], it.Groups...)
 		}
 	}
 	for i := range b.s.Items {
 		it := &b.s.Items[i]
+		if it.Kind == ItemAccount && len(groups[it.EntityID]) > 0 {
+			it.Groups = groups[it.EntityID]
+		}
 		if it.Host != "" {
 			hosts[it.Host] = true
 		}
@@ -783,11 +796,11 @@ func sortedSet(m map[string]bool) []string {
 // process) n, "" when unknown.
 func (b *scopeBuilder) hostName(n uint32) string {
 	g := b.g
-	if h := g.nodes[n].host; h != 0 {
-		return g.nodes[h].name
+	if h := g.nodes.at(n).host; h != 0 {
+		return g.nm(g.nodes.at(h))
 	}
-	if g.nodes[n].kind == mdr.EntityHost {
-		return g.nodes[n].name
+	if g.nodes.at(n).kind == mdr.EntityHost {
+		return g.nm(g.nodes.at(n))
 	}
 	return ""
 }
@@ -830,23 +843,25 @@ func (b *scopeBuilder) roleOf(n uint32) Role {
 
 func (b *scopeBuilder) processItem(n uint32, act Action) {
 	g := b.g
-	x := &g.nodes[n]
-	it := Item{Kind: ItemProcess, EntityID: x.id, Host: b.hostName(n), Name: x.name, Image: x.name, Action: act, Role: b.roleOf(n)}
+	x := g.nodes.at(n)
+	it := Item{Kind: ItemProcess, EntityID: x.id, Host: b.hostName(n), Name: g.nm(x), Image: g.nm(x), Action: act, Role: b.roleOf(n)}
 	if pid, ok := blobGet(g.blobs, x.attrs, "pid"); ok {
 		it.PID, _ = strconv.ParseInt(pid, 10, 64)
 	}
 	it.CommandLine = blobVal(g.blobs, x.attrs, "command_line")
 	if x.user != 0 {
-		it.User = g.nodes[x.user].name
+		it.User = g.nm(g.nodes.at(x.user))
 	}
 	ev := ""
 	start := int64(math.MaxInt64)
-	for e := x.headIn; e != 0; e = g.edges[e].nextIn {
-		if g.edges[e].kind() == mdr.RelSpawned {
-			it.ParentID = g.nodes[g.edges[e].from].id
+	i := 0
+	for e := x.headIn; e != 0 && i < maxAlertEdges; e = g.edges.at(e).nextIn {
+		i++
+		if g.edges.at(e).kind() == mdr.RelSpawned {
+			it.ParentID = g.nodes.at(g.edges.at(e).from).id
 			it.By = it.ParentID
-			ev = g.eventID(g.edges[e].ev)
-			start = g.edges[e].first
+			ev = g.eventID(g.edges.at(e).ev)
+			start = g.edges.at(e).first()
 			break
 		}
 	}
@@ -854,8 +869,10 @@ func (b *scopeBuilder) processItem(n uint32, act Action) {
 		start = g.firstSeen(n)
 	}
 	end := start
-	for e := x.headOut; e != 0; e = g.edges[e].nextOut {
-		end = max(end, g.edges[e].last())
+	i = 0
+	for e := x.headOut; e != 0 && i < 256; e = g.edges.at(e).nextOut {
+		end = max(end, g.edges.at(e).last()) // the newest edges: enough for the last activity
+		i++
 	}
 	p := b.add(it, ev, start, end)
 	if act == ActExecuted {
@@ -865,22 +882,28 @@ func (b *scopeBuilder) processItem(n uint32, act Action) {
 
 func (b *scopeBuilder) edgeItem(e uint32) {
 	g := b.g
-	x := &g.edges[e]
-	from, to := &g.nodes[x.from], &g.nodes[x.to]
+	x := g.edges.at(e)
+	from, to := g.nodes.at(x.from), g.nodes.at(x.to)
 	ev := g.eventID(x.ev)
 	host := b.hostName(x.from)
 	if host == "" {
 		host = b.edgeHost[e]
 	}
 	by := from.id
-	it := Item{EntityID: to.id, Host: host, Name: to.name, By: by, Role: b.roleOf(x.to)}
+	it := Item{EntityID: to.id, Host: host, Name: g.nm(to), By: by, Role: b.roleOf(x.to)}
 	switch x.kind() {
 	case mdr.RelWroteFile, mdr.RelTampered:
+		if housekeepingFile(to.id) {
+			return
+		}
 		it.Kind, it.Action = ItemFile, ActCreated
-		if x.kind() == mdr.RelTampered || g.seenBefore(x.to, x.first, e) {
+		if x.kind() == mdr.RelTampered || g.seenBefore(x.to, x.first(), e) {
 			it.Action = ActModified
 		}
 	case mdr.RelDeletedFile:
+		if housekeepingFile(to.id) {
+			return
+		}
 		it.Kind, it.Action = ItemFile, ActDeleted
 	case mdr.RelRenamedFile:
 		it.Kind, it.Action = ItemFile, ActRenamed
@@ -902,7 +925,7 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 		it.Data = blobVal(g.blobs, x.attrs, "details")
 		if old, ok := blobGet(g.blobs, x.attrs, "old"); ok {
 			it.Prior, it.PriorSeen = old, true
-		} else if p, ok := b.prior(x.to, x.from, x.first); ok {
+		} else if p, ok := b.prior(x.to, x.from, x.first()); ok {
 			it.Prior, it.PriorSeen = p, true
 		}
 		if it.PriorSeen {
@@ -910,7 +933,7 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 		}
 	case mdr.RelDeletedRegistry:
 		it.Kind, it.Action = ItemRegistry, ActDeleted
-		if p, ok := b.prior(x.to, x.from, x.first); ok {
+		if p, ok := b.prior(x.to, x.from, x.first()); ok {
 			it.Prior, it.PriorSeen = p, true
 		}
 	case mdr.RelRenamedRegistry:
@@ -921,7 +944,7 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 		it.Domain = blobVal(g.blobs, x.attrs, "remote_hostname")
 	case mdr.RelResolved:
 		it.Kind, it.Action = ItemDomain, ActResolved
-		it.Domain = to.name
+		it.Domain = g.nm(to)
 	case mdr.RelInstalledService:
 		it.Kind, it.Action = ItemService, ActCreated
 		it.ImagePath = blobVal(g.blobs, to.attrs, "path")
@@ -942,8 +965,8 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 		if x.kind() == mdr.RelRemovedFromGroup {
 			it.Action = ActRemoved
 		}
-		it.EntityID, it.Name, it.Role = from.id, from.name, b.roleOf(x.from)
-		it.Groups = []string{to.name}
+		it.EntityID, it.Name, it.Role = from.id, g.nm(from), b.roleOf(x.from)
+		it.Groups = []string{g.nm(to)}
 		if by := blobVal(g.blobs, x.attrs, "by"); by != "" {
 			it.By = by
 		}
@@ -951,7 +974,7 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 		it.Kind, it.Action = ItemShare, ActAccessed
 	case mdr.RelLoggedOn:
 		it.Kind, it.Action = ItemHost, ActLoggedOn
-		it.Host = to.name
+		it.Host = g.nm(to)
 	case mdr.RelUsedCredentials:
 		it.Kind, it.Action = ItemUser, ActUsed
 	case mdr.RelCreatedRemoteThread:
@@ -974,8 +997,11 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 	if it.Host == "" {
 		it.Host = host
 	}
-	x2 := b.add(it, ev, x.first, x.last())
+	x2 := b.add(it, ev, x.first(), x.last())
 	x2.EventIDs = append(x2.EventIDs, b.edgeEvents[e]...)
+	if it.Kind == ItemRegistry && it.Action != ActDeleted && it.Action != ActRead {
+		b.persistenceOfKey(it, ev)
+	}
 }
 
 // hostOfID returns the host named inside a "kind:host\rest" id, by its
@@ -986,8 +1012,8 @@ func hostOfID(g *Graph, id, def string) string {
 		return def
 	}
 	h, _, _ := strings.Cut(rest, `\`)
-	if n, ok := g.ids["host:"+h]; ok && g.nodes[n].name != "" {
-		return g.nodes[n].name
+	if n, ok := g.ids["host:"+h]; ok && g.nm(g.nodes.at(n)) != "" {
+		return g.nm(g.nodes.at(n))
 	}
 	if def != "" {
 		return def
@@ -997,13 +1023,13 @@ func hostOfID(g *Graph, id, def string) string {
 
 // seenBefore reports whether file n had any edge before t other than e.
 func (g *Graph) seenBefore(n uint32, t int64, skip uint32) bool {
-	for e := g.nodes[n].headIn; e != 0; e = g.edges[e].nextIn {
-		if e != skip && g.edges[e].first < t {
+	for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
+		if e != skip && g.edges.at(e).first() < t {
 			return true
 		}
 	}
-	for e := g.nodes[n].headOut; e != 0; e = g.edges[e].nextOut {
-		if e != skip && g.edges[e].first < t {
+	for e := g.nodes.at(n).headOut; e != 0; e = g.edges.at(e).nextOut {
+		if e != skip && g.edges.at(e).first() < t {
 			return true
 		}
 	}
@@ -1015,27 +1041,27 @@ func (g *Graph) seenBefore(n uint32, t int64, skip uint32) bool {
 // the scope.
 func (b *scopeBuilder) prior(k, by uint32, t int64) (string, bool) {
 	g := b.g
-	host := g.nodes[by].host
+	host := g.nodes.at(by).host
 	var best uint32
-	for e := g.nodes[k].headIn; e != 0; e = g.edges[e].nextIn {
-		x := &g.edges[e]
+	for e := g.nodes.at(k).headIn; e != 0; e = g.edges.at(e).nextIn {
+		x := g.edges.at(e)
 		if x.kind() != mdr.RelSetRegistry || x.last() >= t || b.edgeSeen[e] {
 			continue
 		}
-		if _, inScope := b.role[x.from]; inScope && !g.nodes[x.from].hub {
+		if _, inScope := b.role[x.from]; inScope && !g.nodes.at(x.from).hub {
 			continue
 		}
-		if host != 0 && g.nodes[x.from].host != host {
+		if host != 0 && g.nodes.at(x.from).host != host {
 			continue
 		}
-		if best == 0 || x.last() > g.edges[best].last() {
+		if best == 0 || x.last() > g.edges.at(best).last() {
 			best = e
 		}
 	}
 	if best == 0 {
 		return "", false
 	}
-	return blobVal(g.blobs, g.edges[best].attrs, "details"), true
+	return blobVal(g.blobs, g.edges.at(best).attrs, "details"), true
 }
 
 // splitEndpoint splits an "ip:addr:port" or "ip:[v6]:port" id.
@@ -1074,4 +1100,63 @@ func housekeepingKey(id string) bool {
 		}
 	}
 	return false
+}
+
+// housekeepingFiles are file paths (lower case, as in file ids) that
+// PowerShell and .NET write for any script or program they run — the
+// execution-policy probe, the profile start-up cache, the CLR usage log —
+// and that are never the attack's own artefact.
+var housekeepingFiles = []string{
+	`\__psscriptpolicytest_`,
+	`\microsoft\windows\powershell\startupprofiledata-`,
+	`\microsoft\clr_v4.0\usagelogs\`,
+	`\microsoft\clr_v4.0_32\usagelogs\`,
+}
+
+func housekeepingFile(id string) bool {
+	for _, k := range housekeepingFiles {
+		if strings.Contains(id, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// persistenceOfKey adds the service or scheduled task that a registry
+// value of the scope defines: a value under ...\Services\<name>\ is that
+// service's configuration (ImagePath its binary), one under
+// ...\Schedule\TaskCache\Tree\<path>\ that task's. So a service created
+// with sc.exe, or a task with schtasks.exe, is in the scope when only
+// Sysmon saw it (as services.exe or the scheduler writing its keys).
+func (b *scopeBuilder) persistenceOfKey(reg Item, ev string) {
+	k := strings.ToLower(reg.Name)
+	if j := strings.Index(k, `\services\`); j >= 0 && (strings.Contains(k[:j], `\currentcontrolset`) || strings.Contains(k[:j], `\controlset0`)) {
+		rest := reg.Name[j+len(`\services\`):]
+		name, value, ok := strings.Cut(rest, `\`)
+		if !ok || name == "" || strings.Contains(value, `\`) {
+			return // the service's own key, or a subkey (Parameters, Security)
+		}
+		it := Item{Kind: ItemService, EntityID: schema.ServiceID(reg.Host, name), Host: reg.Host, Name: name,
+			Action: ActCreated, Role: reg.Role, By: reg.By}
+		if reg.Action == ActModified {
+			it.Action = ActModified
+		}
+		x := b.add(it, ev, reg.firstEdgeAt, reg.Last.UnixMicro())
+		if strings.EqualFold(value, "ImagePath") {
+			x.ImagePath = reg.Data
+		}
+		return
+	}
+	const tree = `\schedule\taskcache\tree\`
+	if i := strings.Index(k, tree); i >= 0 {
+		rest := reg.Name[i+len(tree):]
+		j := strings.LastIndexByte(rest, '\\')
+		if j <= 0 {
+			return
+		}
+		path := `\` + rest[:j]
+		it := Item{Kind: ItemTask, EntityID: schema.TaskID(reg.Host, path), Host: reg.Host, Name: path,
+			Action: ActCreated, Role: reg.Role, By: reg.By}
+		b.add(it, ev, reg.firstEdgeAt, reg.Last.UnixMicro())
+	}
 }

@@ -61,9 +61,9 @@ func (g *Graph) ProcessTree(ctx context.Context, host string, from, to time.Time
 	}
 	in := map[uint32]*TreeNode{}
 	var procs []uint32
-	for e := g.nodes[h].headIn; e != 0; e = g.edges[e].nextIn {
-		x := &g.edges[e]
-		if x.kind() != mdr.RelRanOn || g.nodes[x.from].host != h {
+	for e := g.nodes.at(h).headIn; e != 0; e = g.edges.at(e).nextIn {
+		x := g.edges.at(e)
+		if x.kind() != mdr.RelRanOn || g.nodes.at(x.from).host != h {
 			continue
 		}
 		p := x.from
@@ -74,7 +74,7 @@ func (g *Graph) ProcessTree(ctx context.Context, host string, from, to time.Time
 		if t < lo || t >= hi {
 			continue
 		}
-		in[p] = &TreeNode{Process: g.entityOf(p), Label: g.label(p), User: g.userName(p), Start: usec(t), Hub: g.nodes[p].hub}
+		in[p] = &TreeNode{Process: g.entityOf(p), Label: g.label(p), User: g.userName(p), Start: usec(t), Hub: g.nodes.at(p).hub}
 		procs = append(procs, p)
 	}
 	if err := ctx.Err(); err != nil {
@@ -83,9 +83,9 @@ func (g *Graph) ProcessTree(ctx context.Context, host string, from, to time.Time
 	var roots []*TreeNode
 	for _, p := range procs {
 		var parent uint32
-		for e := g.nodes[p].headIn; e != 0; e = g.edges[e].nextIn {
-			if g.edges[e].kind() == mdr.RelSpawned {
-				parent = g.edges[e].from
+		for e := g.nodes.at(p).headIn; e != 0; e = g.edges.at(e).nextIn {
+			if g.edges.at(e).kind() == mdr.RelSpawned {
+				parent = g.edges.at(e).from
 			}
 		}
 		if pn, ok := in[parent]; ok && parent != p {
@@ -114,10 +114,10 @@ func sortTree(ns []*TreeNode) {
 // and pid, a host by its short name, a SID by the user that has it, else
 // the entity's name or id.
 func (g *Graph) label(n uint32) string {
-	x := &g.nodes[n]
+	x := g.nodes.at(n)
 	switch x.kind {
 	case mdr.EntityProcess:
-		img := x.name
+		img := g.nm(x)
 		if img == "" {
 			img = "?"
 		}
@@ -127,16 +127,16 @@ func (g *Graph) label(n uint32) string {
 		}
 		return s
 	case mdr.EntityHost:
-		return shortHost(x.name)
+		return shortHost(g.nm(x))
 	case mdr.EntityAccount:
 		if strings.HasPrefix(x.id, "sid:") {
 			if u := g.sidUser(strings.TrimPrefix(x.id, "sid:")); u != 0 {
-				return g.nodes[u].name
+				return g.nm(g.nodes.at(u))
 			}
 		}
 	}
-	if x.name != "" {
-		return x.name
+	if g.nm(x) != "" {
+		return g.nm(x)
 	}
 	return x.id
 }
@@ -149,7 +149,7 @@ func (g *Graph) sidUser(sid string) uint32 {
 }
 
 func (g *Graph) userName(p uint32) string {
-	if u := g.nodes[p].user; u != 0 {
+	if u := g.nodes.at(p).user; u != 0 {
 		return g.label(u)
 	}
 	return ""
@@ -244,8 +244,8 @@ func (g *Graph) EdgesBetween(from, to time.Time) []Edge {
 		hi = to.UnixMicro()
 	}
 	var out []Edge
-	for i := 1; i < len(g.edges); i++ {
-		if t := g.edges[i].first; t >= lo && t < hi {
+	for i := 1; i < g.edges.len(); i++ {
+		if t := g.edges.at(uint32(i)).first(); t >= lo && t < hi {
 			out = append(out, g.edgeOf(uint32(i)))
 		}
 	}
@@ -255,13 +255,13 @@ func (g *Graph) EdgesBetween(from, to time.Time) []Edge {
 
 func (g *Graph) hostOfEdge(e Edge) string {
 	if n, ok := g.ids[e.From]; ok {
-		if h := g.nodes[n].host; h != 0 {
-			return g.nodes[h].name
+		if h := g.nodes.at(n).host; h != 0 {
+			return g.nm(g.nodes.at(h))
 		}
 	}
 	for _, id := range []string{e.To, e.From} {
-		if n, ok := g.ids[id]; ok && g.nodes[n].kind == mdr.EntityHost {
-			return g.nodes[n].name
+		if n, ok := g.ids[id]; ok && g.nodes.at(n).kind == mdr.EntityHost {
+			return g.nm(g.nodes.at(n))
 		}
 	}
 	return ""
@@ -284,7 +284,7 @@ func (g *Graph) name(id string) string {
 
 func (g *Graph) attr(id, key string) string {
 	if n, ok := g.ids[id]; ok {
-		return blobVal(g.blobs, g.nodes[n].attrs, key)
+		return blobVal(g.blobs, g.nodes.at(n).attrs, key)
 	}
 	return ""
 }
@@ -292,8 +292,8 @@ func (g *Graph) attr(id, key string) string {
 func (g *Graph) describe(r Edge) string {
 	from, to := g.name(r.From), g.name(r.To)
 	on := ""
-	if n, ok := g.ids[r.From]; ok && g.nodes[n].host != 0 {
-		on = " on " + g.label(g.nodes[n].host)
+	if n, ok := g.ids[r.From]; ok && g.nodes.at(n).host != 0 {
+		on = " on " + g.label(g.nodes.at(n).host)
 	}
 	a := r.Attrs
 	switch r.Kind {
@@ -398,8 +398,8 @@ func (g *Graph) describe(r Edge) string {
 }
 
 func (g *Graph) nameOf(id string) string {
-	if n, ok := g.ids[id]; ok && g.nodes[n].name != "" {
-		return g.nodes[n].name
+	if n, ok := g.ids[id]; ok && g.nm(g.nodes.at(n)) != "" {
+		return g.nm(g.nodes.at(n))
 	}
 	return id
 }
@@ -412,9 +412,9 @@ func (g *Graph) executedBy(id string) []string {
 	}
 	var out []string
 	var ps []uint32
-	for e := g.nodes[n].headIn; e != 0; e = g.edges[e].nextIn {
-		if g.edges[e].kind() == mdr.RelExecuted && !slices.Contains(ps, g.edges[e].from) {
-			ps = append(ps, g.edges[e].from)
+	for e := g.nodes.at(n).headIn; e != 0; e = g.edges.at(e).nextIn {
+		if g.edges.at(e).kind() == mdr.RelExecuted && !slices.Contains(ps, g.edges.at(e).from) {
+			ps = append(ps, g.edges.at(e).from)
 		}
 	}
 	slices.Reverse(ps) // oldest first
