@@ -2,6 +2,7 @@ package respond
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"cel.dev/cel-go/cel"
@@ -25,20 +27,24 @@ import (
 //	condition  := or
 //	or         := and { OR and }
 //	and        := unary { AND unary }
-//	unary      := NOT unary | ( condition ) | [ condition ] | comparison
-//	comparison := condOperand [NOT] op condOperand
+//	unary      := NOT unary | EXISTS __name__:value | ( condition ) | [ condition ] | comparison
+//	comparison := operand [NOT] op operand
 //	op         := = | != | > | < | >= | <= | IN | LIKE | MATCHES | ISSUBSET | ISSUPERSET
-//	condOperand    := __name__:value | 'string' | number | true | false | ( condOperand, … ) | word
+//	operand    := __name__:value | 'string' | t'timestamp' | h'hex' | b'base64'
+//	            | number | true | false | ( operand, … ) | word
 //
-// Keywords are upper case in STIX; lower case is accepted too. A variable reference inside a quoted
-// string is substituted too ('__ip__:value'). The variable's CACAO type
-// chooses how values compare: integer, long and float numerically, bool as
-// booleans, ipv4-addr and ipv6-addr as addresses (IN and ISSUBSET test
-// membership of a CIDR), everything else as strings; a number literal
-// compared with an untyped value compares numerically. LIKE takes SQL
-// wildcards (% and _), MATCHES an RE2 regular expression. A null (unknown)
-// variable equals only null, and so does a variable that nothing declared
-// or returned (the loader warns about those).
+// Keywords are upper case in STIX; lower case is accepted too. A variable
+// reference inside a quoted string is substituted too ('__ip__:value').
+// The variable's CACAO type chooses how values compare: integer, long and
+// float numerically, bool as booleans, timestamps (against a t'…'
+// constant) in time order, hashes and hex strings without regard to case,
+// ipv4-addr and ipv6-addr as addresses (IN and ISSUBSET test membership of
+// a CIDR), everything else as strings; a number literal compared with an
+// untyped value compares numerically. LIKE takes SQL wildcards (% and _),
+// MATCHES an RE2 regular expression. A null (unknown) variable equals only
+// null, and so does a variable that nothing declared or returned (the
+// loader warns about those). STIX object paths (file:name) and observation
+// qualifiers have no meaning over variables and are refused at load time.
 //
 // As an extension, a condition that starts with "cel:" is a CEL expression
 // over the map vars (variable name with its underscores → value, typed as
@@ -48,7 +54,7 @@ import (
 //
 // compiled once at load time and evaluated under a cost limit.
 
-// condition is a compiled if/while condition.
+// stepCondition is a compiled if/while condition.
 type stepCondition interface {
 	eval(ctx context.Context, s *varScope) (bool, error)
 }
@@ -122,7 +128,13 @@ func lexCondition(src string) ([]condToken, error) {
 		case c == ',':
 			toks = append(toks, condToken{tokComma, ",", i})
 			i++
-		case c == '\'' || c == '"':
+		case c == '\'' || c == '"' || (c == 't' || c == 'h' || c == 'b') && i+1 < len(src) && src[i+1] == '\'':
+			prefix := ""
+			if c != '\'' && c != '"' { // STIX typed constants: t'timestamp', h'hex', b'base64'
+				prefix = string(c)
+				i++
+				c = '\''
+			}
 			var b strings.Builder
 			j := i + 1
 			closed := false
@@ -142,7 +154,7 @@ func lexCondition(src string) ([]condToken, error) {
 			if !closed {
 				return nil, fmt.Errorf("condition: unterminated string at offset %d", i)
 			}
-			toks = append(toks, condToken{tokString, b.String(), i})
+			toks = append(toks, condToken{tokString, prefix + "\x00" + b.String(), i})
 			i = j + 1
 		case c == '=' || c == '!' || c == '<' || c == '>':
 			j := i + 1
@@ -244,6 +256,16 @@ func (p *condParser) unary(depth int) (stepCondition, error) {
 			return nil, err
 		}
 		return &notNode{n}, nil
+	case t.kind == tokWord && strings.EqualFold(t.text, "EXISTS"):
+		p.pos++
+		o, err := p.condOperand(false)
+		if err != nil {
+			return nil, err
+		}
+		if o.ref == "" {
+			return nil, fmt.Errorf("condition: EXISTS at offset %d needs a variable (__name__:value)", t.off)
+		}
+		return &existsNode{name: o.ref}, nil
 	case t.kind == tokLParen || t.kind == tokLBrack:
 		closer := tokRParen
 		if t.kind == tokLBrack {
@@ -322,7 +344,22 @@ func (p *condParser) condOperand(allowList bool) (*condOperand, error) {
 	p.pos++
 	switch t.kind {
 	case tokString:
-		return &condOperand{text: t.text, kind: "string", quoted: true}, nil
+		prefix, text, _ := strings.Cut(t.text, "\x00")
+		switch prefix {
+		case "t":
+			if _, err := time.Parse(time.RFC3339Nano, text); err != nil {
+				return nil, fmt.Errorf("condition: t'%s' at offset %d is not an RFC 3339 timestamp", text, t.off)
+			}
+			return &condOperand{text: text, kind: "timestamp"}, nil
+		case "h":
+			if _, err := hex.DecodeString(text); err != nil {
+				return nil, fmt.Errorf("condition: h'%s' at offset %d is not hexadecimal", text, t.off)
+			}
+			return &condOperand{text: strings.ToLower(text), kind: "hexstring"}, nil
+		case "b":
+			return &condOperand{text: text, kind: "string"}, nil
+		}
+		return &condOperand{text: text, kind: "string", quoted: true}, nil
 	case tokLParen:
 		if !allowList {
 			return nil, fmt.Errorf("condition: unexpected '(' at offset %d", t.off)
@@ -352,7 +389,7 @@ func (p *condParser) condOperand(allowList bool) (*condOperand, error) {
 			return &condOperand{ref: strings.TrimSuffix(w, ":value"), text: w}, nil
 		}
 		switch u := strings.ToUpper(w); {
-		case u == "AND" || u == "OR" || u == "NOT" || isOpWord(u):
+		case u == "AND" || u == "OR" || u == "NOT" || u == "EXISTS" || isOpWord(u):
 			return nil, fmt.Errorf("condition: keyword %s at offset %d where a value was expected", w, t.off)
 		case u == "TRUE" || u == "FALSE":
 			return &condOperand{text: strings.ToLower(w), kind: "bool"}, nil
@@ -389,6 +426,14 @@ func (n *boolNode) eval(ctx context.Context, s *varScope) (bool, error) {
 		return l, nil
 	}
 	return n.r.eval(ctx, s)
+}
+
+// existsNode is STIX's EXISTS: the variable is declared and not null.
+type existsNode struct{ name string }
+
+func (n *existsNode) eval(_ context.Context, s *varScope) (bool, error) {
+	v, ok := s.lookup(n.name)
+	return ok && !v.Null, nil
 }
 
 type notNode struct{ n stepCondition }
@@ -512,6 +557,15 @@ func compareValues(l condValue, op string, r condValue, re *regexp.Regexp) (bool
 		return false, fmt.Errorf("%s needs IP addresses or CIDR prefixes, got %q and %q", op, l.s, r.s)
 	}
 	switch {
+	case l.typ == "timestamp" || r.typ == "timestamp":
+		lt, err1 := time.Parse(time.RFC3339Nano, strings.TrimSpace(l.s))
+		rt, err2 := time.Parse(time.RFC3339Nano, strings.TrimSpace(r.s))
+		if err1 != nil || err2 != nil {
+			return false, fmt.Errorf("cannot compare %q %s %q as timestamps", l.s, op, r.s)
+		}
+		return condOrdered(lt.Compare(rt), op), nil
+	case l.typ == "hexstring" || r.typ == "hexstring" || strings.HasSuffix(l.typ, "hash") || strings.HasSuffix(r.typ, "hash"):
+		return condOrdered(strings.Compare(strings.ToLower(l.s), strings.ToLower(r.s)), op), nil
 	case l.typ == "bool" || r.typ == "bool":
 		lb, err1 := strconv.ParseBool(strings.TrimSpace(l.s))
 		rb, err2 := strconv.ParseBool(strings.TrimSpace(r.s))

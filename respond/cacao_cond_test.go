@@ -19,6 +19,8 @@ func condScope() *varScope {
 		"__null__":   {Type: "string", Null: true},
 		"__limit__":  {Type: "integer", Value: "10"},
 		"__target__": {Type: "string", Value: "WS-042"},
+		"__seen__":   {Type: "string", Value: "2026-12-03T18:00:00Z"},
+		"__sha__":    {Type: "sha256-hash", Value: "9f86d081"},
 	}, nil)
 }
 
@@ -68,6 +70,14 @@ func TestConditions(t *testing.T) {
 		{"__null__:value > 0", false},
 		{"__undeclared__:value = 'x'", false},
 		{"__undeclared__:value != 'x'", true},
+		// STIX EXISTS and typed constants
+		{"EXISTS __host__:value", true},
+		{"EXISTS __null__:value", false},
+		{"NOT EXISTS __undeclared__:value", true},
+		{"__seen__:value > t'2026-01-01T00:00:00Z'", true},
+		{"__seen__:value < t'2026-01-01T00:00:00.000Z'", false},
+		{"__sha__:value = h'9F86D081'", true},
+		{"__sha__:value = '9F86D081'", true},
 		// lower-case keywords
 		{"__count__:value > 1 and not __host__:value like 'SRV%'", true},
 		{"__on__:value = TRUE", true},
@@ -108,6 +118,9 @@ func TestConditionErrors(t *testing.T) {
 		{"__host__:value = 'a' AND", "unexpected end"},
 		{strings.Repeat("(", 40) + "__count__:value = 3" + strings.Repeat(")", 40), "nests deeper"},
 		{"cel: vars[", "cel condition"},
+		{"__seen__:value > t'yesterday'", "not an RFC 3339 timestamp"},
+		{"__sha__:value = h'xyz'", "not hexadecimal"},
+		{"EXISTS 'x'", "EXISTS at offset 0 needs a variable"},
 		{`cel: "a string"`, "want bool"},
 	}
 	for _, c := range compile {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 )
 
 // This file holds the JSON decoding and encoding of commands. Decoding is
@@ -34,6 +35,10 @@ func (c *Command) UnmarshalJSON(data []byte) error {
 
 func decodeCommand(data []byte, p *problems) Command {
 	var c Command
+	if !utf8.Valid(data) {
+		p.add("", "not valid UTF-8 (I-JSON, RFC 7493, which OpenC2 requires)")
+		return c
+	}
 	m, ok := object(data, "", p)
 	if !ok {
 		return c
@@ -680,116 +685,13 @@ func decodeActuator(raw json.RawMessage, path string, p *problems) *ActuatorSpec
 }
 
 // MarshalJSON writes the target's choice(s) in OpenC2 JSON.
-func (t Target) MarshalJSON() ([]byte, error) {
-	type plain Target // the tagged LS fields, without this method
-	base, err := json.Marshal(plain(t))
-	if err != nil {
-		return nil, err
-	}
-	w := &objWriter{}
-	w.buf.Write(base[:len(base)-1]) // drop '}'
-	if len(base) > 2 {
-		w.n = 1
-	}
-	if t.Account != nil || t.RegistryEntry != nil || t.Service != nil {
-		if t.colonER {
-			if t.Account != nil {
-				w.field(TargetAccount, t.Account)
-			}
-			if t.RegistryEntry != nil {
-				w.field(TargetRegistryEntry, t.RegistryEntry)
-			}
-			if t.Service != nil {
-				w.field(TargetService, t.Service)
-			}
-		} else {
-			er := newObj()
-			if t.Account != nil {
-				er.field("account", t.Account)
-			}
-			if t.RegistryEntry != nil {
-				er.field("registry_entry", t.RegistryEntry)
-			}
-			if t.Service != nil {
-				er.field("service", t.Service)
-			}
-			b, err := er.done()
-			if err != nil {
-				return nil, err
-			}
-			w.raw("er", b)
-		}
-	}
-	if t.ScheduledTask != nil {
-		if t.nestedMDR {
-			b, err := json.Marshal(map[string]*ScheduledTask{"scheduled_task": t.ScheduledTask})
-			if err != nil {
-				return nil, err
-			}
-			w.raw("mdr", b)
-		} else {
-			w.field(TargetScheduledTask, t.ScheduledTask)
-		}
-	}
-	w.ext(t.Extensions)
-	return w.done()
-}
+func (t Target) MarshalJSON() ([]byte, error) { return appendTarget(nil, &t), nil }
 
 // MarshalJSON writes the arguments in OpenC2 JSON.
-func (a Args) MarshalJSON() ([]byte, error) {
-	type plain Args
-	base, err := json.Marshal(plain(a))
-	if err != nil {
-		return nil, err
-	}
-	if len(a.Extensions) == 0 {
-		return base, nil
-	}
-	w := &objWriter{}
-	w.buf.Write(base[:len(base)-1])
-	if len(base) > 2 {
-		w.n = 1
-	}
-	w.ext(a.Extensions)
-	return w.done()
-}
+func (a Args) MarshalJSON() ([]byte, error) { return appendArgs(nil, &a), nil }
 
 // MarshalJSON writes the er arguments in OpenC2 JSON.
-func (e ERArgs) MarshalJSON() ([]byte, error) {
-	type plain ERArgs
-	base, err := json.Marshal(plain(e))
-	if err != nil {
-		return nil, err
-	}
-	if len(e.DownstreamDevice) == 0 {
-		return base, nil
-	}
-	w := &objWriter{}
-	w.buf.Write(base[:len(base)-1])
-	if len(base) > 2 {
-		w.n = 1
-	}
-	if len(e.DownstreamDevice) == 1 && !e.ddArray {
-		w.field("downstream_device", e.DownstreamDevice[0])
-	} else {
-		w.field("downstream_device", e.DownstreamDevice)
-	}
-	return w.done()
-}
+func (e ERArgs) MarshalJSON() ([]byte, error) { return appendERArgs(nil, &e), nil }
 
 // MarshalJSON writes the actuator as {"<profile>": {specifiers}}.
-func (a ActuatorSpec) MarshalJSON() ([]byte, error) {
-	spec := newObj()
-	if a.Hostname != "" {
-		spec.field("hostname", a.Hostname)
-	}
-	spec.ext(a.Specifiers)
-	b, err := spec.done()
-	if err != nil {
-		return nil, err
-	}
-	w := newObj()
-	w.raw(a.Profile, b)
-	w.ext(a.extra)
-	return w.done()
-}
+func (a ActuatorSpec) MarshalJSON() ([]byte, error) { return appendActuator(nil, &a), nil }

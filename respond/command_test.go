@@ -185,7 +185,7 @@ func TestValidateReasons(t *testing.T) {
 		{`{"action":"query","target":{"er":{"account":{"uid":"1"}}}}`, "action"},
 		{`{"action":"stop","target":{"process":{"pid":4}},"actuator":{"er":{}}}`, "args.er.downstream_device"},
 		{`{"action":"delete","target":{"mdr:scheduled_task":{"name":"\\T"}},"actuator":{"er":{}}}`, "args.er.downstream_device"},
-		{`{"action":"query","target":{"mdr:scheduled_task":{"name":"\\T"}}}`, "action"},
+		{`{"action":"copy","target":{"mdr:scheduled_task":{"name":"\\T"}}}`, "action"},
 		{`{"action":"deny","target":{"file":{"hashes":{"sha256":"abc"}}}}`, "target.file.hashes.sha256"},
 		{`{"action":"allow","target":{"ipv4_net":"10.0.0.1/33"}}`, "target.ipv4_net"},
 		{`{"action":"deny","target":{"uri":"http://x"},"command_id":"has space"}`, "command_id"},
@@ -272,4 +272,19 @@ func FuzzParseCommand(f *testing.F) {
 			t.Fatalf("re-parse of %s: %v", b, err)
 		}
 	})
+}
+
+func TestIJSONRules(t *testing.T) {
+	mustReason(t, `{"action":"deny","action":"allow","target":{"uri":"http://x"}}`, "")
+	mustReason(t, `{"action":"deny","target":{"device":{"hostname":"a","hostname":"b"}}}`, "target.device")
+	if _, err := ParseCommand([]byte("{\"action\":\"deny\",\"target\":{\"uri\":\"http://x\xff\"}}")); err == nil {
+		t.Error("invalid UTF-8 accepted")
+	}
+	if rep := CheckMessage([]byte("{\"status\":200,\"status_text\":\"\xc3\"}")); rep.Valid || rep.Kind != KindNotJSON {
+		t.Errorf("invalid UTF-8 response: %+v", rep)
+	}
+	// colons inside strings and nested objects are not members
+	if _, err := ParseCommand([]byte(`{"action":"deny","target":{"uri":"http://x:80/a\":b"},"args":{"slpf":{"a":{"b":1}}}}`)); err != nil {
+		t.Errorf("valid command refused: %v", err)
+	}
 }

@@ -391,9 +391,11 @@ func (d *Dispatcher) route(c *Command) (*registered, error) {
 // actuator (or records a dry run), recording every state change in the
 // audit log. It returns the history entry.
 //
-// A command whose command_id the dispatcher already knows is not sent
-// again: Dispatch waits for that entry to finish and returns it with
-// Duplicate set. A command without command_id gets a new one.
+// A command whose command_id the dispatcher already knows (among the
+// entries it keeps, see Config.MaxHistory) is not sent again: Dispatch
+// waits for that entry to finish and returns it with Duplicate set; the
+// same command_id on a different command is an error wrapping
+// mdr.ErrConflict. A command without command_id gets a new one.
 //
 // The error is nil only when the command was executed (or dry-run, or,
 // for status 102, accepted). Otherwise it wraps ErrInvalid (validation),
@@ -423,6 +425,12 @@ func (d *Dispatcher) dispatch(ctx context.Context, req Request, undoOf string) (
 		return Result{}, fmt.Errorf("respond: dispatcher: %w", mdr.ErrClosed)
 	}
 	if e, ok := d.entries[id]; ok {
+		same := !e.res.Manual && string(e.res.Request.Command.AppendJSON(nil)) == string(req.Command.AppendJSON(nil))
+		d.mu.Unlock()
+		if !same {
+			return Result{}, fmt.Errorf("%w: respond: command_id %q was already used for a different command", mdr.ErrConflict, id)
+		}
+		d.mu.Lock()
 		d.stats.Duplicates++
 		d.mu.Unlock()
 		return d.waitDuplicate(ctx, e)

@@ -149,7 +149,7 @@ func BenchmarkDispatchBadger(b *testing.B) {
 	}
 	var n atomic.Int64
 	b.ReportAllocs()
-	b.SetParallelism(128)
+	b.SetParallelism(256)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

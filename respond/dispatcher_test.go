@@ -3,6 +3,7 @@ package respond
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -311,6 +312,11 @@ func TestIdempotentByCommandID(t *testing.T) {
 	if edr.callCount() != 1 || dups != 7 {
 		t.Fatalf("calls %d duplicates %d", edr.callCount(), dups)
 	}
+	other := containCmd("ws2")
+	other.CommandID = c.CommandID
+	if _, err := d.Dispatch(context.Background(), Request{Command: other}); !errors.Is(err, mdr.ErrConflict) {
+		t.Fatalf("reused command_id on another command: %v", err)
+	}
 }
 
 func TestRetriesTransientOnly(t *testing.T) {
@@ -480,4 +486,25 @@ func TestRoutingByHostAndSpecifier(t *testing.T) {
 	if r, err := d.Dispatch(ctx, Request{Command: acct}); err != nil || r.Actuator != "edr-east" {
 		t.Fatalf("by downstream device: %v %+v", err, r)
 	}
+}
+
+// TestManyConcurrentDispatches runs more concurrent commands than the
+// audit journal's queue holds.
+func TestManyConcurrentDispatches(t *testing.T) {
+	st := store.NewMemory()
+	d, edr := newTestDispatcher(t, st, Config{Enforce: true, Policy: Policy{Level: AutomationFull}, BatchConcurrency: 3000})
+	reqs := make([]Request, 3000)
+	for i := range reqs {
+		reqs[i] = Request{Command: containCmd(fmt.Sprintf("h%d", i))}
+	}
+	if _, err := d.DispatchBatch(context.Background(), reqs); err != nil {
+		t.Fatal(err)
+	}
+	if edr.callCount() != 3000 {
+		t.Fatalf("%d calls", edr.callCount())
+	}
+	if s := d.Stats(); s.AuditChanges != 4*3000 {
+		t.Fatalf("audit changes %d", s.AuditChanges)
+	}
+	verifyAudit(t, st)
 }

@@ -22,6 +22,16 @@
 // scheduled by a command's stop_time or duration), and a hash-chained
 // audit record in the store for every state change.
 //
+// The dispatcher's audit records are its journal too: every state change
+// of a history entry (requested, allowed, pending, approved, rejected,
+// denied, running, dry_run, executed, failed, undone) is a step recorded
+// before the call that made it returns, and the decision is recorded
+// before the actuator acts. Concurrent commands share audit records (one
+// synced append per group, zstd-compressed above 4 KiB), DecodeAudit reads
+// them back, and NewDispatcher replays them after its last checkpoint to
+// restore history, pending approvals and scheduled undos. store.Verify
+// checks the chain.
+//
 // Advisor maps an incident's ATT&CK techniques to D3FEND countermeasures
 // and proposes ranked OpenC2 commands with a rationale each.
 //

@@ -101,13 +101,15 @@ type journal struct {
 	zenc *zstd.Encoder // used by the loop goroutine only
 	zbuf []byte
 
-	mu         sync.Mutex
+	sendMu sync.RWMutex // guards closed and sends on reqs
+	closed bool
+
+	mu         sync.Mutex // guards the counters and lastSeq
 	records    int64
 	nchanges   int64
 	bytes      int64
 	appendTime time.Duration
 	lastSeq    uint64
-	closed     bool
 }
 
 func newJournal(st Store, d *Dispatcher) *journal {
@@ -173,14 +175,16 @@ func (j *journal) write(ctx context.Context, changes []change) error {
 	if err != nil {
 		return fmt.Errorf("respond: audit: %w", err)
 	}
-	j.mu.Lock()
+	// sendMu (not mu, which the loop takes to count) guards the send
+	// against close; the send may block while the queue is full
+	j.sendMu.RLock()
 	if j.closed {
-		j.mu.Unlock()
+		j.sendMu.RUnlock()
 		return fmt.Errorf("respond: audit journal: %w", mdr.ErrClosed)
 	}
 	r := &jreq{items: items, steps: n, done: make(chan error, 1)}
 	j.reqs <- r
-	j.mu.Unlock()
+	j.sendMu.RUnlock()
 	return <-r.done
 }
 
@@ -261,14 +265,14 @@ func (j *journal) seq() uint64 {
 }
 
 func (j *journal) close() {
-	j.mu.Lock()
+	j.sendMu.Lock()
 	if j.closed {
-		j.mu.Unlock()
+		j.sendMu.Unlock()
 		return
 	}
 	j.closed = true
 	close(j.reqs)
-	j.mu.Unlock()
+	j.sendMu.Unlock()
 	<-j.stopped
 }
 

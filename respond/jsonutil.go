@@ -53,7 +53,43 @@ func object(raw json.RawMessage, path string, p *problems) (map[string]json.RawM
 		p.add(path, "malformed object: %v", err)
 		return nil, false
 	}
+	if n := countMembers(raw); n != len(m) {
+		// I-JSON (RFC 7493), which OpenC2's JSON serialisation follows,
+		// forbids duplicate member names
+		p.add(path, "object has %d members but %d distinct names: a member name is repeated", n, len(m))
+	}
 	return m, true
+}
+
+// countMembers counts the members of the JSON object raw (well-formed) by
+// counting the colons at its top level outside strings.
+func countMembers(raw []byte) int {
+	n, depth, inStr := 0, 0, false
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if inStr {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = true
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case ':':
+			if depth == 1 {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // sortedKeys returns m's keys in order, so problems come out in a stable
@@ -158,55 +194,4 @@ func strList(raw json.RawMessage, path string, p *problems) ([]string, bool) {
 		out = append(out, s)
 	}
 	return out, good
-}
-
-// objWriter writes a JSON object field by field in a chosen order.
-type objWriter struct {
-	buf bytes.Buffer
-	n   int
-	err error
-}
-
-func newObj() *objWriter {
-	w := &objWriter{}
-	w.buf.WriteByte('{')
-	return w
-}
-
-func (w *objWriter) raw(name string, v []byte) {
-	if w.n > 0 {
-		w.buf.WriteByte(',')
-	}
-	w.n++
-	k, _ := json.Marshal(name)
-	w.buf.Write(k)
-	w.buf.WriteByte(':')
-	w.buf.Write(v)
-}
-
-func (w *objWriter) field(name string, v any) {
-	if w.err != nil {
-		return
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		w.err = err
-		return
-	}
-	w.raw(name, b)
-}
-
-// ext writes extension members in key order.
-func (w *objWriter) ext(m map[string]json.RawMessage) {
-	for _, k := range sortedKeys(m) {
-		w.raw(k, m[k])
-	}
-}
-
-func (w *objWriter) done() ([]byte, error) {
-	if w.err != nil {
-		return nil, w.err
-	}
-	w.buf.WriteByte('}')
-	return w.buf.Bytes(), nil
 }

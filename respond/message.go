@@ -3,6 +3,7 @@ package respond
 import (
 	"bytes"
 	"encoding/json"
+	"unicode/utf8"
 )
 
 // Message kinds reported by CheckMessage.
@@ -31,6 +32,9 @@ type Report struct {
 // {"openc2": {"request"|"response": ...}}} — and validates it.
 func CheckMessage(data []byte) Report {
 	data = bytes.TrimSpace(data)
+	if !utf8.Valid(data) {
+		return Report{Kind: KindNotJSON, Reasons: []string{"not valid UTF-8 (I-JSON, RFC 7493, which OpenC2 requires)"}}
+	}
 	if !json.Valid(data) {
 		reason := "not JSON"
 		if len(data) == 0 {

@@ -655,7 +655,7 @@ func (x *execution) command(ctx context.Context, f *frame, st *Step, i int, sc *
 	case CommandOpenC2HTTP:
 		return x.openC2(ctx, f, st, i, sc, rec)
 	case CommandManual:
-		return x.manualCommand(ctx, f, st, c, sc)
+		return x.manualCommand(ctx, f, st, c, sc, rec)
 	}
 	if x.e.runner == nil || !x.e.types[c.Type] {
 		return fmt.Errorf("%w: command type %q", ErrUnsupported, c.Type)
@@ -933,7 +933,7 @@ func substituteJSON(v any, sc *varScope) (any, error) {
 	return v, nil
 }
 
-func (x *execution) manualCommand(ctx context.Context, f *frame, st *Step, c CommandData, sc *varScope) error {
+func (x *execution) manualCommand(ctx context.Context, f *frame, st *Step, c CommandData, sc *varScope, rec *StepRecord) error {
 	if x.e.manual == nil {
 		return fmt.Errorf("%w: command type manual (no responder)", ErrUnsupported)
 	}
@@ -964,6 +964,9 @@ func (x *execution) manualCommand(ctx context.Context, f *frame, st *Step, c Com
 		}
 		return fmt.Errorf("%w by %s", ErrManualDeclined, by)
 	}
+	if ans.By != "" {
+		rec.Detail = appendDetail(rec.Detail, "manual: approved by "+ans.By)
+	}
 	return assignOut(sc, st.OutArgs, ans.Values)
 }
 
@@ -986,13 +989,22 @@ type Approvals interface {
 // manual command becomes a pending approval titled with the step, which a
 // named principal approves or rejects (Dispatcher.Approve, Reject) before
 // the step's timeout; the audit log records it like any command. Approvals
-// carry no values, so out_args of manual steps keep their values.
+// carry no values, so out_args of manual steps keep their values. When the
+// step ends before an answer, the approval is rejected (if a has Reject,
+// as *Dispatcher does) rather than left pending.
 func ManualApprovals(a Approvals) ManualResponder { return approvalResponder{a} }
 
 type approvalResponder struct{ a Approvals }
 
+// approvalRejecter is the optional capability ManualApprovals uses to
+// withdraw an approval whose step ended first (*Dispatcher has it).
+type approvalRejecter interface {
+	Reject(ctx context.Context, id, principal, reason string) error
+}
+
 func (r approvalResponder) Ask(ctx context.Context, req ManualRequest) (ManualAnswer, error) {
 	ar := ApprovalRequest{
+		ID:          NewCommandID(),
 		Title:       fmt.Sprintf("CACAO playbook %s step %s: %s", req.PlaybookID, req.StepID, req.StepName),
 		Description: req.Command,
 		Requester:   "playbook " + req.PlaybookID,
@@ -1004,6 +1016,13 @@ func (r approvalResponder) Ask(ctx context.Context, req ManualRequest) (ManualAn
 		ar.Timeout = time.Until(req.Deadline)
 	}
 	res, err := r.a.RequestApproval(ctx, ar)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ErrRejected) {
+		// The step timed out (or the run ended) before anyone answered:
+		// reject the approval now rather than leave it pending.
+		if rj, ok := r.a.(approvalRejecter); ok {
+			_ = rj.Reject(context.WithoutCancel(ctx), ar.ID, "playbook", "the step ended before an answer: "+ctx.Err().Error())
+		}
+	}
 	switch {
 	case err == nil:
 		return ManualAnswer{Approved: true, By: res.Approver}, nil

@@ -527,3 +527,20 @@ func TestPlaybookBuiltByHandDoesNotPanic(t *testing.T) {
 		t.Fatalf("if %+v", r)
 	}
 }
+
+func TestCommandRecorderAnswersOutArgs(t *testing.T) {
+	rec := NewCommandRecorder()
+	rec.Outputs = map[string]string{"__count__": "0", "__ticket__": "T-9"}
+	e, err := NewPlaybookEngine(WithCommandRunner(rec), WithDispatcher(&recordingSender{}), WithManualResponder(&answeringResponder{approve: true}),
+		WithPlaybookLibrary(NewPlaybookSet(mustParse(t, "notify-owner.json"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := e.Run(context.Background(), mustParse(t, "all-steps.json"), RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Variables["__ticket__"].Value != "T-9" || len(rec.Requests()) != 3 { // count, triage, ticket
+		t.Fatalf("ticket %+v, %d requests", ex.Variables["__ticket__"], len(rec.Requests()))
+	}
+}

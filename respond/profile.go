@@ -63,12 +63,15 @@ func ERPairs() Pairs {
 }
 
 // MDRPairs returns the pairs of mdrkit's "mdr" extension: the er matrix
-// plus the scheduled-task target and the compensating actions the er
-// matrix lacks (start and create er:service, which undo stop and delete).
+// plus the scheduled-task target, the compensating actions the er matrix
+// lacks (start and create er:service, which undo stop and delete), and
+// query of each endpoint target (its current state, read-only).
 // Commands whose actuator is "mdr" are checked against it; mdr:* targets
 // are checked against it whatever the actuator.
 func MDRPairs() Pairs {
 	ps := ERPairs()
+	ps[ActionQuery] = append(ps[ActionQuery], TargetDevice, TargetFile, TargetProcess, TargetAccount,
+		TargetRegistryEntry, TargetService, TargetScheduledTask)
 	ps[ActionStart] = append(ps[ActionStart], TargetService, TargetScheduledTask)
 	ps[ActionStop] = append(ps[ActionStop], TargetScheduledTask)
 	ps[ActionCreate] = append(ps[ActionCreate], TargetService, TargetScheduledTask)

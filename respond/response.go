@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // StatusCode is an OpenC2 response status (LS §3.3.2.1).
@@ -111,6 +112,10 @@ func (r *Response) UnmarshalJSON(data []byte) error {
 
 func decodeResponse(data []byte, p *problems) Response {
 	var r Response
+	if !utf8.Valid(data) {
+		p.add("", "not valid UTF-8 (I-JSON, RFC 7493, which OpenC2 requires)")
+		return r
+	}
 	m, ok := object(data, "", p)
 	if !ok {
 		return r
@@ -210,69 +215,10 @@ func decodePairs(raw json.RawMessage, path string, p *problems) Pairs {
 
 // MarshalJSON writes the response in OpenC2 JSON, with Undo in the mdr
 // results namespace.
-func (r Response) MarshalJSON() ([]byte, error) {
-	w := newObj()
-	w.field("status", int(r.Status))
-	if r.StatusText != "" {
-		w.field("status_text", r.StatusText)
-	}
-	if r.Results != nil || r.Undo != nil {
-		res := Results{}
-		if r.Results != nil {
-			res = *r.Results
-		}
-		if r.Undo != nil {
-			b, err := json.Marshal(map[string]*Command{"undo": r.Undo})
-			if err != nil {
-				return nil, err
-			}
-			ext := make(map[string]json.RawMessage, len(res.Extensions)+1)
-			for k, v := range res.Extensions {
-				ext[k] = v
-			}
-			ext["mdr"] = b
-			res.Extensions = ext
-		}
-		w.field("results", res)
-	}
-	return w.done()
-}
+func (r Response) MarshalJSON() ([]byte, error) { return r.AppendJSON(nil), nil }
 
 // MarshalJSON writes the results in OpenC2 JSON.
-func (r Results) MarshalJSON() ([]byte, error) {
-	w := newObj()
-	if r.Versions != nil {
-		w.field("versions", r.Versions)
-	}
-	if r.Profiles != nil {
-		w.field("profiles", r.Profiles)
-	}
-	if r.Pairs != nil {
-		keys := make([]string, 0, len(r.Pairs))
-		for a := range r.Pairs {
-			keys = append(keys, string(a))
-		}
-		slices.Sort(keys)
-		pw := newObj()
-		for _, k := range keys {
-			ts := r.Pairs[Action(k)]
-			if ts == nil {
-				ts = []string{}
-			}
-			pw.field(k, ts)
-		}
-		b, err := pw.done()
-		if err != nil {
-			return nil, err
-		}
-		w.raw("pairs", b)
-	}
-	if r.RateLimit != nil {
-		w.field("rate_limit", *r.RateLimit)
-	}
-	w.ext(r.Extensions)
-	return w.done()
-}
+func (r Results) MarshalJSON() ([]byte, error) { return appendResults(nil, &r, nil), nil }
 
 // Validate checks r against OpenC2 v1.0: a known status code, non-empty
 // results, well-formed features results (versions, profiles, pairs of

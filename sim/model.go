@@ -181,7 +181,10 @@ type Emitted struct {
 type Stats struct {
 	Events        int   // events emitted
 	DroppedEvents int64 // events not kept because of Config.MaxEvents
-	Hosts         int
+	// DroppedSessions counts logons whose session a host did not keep
+	// (past Config.MaxObjects sessions).
+	DroppedSessions int64
+	Hosts           int
 }
 
 // Fleet is a simulated fleet of Windows hosts. Every change to a host
@@ -189,20 +192,22 @@ type Stats struct {
 // safe for concurrent use: one mutex guards the fleet, so operations are
 // applied (and their events numbered) one at a time.
 type Fleet struct {
-	mu        sync.Mutex
-	cfg       Config
-	clock     Clock
-	rng       *rand.Rand
-	hosts     map[string]*host // lower-case short and full names
-	order     []*host
-	domSID    string
-	log       []Emitted
-	seq       int
-	dropped   int64
-	observer  func(Emitted)
-	label     string      // label of the events being emitted (lock held)
-	lastStamp time.Time   // when the last event happened (see eventTime)
-	journal   *[]Artifact // while a scenario step runs: what it changed
+	mu              sync.Mutex
+	cfg             Config
+	clock           Clock
+	rng             *rand.Rand
+	hosts           map[string]*host // lower-case short and full names
+	order           []*host
+	domSID          string
+	log             []Emitted
+	seq             int
+	dropped         int64
+	observer        func(Emitted)
+	label           string      // label of the events being emitted (lock held)
+	lastStamp       time.Time   // when the last event happened (see eventTime)
+	journal         *[]Artifact // while a scenario step runs: what it changed
+	droppedSessions int64
+	contentMeta     map[string]imageMeta // version resource of a content id, as first seen
 }
 
 // New returns an empty fleet.
@@ -226,7 +231,7 @@ func New(cfg Config, opts ...Option) (*Fleet, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	f := &Fleet{cfg: cfg, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x73696d)), hosts: map[string]*host{}}
+	f := &Fleet{cfg: cfg, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x73696d)), hosts: map[string]*host{}, contentMeta: map[string]imageMeta{}}
 	f.clock = NewSimClock(DefaultStart, time.Millisecond)
 	for _, o := range opts {
 		if err := o(f); err != nil {
@@ -334,7 +339,7 @@ func (f *Fleet) host(name string) (*host, error) {
 func (f *Fleet) Stats() Stats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return Stats{Events: f.seq, DroppedEvents: f.dropped, Hosts: len(f.order)}
+	return Stats{Events: f.seq, DroppedEvents: f.dropped, DroppedSessions: f.droppedSessions, Hosts: len(f.order)}
 }
 
 // Events returns the kept events with sequence number from and later.

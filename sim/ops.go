@@ -112,6 +112,15 @@ func (f *Fleet) startProcess(h *host, parent *Process, image, cmdline, user, il,
 			lid = f.newLogonID()
 		}
 	}
+	// A binary's version resource travels with its content: a tool copied
+	// to a second host shows the same OriginalFileName there.
+	if fl, ok := h.files[strings.ToLower(image)]; ok {
+		if meta.orig == "" {
+			meta = f.contentMeta[fl.ContentID]
+		} else if _, known := f.contentMeta[fl.ContentID]; known || len(f.contentMeta) < f.cfg.MaxObjects {
+			f.contentMeta[fl.ContentID] = meta
+		}
+	}
 	p := &Process{PID: f.newPID(h), GUID: f.newGUID(h, t), Image: image, CommandLine: cmdline, User: user, Integrity: il,
 		CurrentDirectory: cwd, LogonID: lid, Start: t}
 	if parent != nil {
@@ -711,7 +720,11 @@ func (f *Fleet) logon(h *host, user string, logonType int, ip, workstation, auth
 		workstation = h.short
 	}
 	lid := f.newLogonID()
-	h.sessions[strings.ToLower(user)] = lid
+	if _, ok := h.sessions[strings.ToLower(user)]; ok || len(h.sessions) < f.cfg.MaxObjects {
+		h.sessions[strings.ToLower(user)] = lid
+	} else {
+		f.droppedSessions++ // logged, but later processes of the user get a fresh logon id
+	}
 	t := f.now()
 	f.logLogon(h, t, user, logonType, ip, workstation, lid, auth, false)
 	if f.isAdmin(h, user) {

@@ -150,3 +150,19 @@ func shellGUID(t *testing.T, r *sim.Run) string {
 	t.Fatal("no shell in the baseline")
 	return ""
 }
+
+// TestTruthChangedValue: the ransomware flips a registry value group
+// policy had set before the attack; the truth records it as changed, with
+// the old data remediation must restore.
+func TestTruthChangedValue(t *testing.T) {
+	r := generate(t, "ransomware-staging", 6)
+	for _, c := range r.Truth.Attack {
+		if c.Artifact.Kind == sim.KindRegistry && strings.HasSuffix(c.Artifact.Key, `\DisableAntiSpyware`) {
+			if c.Op != sim.Changed || !strings.Contains(c.Before, "0x00000000") || !strings.Contains(c.After, "0x00000001") {
+				t.Errorf("%s", c)
+			}
+			return
+		}
+	}
+	t.Errorf("the Defender policy change is not in the truth:\n%s", r.Truth.Attack)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mdrkit/mdr/sim"
 )
@@ -218,5 +219,41 @@ func TestCrowdedHost(t *testing.T) {
 	}
 	if len(pids) < 5000 {
 		t.Errorf("%d processes", len(pids))
+	}
+}
+
+type fixedClock struct{ t time.Time }
+
+func (c fixedClock) Now() time.Time { return c.t }
+
+// TestInjectedClock: events carry the injected clock's time (each at least
+// a millisecond after the one before, so a frozen clock still gives an
+// ordered log).
+func TestInjectedClock(t *testing.T) {
+	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	f, err := sim.New(sim.Config{Seed: 1}, sim.WithClock(fixedClock{at}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.AddHost(sim.HostSpec{Name: "H"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := f.SetRegistry("H", `HKLM\SOFTWARE\T\v`, "REG_SZ", "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs := f.Events(0)
+	if len(evs) != 4 { // CreateKey, then three SetValue
+		t.Fatalf("%d events", len(evs))
+	}
+	for i, e := range evs {
+		want := at.Add(time.Duration(i) * time.Millisecond).Format("2006-01-02 15:04:05.000")
+		if got := e.Record.Str("UtcTime"); got != want {
+			t.Errorf("event %d at %s, want %s", i, got, want)
+		}
+	}
+	if _, err := sim.New(sim.Config{}, sim.WithClock(nil)); err == nil {
+		t.Error("nil clock accepted")
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"os/user"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -101,11 +100,12 @@ func runRespondPlaybookIO(ctx context.Context, args []string, stdin io.Reader, s
 		principal: principal(*approveAll), pending: map[string]chan struct{}{}}
 
 	opts := []respond.PlaybookOption{respond.WithDispatcher(d), respond.WithManualResponder(prompt)}
-	if *dryRun { // other command types are walked, not run
-		opts = append(opts, respond.WithCommandRunner(dryRunner{}))
+	walker := respond.NewCommandRecorder() // a dry run walks other command types without running them
+	if *dryRun {
+		opts = append(opts, respond.WithCommandRunner(walker))
 	}
 	if *lib != "" {
-		set, err := respond.LoadPlaybookDir(*lib, respond.WithCommandTypes(dryRunner{}.CommandTypes()...))
+		set, err := respond.LoadPlaybookDir(*lib, respond.WithCommandTypes(walker.CommandTypes()...))
 		if err != nil {
 			return fmt.Errorf("--lib %s: %w", *lib, err)
 		}
@@ -264,12 +264,13 @@ func (t *terminalApprover) Ask(ctx context.Context, req respond.ManualRequest) (
 		return answerOf(o.res, o.err)
 	}
 	approve, err := t.decide(ctx, req)
-	if err == nil {
-		if approve {
-			err = t.d.Approve(ctx, id, t.principal, "")
-		} else {
-			err = t.d.Reject(ctx, id, t.principal, "answered no on the terminal")
-		}
+	switch {
+	case err != nil: // the step ended first: withdraw the approval
+		_ = t.d.Reject(context.WithoutCancel(ctx), id, "playbook", "no answer before the step ended")
+	case approve:
+		err = t.d.Approve(ctx, id, t.principal, "")
+	default:
+		err = t.d.Reject(ctx, id, t.principal, "answered no on the terminal")
 	}
 	o := <-done
 	if err != nil && o.err == nil {
@@ -313,19 +314,4 @@ func (t *terminalApprover) decide(ctx context.Context, req respond.ManualRequest
 		fmt.Fprintln(t.out)
 		return false, ctx.Err()
 	}
-}
-
-// dryRunner declares CACAO's other command types so that a dry run can
-// walk playbooks that use them; the engine does not run commands in a dry
-// run, so Run is never called.
-type dryRunner struct{}
-
-func (dryRunner) CommandTypes() []string {
-	types := []string{"bash", "caldera-cmd", "elastic", "http-api", "jupyter", "kestrel", "powershell", "sigma", "ssh", "yara"}
-	sort.Strings(types)
-	return types
-}
-
-func (dryRunner) Run(context.Context, respond.CommandRequest) (respond.CommandResult, error) {
-	return respond.CommandResult{}, errors.New("commands of this type are only walked in a dry run")
 }

@@ -115,7 +115,7 @@ func Run(t *testing.T, newFixture func(t *testing.T) Fixture) {
 	for _, p := range pairs {
 		t.Run(fmt.Sprintf("Pair/%s_%s", p.action, p.target), func(t *testing.T) {
 			f := fresh(t, newFixture)
-			cmd, ok := Build(&f, p.action, p.target)
+			cmd, ok := buildFor(&f, feats, p.action, p.target)
 			if !ok {
 				t.Logf("the fixture has nothing for %s %s; pair not exercised", p.action, p.target)
 				return
@@ -204,9 +204,27 @@ func downstream(host string) *respond.Args {
 	return &respond.Args{ER: &respond.ERArgs{DownstreamDevice: []respond.DownstreamDevice{{Devices: []respond.Device{{Hostname: host}}}}}}
 }
 
+// buildFor builds as Build does and, when the command is outside the er
+// matrix but the actuator declares mdrkit's "mdr" extension, addresses it
+// to an mdr actuator.
+func buildFor(f *Fixture, feats respond.Features, a respond.Action, target string) (respond.Command, bool) {
+	c, ok := Build(f, a, target)
+	if ok || !slices.Contains(feats.Profiles, "mdr") {
+		return c, ok
+	}
+	c, _ = build(f, a, target)
+	c.Actuator = &respond.ActuatorSpec{Profile: "mdr"}
+	return c, c.Validate() == nil
+}
+
 // Build returns a valid command for action × target on the fixture's
 // host, or false when the fixture has nothing for it.
 func Build(f *Fixture, a respond.Action, target string) (respond.Command, bool) {
+	c, ok := build(f, a, target)
+	return c, ok && c.Validate() == nil
+}
+
+func build(f *Fixture, a respond.Action, target string) (respond.Command, bool) {
 	c := respond.Command{Action: a, CommandID: respond.NewCommandID()}
 	dev := &respond.Device{Hostname: f.Host}
 	switch target {
@@ -273,7 +291,7 @@ func Build(f *Fixture, a respond.Action, target string) (respond.Command, bool) 
 		return c, false
 	}
 	// every non-device target names its host through downstream_device
-	return c, c.Validate() == nil
+	return c, true
 }
 
 func checkPair(t *testing.T, f *Fixture, feats respond.Features, c respond.Command) {
@@ -341,7 +359,7 @@ func checkRequired(t *testing.T, f Fixture, feats respond.Features) {
 	}
 	for a, ts := range feats.Pairs {
 		for _, tg := range ts {
-			c, ok := Build(&f, a, tg)
+			c, ok := buildFor(&f, feats, a, tg)
 			if !ok || c.Args == nil || c.Args.ER == nil || len(c.Args.ER.DownstreamDevice) == 0 {
 				continue
 			}
