@@ -232,6 +232,17 @@ func checkReleased(host string) *Check {
 		Expr: `response.status == 200 && (!has(state.containment) || !has(state.containment.mode) || state.containment.mode == "")`}
 }
 
+// asciiLower lower-cases ASCII letters only, keeping byte offsets.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
 // imageOf returns the executable of a command line or service image path:
 // the quoted first word, else up to the first ".exe"; environment
 // variables and the \SystemRoot\ prefix Windows uses are expanded.
@@ -244,12 +255,33 @@ func imageOf(cmd string) string {
 		if i := strings.IndexByte(s[1:], '"'); i >= 0 {
 			s = s[1 : 1+i]
 		}
-	} else if i := strings.Index(strings.ToLower(s), ".exe"); i >= 0 {
+	} else if i := indexASCIIFold(s, ".exe"); i >= 0 {
 		s = s[:i+4]
 	} else if i := strings.IndexByte(s, ' '); i >= 0 {
 		s = s[:i]
 	}
 	return expandPath(s)
+}
+
+// indexASCIIFold is strings.Index ignoring ASCII case (sub lower-case),
+// with byte offsets into s whatever its encoding.
+func indexASCIIFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for ; j < len(sub); j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != sub[j] {
+				break
+			}
+		}
+		if j == len(sub) {
+			return i
+		}
+	}
+	return -1
 }
 
 var envDirs = []struct{ v, dir string }{
@@ -259,7 +291,7 @@ var envDirs = []struct{ v, dir string }{
 }
 
 func expandPath(p string) string {
-	l := strings.ToLower(p)
+	l := asciiLower(p)
 	for _, e := range envDirs {
 		if strings.HasPrefix(l, e.v) {
 			return e.dir + p[len(e.v):]

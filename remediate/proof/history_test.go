@@ -130,3 +130,87 @@ func TestReverifyAndUndo(t *testing.T) {
 	}
 	t.Logf("undo: %+v; restored %v; errors: %v", res.Counts, restored, res.Err)
 }
+
+// TestCompensateOnSim applies a phishing plan with one step that the
+// fleet refuses (a registry key without a value path: 400) in Compensate
+// mode: the run stops, every failure is collected, and the steps applied
+// so far are reverted in reverse order, so the fleet is back to its state
+// before the run but for the processes stopped (not reversible, reported).
+func TestCompensateOnSim(t *testing.T) {
+	ctx := t.Context()
+	run, err := sim.Generate(ctx, "phish-lateral", 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nd bytes.Buffer
+	if err := run.Fleet.WriteNDJSON(&nd, 0); err != nil {
+		t.Fatal(err)
+	}
+	rd, err := reader.New(&nd, "sim", reader.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	det, err := engine.NewDetector(sigma(t), engine.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	an, err := remediate.PlanEvents(ctx, rd.All(), det, remediate.PipelineConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p *remediate.Plan
+	for _, ip := range an.Incidents {
+		if p == nil || len(ip.Plan.Steps) > len(p.Steps) {
+			p = ip.Plan
+		}
+	}
+	// the poisoned step runs after the task is deleted
+	var after string
+	for _, s := range p.Steps {
+		if s.Kind == remediate.KindDeleteTask {
+			after = s.ID
+		}
+	}
+	if after == "" {
+		t.Fatal("no task step")
+	}
+	host := p.Step(after).Host
+	bad := respond.Command{Action: respond.ActionDelete, Target: respond.Target{RegistryEntry: &respond.RegistryEntry{Key: "nokey", Type: "REG_SZ"}},
+		Actuator: &respond.ActuatorSpec{Profile: "er", Hostname: host}}.OnHost(host)
+	p.Steps = append(p.Steps, remediate.Step{ID: "poison", Command: bad, ScopeItem: "reg:nokey", Kind: remediate.KindDeleteRegistry, Host: host,
+		Reversible: true, DependsOn: []string{after}, EventIDs: []string{}})
+
+	st := store.NewMemory()
+	d, err := respond.NewDispatcher(ctx, respond.Config{Store: st, Policy: respond.Policy{Level: respond.AutomationFull}, Enforce: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := proof.Register(ctx, d, run.Fleet); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := remediate.NewExecutor(st, d, remediate.ActuatorQuerier(run.Fleet), remediate.Config{OnFailure: remediate.Compensate, Parallel: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := run.Fleet.SnapshotAll()
+	res, err := ex.Apply(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(res.Err, remediate.ErrStepFailed) || !errors.Is(res.Err, remediate.ErrNotReversible) {
+		t.Fatalf("want the failure and the irreversible stops collected, got %v", res.Err)
+	}
+	if res.Counts.Failed != 1 || res.Counts.Reverted == 0 || res.Counts.Verified+res.Counts.Applied > 2 {
+		t.Errorf("counts %+v", res.Counts)
+	}
+	now := run.Fleet.SnapshotAll()
+	for h := range now {
+		for _, c := range sim.Diff(before[h], now[h]) {
+			if c.Artifact.Kind != sim.KindProcess {
+				t.Errorf("after compensation %s differs: %s", h, c)
+			}
+		}
+	}
+	t.Logf("compensated: %+v; %v", res.Counts, res.Err)
+}
