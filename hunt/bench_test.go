@@ -27,7 +27,20 @@ var (
 	benchStore  *badger.Store
 	benchEvents int
 	benchErr    error
+	benchTemp   string // the temporary store directory to remove, if one was made
 )
+
+// TestMain closes and removes the benchmarks' temporary store.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchStore != nil {
+		benchStore.Close()
+	}
+	if benchTemp != "" {
+		os.RemoveAll(benchTemp)
+	}
+	os.Exit(code)
+}
 
 func benchLimit() int {
 	n, _ := strconv.Atoi(os.Getenv("MDR_HUNT_BENCH_EVENTS"))
@@ -44,6 +57,7 @@ func openBench(b *testing.B) (*badger.Store, int) {
 			if dir, benchErr = os.MkdirTemp("", "hunt-bench-*"); benchErr != nil {
 				return
 			}
+			benchTemp = dir
 		}
 		cfg := badger.DefaultConfig(dir)
 		cfg.SyncEvents = false

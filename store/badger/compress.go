@@ -282,6 +282,12 @@ type bucketSummary struct {
 	b      *store.SummaryBuilder
 }
 
+// summaryItem is an event for a bucket's summary builder.
+type summaryItem struct {
+	b *store.SummaryBuilder
+	e *mdr.Event
+}
+
 // maxChunkBuckets bounds the buckets one transaction of events touches
 // (each gets a summary entry).
 const maxChunkBuckets = 8

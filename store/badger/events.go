@@ -135,6 +135,25 @@ func (s *Store) prepareChunk(txn *bdg.Txn, batch []*mdr.Event, maxBytes, maxCoun
 	s.comp.mu.Lock()
 	defer s.comp.mu.Unlock()
 	sums := s.comp.sums[:0]
+	// The summaries are built on a goroutine of their own while this one
+	// encodes, compresses and writes (they take a third of the work).
+	sumCh := make(chan summaryItem, 256)
+	sumDone := make(chan struct{})
+	go func() {
+		defer close(sumDone)
+		for it := range sumCh {
+			it.b.Add(it.e)
+		}
+	}()
+	sumOpen := true
+	finishSums := func() {
+		if sumOpen {
+			sumOpen = false
+			close(sumCh)
+			<-sumDone
+		}
+	}
+	defer finishSums()
 	// room for the summaries written at the end
 	maxBytes -= maxChunkBuckets * s.entrySize(summaryKeyLen, int(s.cfg.ValueThreshold))
 	maxCount -= maxChunkBuckets
@@ -202,13 +221,14 @@ func (s *Store) prepareChunk(txn *bdg.Txn, batch []*mdr.Event, maxBytes, maxCoun
 			si = len(sums)
 			sums = s.comp.summaryFor(sums, bucket)
 		}
-		sums[si].b.Add(e)
+		sumCh <- summaryItem{sums[si].b, e}
 		size += entrySize
 		count += 2
 		res.Added++
 		n++
 	}
 	s.comp.sums = sums
+	finishSums()
 	for i := range sums {
 		seq, err := s.seq.Next()
 		if err != nil {
