@@ -351,7 +351,8 @@ func (e *entityRisk) observe(key, rule string, score float64, t time.Time) {
 			e.Dropped++
 			return
 		}
-		rp = new([]riskPoint)
+		rs := make([]riskPoint, 0, 4)
+		rp = &rs
 		e.Entities[key] = rp
 	}
 	rs := *rp

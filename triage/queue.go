@@ -338,9 +338,11 @@ func (q *Queue) Push(ctx context.Context, a mdr.Alert, ev *mdr.Event) (Pushed, e
 		}
 	}
 	key := q.dedupKey(&a)
-	if as := q.dedup[key]; as != nil && q.cfg.DedupWindow > 0 && absDur(a.Time.Sub(as.Time)) <= q.cfg.DedupWindow &&
-		(as.Status == AlertSuppressed) == (sup != nil) {
-		return q.dedupInto(as, &a), err
+	if q.cfg.DedupWindow > 0 {
+		if as := q.dedup[key]; as != nil && absDur(a.Time.Sub(as.Time)) <= q.cfg.DedupWindow &&
+			(as.Status == AlertSuppressed) == (sup != nil) {
+			return q.dedupInto(as, &a), err
+		}
 	}
 	as := &alertState{Alert: Alert{Alert: a, Count: 1, First: a.Time, Status: AlertNew}, key: key}
 	as.EventIDs = slices.Clone(a.EventIDs)
@@ -588,7 +590,9 @@ func (q *Queue) index(inc *incState, as *alertState) {
 	var buf [8]string
 	for _, k := range q.entityKeys(&as.Alert.Alert, buf[:0]) {
 		l := q.byEntity[k]
-		if i := slices.Index(l, inc); i >= 0 {
+		if i := slices.Index(l, inc); i >= 0 && i == len(l)-1 {
+			continue // already the most recent
+		} else if i >= 0 {
 			l = append(slices.Delete(l, i, i+1), inc)
 		} else {
 			if len(l) >= maxPerEntity {
