@@ -70,6 +70,7 @@ type rarity struct {
 	baseline *Baseline
 
 	lastID, lastKey string // the pattern key of the alert being pushed
+	scored          scoredAlert
 }
 
 func newRarity(max int, k, kp float64, b *Baseline) *rarity {
@@ -81,8 +82,9 @@ func newRarity(max int, k, kp float64, b *Baseline) *rarity {
 // hosts the rule fired on and n the earlier occurrences of the pattern.
 func (r *rarity) ScoreAlert(a *Alert, sofar float64, dst []Part) []Part {
 	hh := hostHash(a.Host)
+	hs, hsOK := r.RuleHosts[a.RuleID]
 	h := 0
-	for _, x := range r.RuleHosts[a.RuleID] {
+	for _, x := range hs {
 		if x != hh {
 			h++
 		}
@@ -92,38 +94,65 @@ func (r *rarity) ScoreAlert(a *Alert, sofar float64, dst []Part) []Part {
 		key = PatternKey(&a.Alert)
 		r.lastID, r.lastKey = a.ID, key
 	}
-	n := int(r.Patterns[key])
+	c, cOK := r.Patterns[key]
+	// observe, which follows for the same alert, reuses these lookups
+	r.scored = scoredAlert{id: a.ID, hh: hh, hosts: hs, hostsOK: hsOK, n: c, nOK: cOK}
+	n := int(c)
 	if r.baseline != nil {
 		h += r.baseline.RuleHosts[a.RuleID]
 		n += r.baseline.Patterns[key]
 	}
 	f := 1 / (1 + r.k*math.Log1p(float64(h))) / (1 + r.kp*math.Log1p(float64(n)))
 	if f < 0.999 {
-		b := make([]byte, 0, 64)
-		b = append(b, "rule seen on "...)
+		// factorPart's detail, built in one allocation
+		b := make([]byte, 0, 96)
+		b = append(b, "×"...)
+		b = strconv.AppendFloat(b, f, 'f', 2, 64)
+		b = append(b, ": rule seen on "...)
 		b = strconv.AppendInt(b, int64(h), 10)
 		b = append(b, " other hosts, pattern "...)
 		b = strconv.AppendInt(b, int64(n), 10)
 		b = append(b, " times before"...)
-		dst = append(dst, factorPart("rarity", sofar, f, string(b)))
+		dst = append(dst, Part{Name: "rarity", Value: round2(sofar * (f - 1)), Detail: string(b)})
 	}
 	return dst
 }
 
+// scoredAlert is what rarity.ScoreAlert looked up for the alert being
+// pushed.
+type scoredAlert struct {
+	id           string
+	hh           uint64
+	hosts        []uint64
+	hostsOK, nOK bool
+	n            uint32
+}
+
 // observe records one occurrence of a's pattern.
 func (r *rarity) observe(a *mdr.Alert) {
-	hh := hostHash(a.Host)
-	hs, ok := r.RuleHosts[a.RuleID]
+	var hh uint64
+	var hs []uint64
+	var ok bool
+	var c uint32
+	var cOK bool
+	key := r.lastKey
+	if a.ID != r.lastID {
+		key = PatternKey(a)
+	}
+	if sc := &r.scored; sc.id != "" && sc.id == a.ID {
+		hh, hs, ok, c, cOK = sc.hh, sc.hosts, sc.hostsOK, sc.n, sc.nOK
+	} else {
+		hh = hostHash(a.Host)
+		hs, ok = r.RuleHosts[a.RuleID]
+		c, cOK = r.Patterns[key]
+	}
+	r.scored = scoredAlert{}
 	if !ok && len(r.RuleHosts) >= r.max {
 		r.Dropped++
 	} else if len(hs) < maxHostsPerRule && !containsU64(hs, hh) {
 		r.RuleHosts[a.RuleID] = append(hs, hh)
 	}
-	key := r.lastKey
-	if a.ID != r.lastID {
-		key = PatternKey(a)
-	}
-	if c, ok := r.Patterns[key]; ok {
+	if cOK {
 		if c < math.MaxUint32 {
 			r.Patterns[key] = c + 1
 		}
@@ -303,8 +332,8 @@ type riskPoint struct {
 // (further ones are counted in Dropped) and at most maxRulesPerEntity rules
 // per entity.
 type entityRisk struct {
-	Entities map[string][]riskPoint `json:"entities"`
-	Dropped  int64                  `json:"dropped"`
+	Entities map[string]*[]riskPoint `json:"entities"` // a pointer, so observe changes it with one lookup
+	Dropped  int64                   `json:"dropped"`
 	max      int
 	window   time.Duration
 }
@@ -312,15 +341,21 @@ type entityRisk struct {
 const maxRulesPerEntity = 256
 
 func newEntityRisk(max int, window time.Duration) *entityRisk {
-	return &entityRisk{Entities: map[string][]riskPoint{}, max: max, window: window}
+	return &entityRisk{Entities: map[string]*[]riskPoint{}, max: max, window: window}
 }
 
 func (e *entityRisk) observe(key, rule string, score float64, t time.Time) {
-	rs, ok := e.Entities[key]
-	if !ok && len(e.Entities) >= e.max {
-		e.Dropped++
-		return
+	rp, ok := e.Entities[key]
+	if rp == nil {
+		if !ok && len(e.Entities) >= e.max {
+			e.Dropped++
+			return
+		}
+		rs := make([]riskPoint, 0, 4)
+		rp = &rs
+		e.Entities[key] = rp
 	}
+	rs := *rp
 	i := 0
 	for i < len(rs) && rs[i].Rule != rule {
 		i++
@@ -330,7 +365,7 @@ func (e *entityRisk) observe(key, rule string, score float64, t time.Time) {
 			e.Dropped++
 			return
 		}
-		e.Entities[key] = append(rs, riskPoint{Rule: rule, Best: score, Last: t})
+		*rp = append(rs, riskPoint{Rule: rule, Best: score, Last: t})
 		return
 	}
 	p := &rs[i]
@@ -350,10 +385,13 @@ func (e *entityRisk) observe(key, rule string, score float64, t time.Time) {
 // forget removes what rule added to an entity's risk (after a benign
 // verdict).
 func (e *entityRisk) forget(key, rule string) {
-	rs := e.Entities[key]
-	for i := range rs {
-		if rs[i].Rule == rule {
-			e.Entities[key] = slices.Delete(rs, i, i+1)
+	rp := e.Entities[key]
+	if rp == nil {
+		return
+	}
+	for i := range *rp {
+		if (*rp)[i].Rule == rule {
+			*rp = slices.Delete(*rp, i, i+1)
 			return
 		}
 	}
@@ -362,7 +400,10 @@ func (e *entityRisk) forget(key, rule string) {
 // risk is the entity's risk at event time t: the rules last seen within
 // the window before t.
 func (e *entityRisk) risk(key string, t time.Time) (float64, int) {
-	rs := e.Entities[key]
+	var rs []riskPoint
+	if rp := e.Entities[key]; rp != nil {
+		rs = *rp
+	}
 	vs := make([]float64, 0, len(rs))
 	for _, p := range rs {
 		if d := t.Sub(p.Last); d >= 0 && d <= e.window {

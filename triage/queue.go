@@ -169,6 +169,7 @@ type Queue struct {
 	tags      map[string]*ruleTags
 	byEntity  map[string][]*incState // most recent last, at most maxPerEntity
 	byChain   map[string]*incState
+	recent    [2]namedInfo  // the names looked up last, most recent first
 	dirtyA    []*alertState // changed since the last Flush (alertState.dirty set)
 	dirtyI    []*incState
 	seq       uint64
@@ -246,9 +247,30 @@ type nameInfo struct {
 	hostKey string // "host:" + the lower-cased name
 }
 
+type namedInfo struct {
+	name string
+	info nameInfo
+}
+
 const maxNameCache = 1 << 16
 
+// name returns what the queue derives from n: from the two names looked
+// up last (a push asks for its host and user several times), else from
+// the cache.
 func (q *Queue) name(n string) nameInfo {
+	if q.recent[0].name == n && q.recent[0].info.hostKey != "" {
+		return q.recent[0].info
+	}
+	if q.recent[1].name == n && q.recent[1].info.hostKey != "" {
+		q.recent[0], q.recent[1] = q.recent[1], q.recent[0]
+		return q.recent[0].info
+	}
+	ni := q.lookupName(n)
+	q.recent[1], q.recent[0] = q.recent[0], namedInfo{n, ni}
+	return ni
+}
+
+func (q *Queue) lookupName(n string) nameInfo {
 	if ni, ok := q.names[n]; ok {
 		return ni
 	}
@@ -266,12 +288,15 @@ func (q *Queue) name(n string) nameInfo {
 	return ni
 }
 
-// lower returns s lower-cased, through the name cache.
+// lower returns s lower-cased: s itself when it holds no upper-case or
+// non-ASCII letter (as strings.ToLower would), else through the name cache.
 func (q *Queue) lower(s string) string {
-	if s == "" {
-		return s
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || ('A' <= c && c <= 'Z') {
+			return q.lookupName(s).hostKey[len("host:"):]
+		}
 	}
-	return q.name(s).hostKey[len("host:"):]
+	return s
 }
 
 // ruleTags are the ATT&CK tactics and techniques of a rule's tags.
@@ -313,9 +338,11 @@ func (q *Queue) Push(ctx context.Context, a mdr.Alert, ev *mdr.Event) (Pushed, e
 		}
 	}
 	key := q.dedupKey(&a)
-	if as := q.dedup[key]; as != nil && q.cfg.DedupWindow > 0 && absDur(a.Time.Sub(as.Time)) <= q.cfg.DedupWindow &&
-		(as.Status == AlertSuppressed) == (sup != nil) {
-		return q.dedupInto(as, &a), err
+	if q.cfg.DedupWindow > 0 {
+		if as := q.dedup[key]; as != nil && absDur(a.Time.Sub(as.Time)) <= q.cfg.DedupWindow &&
+			(as.Status == AlertSuppressed) == (sup != nil) {
+			return q.dedupInto(as, &a), err
+		}
 	}
 	as := &alertState{Alert: Alert{Alert: a, Count: 1, First: a.Time, Status: AlertNew}, key: key}
 	as.EventIDs = slices.Clone(a.EventIDs)
@@ -399,6 +426,7 @@ func (q *Queue) dedupInto(as *alertState, a *mdr.Alert) Pushed {
 		}
 		as.EventIDs = append(as.EventIDs, id)
 	}
+	q.rarity.lastID, q.rarity.lastKey = a.ID, patternOf(as.key)
 	q.rarity.observe(a)
 	q.markA(as)
 	if as.Status == AlertSuppressed {
@@ -562,7 +590,9 @@ func (q *Queue) index(inc *incState, as *alertState) {
 	var buf [8]string
 	for _, k := range q.entityKeys(&as.Alert.Alert, buf[:0]) {
 		l := q.byEntity[k]
-		if i := slices.Index(l, inc); i >= 0 {
+		if i := slices.Index(l, inc); i >= 0 && i == len(l)-1 {
+			continue // already the most recent
+		} else if i >= 0 {
 			l = append(slices.Delete(l, i, i+1), inc)
 		} else {
 			if len(l) >= maxPerEntity {
