@@ -15,4 +15,6 @@ var NativeRulesYAML []byte
 
 // NativeRules returns the native rules as a rule source for engine.Load
 // (engine.WithRules) or engine.LoadSources.
-func NativeRules() engine.Source { return engine.Source{Name: "loop/rules.yaml", Data: NativeRulesYAML} }
+func NativeRules() engine.Source {
+	return engine.Source{Name: "loop/rules.yaml", Data: NativeRulesYAML}
+}
