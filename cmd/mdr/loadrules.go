@@ -23,9 +23,6 @@ func rejectsOf(errs []detect.RuleError) []ruleReject {
 	return out
 }
 
-// isRuleFile reports whether a directory entry is a rule file.
-func isRuleFile(name string) bool { return engine.IsRuleFile(name) }
-
 // loadRules reads and parses the rules under paths through engine.Parse
 // (regular files only, each under a size cap; folders walked for .yml and
 // .yaml files in lexical order). Paths in a folder that are not regular
@@ -70,9 +67,10 @@ func compileOptions() []detect.Option {
 	return nil
 }
 
-// compileRules compiles rules and returns the ruleset with every rejection.
-func compileRules(rules []detect.Rule) (*detect.Ruleset, []ruleReject, error) {
-	rs, err := detect.Compile(rules, compileOptions()...)
+// compileRules compiles rules and returns the ruleset with every rejection;
+// ctx ending (Ctrl-C) stops the compile.
+func compileRules(ctx context.Context, rules []detect.Rule) (*detect.Ruleset, []ruleReject, error) {
+	rs, err := detect.CompileContext(ctx, rules, compileOptions()...)
 	if err != nil {
 		rj := detect.Rejections(err)
 		if rj == nil || rs == nil {

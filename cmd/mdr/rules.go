@@ -29,7 +29,7 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	rs, crj, err := compileRules(rules)
+	rs, crj, err := compileRules(ctx, rules)
 	if err != nil {
 		return err
 	}

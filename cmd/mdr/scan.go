@@ -120,7 +120,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		var crj []ruleReject
-		rs, crj, err = compileRules(rules)
+		rs, crj, err = compileRules(ctx, rules)
 		if err != nil {
 			return err
 		}
