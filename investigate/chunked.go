@@ -34,6 +34,3 @@ func (s *chunked[T]) push(v T) uint32 {
 	s.n++
 	return i
 }
-
-// capacity returns the number of records the chunks hold.
-func (s *chunked[T]) capacity() int { return len(s.c) << chunkBits }

@@ -815,6 +815,9 @@ func (b *scopeBuilder) add(it Item, ev string, first, last int64) *Item {
 	k := itemKey{it.EntityID, it.Action}
 	if i, ok := b.items[k]; ok {
 		x := &b.s.Items[i]
+		if it.Data != "" && first >= x.firstEdgeAt {
+			x.Data = it.Data // the value written last is what the system holds
+		}
 		if first < x.firstEdgeAt || x.First.IsZero() {
 			x.First, x.firstEdgeAt = usec(first), first
 		}
@@ -927,7 +930,11 @@ func (b *scopeBuilder) edgeItem(e uint32) {
 		}
 		it.Kind, it.Action = ItemRegistry, ActCreated
 		it.Data = blobVal(g.blobs, x.attrs, "details")
-		if old, ok := blobGet(g.blobs, x.attrs, "old"); ok {
+		if _, ok := b.items[itemKey{to.id, ActModified}]; ok {
+			it.Action = ActModified // a later set of a value already in the scope: its prior is the first's
+		} else if _, ok := b.items[itemKey{to.id, ActCreated}]; ok {
+			// likewise, created
+		} else if old, ok := blobGet(g.blobs, x.attrs, "old"); ok {
 			it.Prior, it.PriorSeen = old, true
 		} else if p, ok := b.prior(x.to, x.from, x.first()); ok {
 			it.Prior, it.PriorSeen = p, true
