@@ -170,6 +170,7 @@ type Queue struct {
 	byEntity  map[string][]*incState // most recent last, at most maxPerEntity
 	byChain   map[string]*incState
 	recent    [2]namedInfo  // the names looked up last, most recent first
+	partBuf   [16]Part      // the parts of the alert being scored
 	dirtyA    []*alertState // changed since the last Flush (alertState.dirty set)
 	dirtyI    []*incState
 	seq       uint64
@@ -178,7 +179,6 @@ type Queue struct {
 
 type alertState struct {
 	Alert
-	parts [6]Part // room for the score's parts without another allocation
 	dirty bool
 	key   string
 	inc   *incState
@@ -351,7 +351,7 @@ func (q *Queue) Push(ctx context.Context, a mdr.Alert, ev *mdr.Event) (Pushed, e
 		q.stats.Suppressed++
 	}
 	q.rarity.lastID, q.rarity.lastKey = a.ID, patternOf(key)
-	as.Score = q.scoreAlert(&as.Alert, as.parts[:])
+	as.Score = q.scoreAlert(&as.Alert, q.partBuf[:0])
 	q.rarity.observe(&a)
 	inc, lerr := q.findIncident(ctx, as)
 	if lerr != nil && err == nil {
@@ -455,7 +455,11 @@ func (q *Queue) scoreAlert(a *Alert, buf []Part) Score {
 			sofar += p.Value
 		}
 	}
-	return newScore(parts)
+	// the alert gets a copy of exactly its parts (alertState stays within
+	// a 384-byte size class)
+	sc := newScore(slices.Clone(parts))
+	clear(parts) // drop the buffer's references to the details
+	return sc
 }
 
 func (q *Queue) markA(as *alertState) {
