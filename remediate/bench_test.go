@@ -65,6 +65,7 @@ func BenchmarkPlan1000(b *testing.B) {
 	pl := NewPlanner(PlannerConfig{Contained: []string{"WKS-1.corp.example"}})
 	b.ReportAllocs()
 	steps := 0
+	cpu := processCPU()
 	for b.Loop() {
 		p, err := pl.Plan(b.Context(), "inc", sc)
 		if err != nil {
@@ -72,5 +73,6 @@ func BenchmarkPlan1000(b *testing.B) {
 		}
 		steps = len(p.Steps)
 	}
+	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
 	b.ReportMetric(float64(steps), "steps")
 }

@@ -213,16 +213,16 @@ type stepOutcome struct {
 func (e *Executor) run(ctx context.Context, p *Plan, g *graph, j *journal) *Result {
 	n := len(p.Steps)
 	waiting := make([]int, n) // unfinished dependencies
-	done := make([]bool, n)
 	started := make([]bool, n)
 	blocked := make([]bool, n)
 	var errs *multierror.Error
 	for i := range n {
 		waiting[i] = len(g.deps[i])
 	}
-	// steps already done (or final) from an earlier run release their users
+	// finish releases the users of step i; those left with no unfinished
+	// dependency are returned. A step that did not complete (ok false)
+	// blocks its users.
 	finish := func(i int, ok bool) []int {
-		done[i] = true
 		var ready []int
 		for _, u := range g.users[i] {
 			if !ok {
@@ -234,16 +234,17 @@ func (e *Executor) run(ctx context.Context, p *Plan, g *graph, j *journal) *Resu
 		}
 		return ready
 	}
-	var ready []int
+	// steps settled by an earlier run (done, reverted, rejected) are not
+	// run again; they release (or block) their users
 	for _, i := range g.topo {
 		rec, _ := j.record(p.Steps[i].ID)
 		if !e.needsRun(rec.State) {
 			started[i] = true
-			ready = append(ready, finish(i, rec.State.Done())...)
+			finish(i, rec.State.Done())
 		}
 	}
 	// the initial ready set: unstarted steps with no waiting dependency
-	ready = ready[:0]
+	var ready []int
 	for _, i := range g.topo {
 		if !started[i] && waiting[i] == 0 && !blocked[i] {
 			ready = append(ready, i)

@@ -250,6 +250,16 @@ func runRemediateApply(ctx context.Context, args []string, stdout, stderr io.Wri
 			}
 		}
 	}
+	note := map[string]string{}
+	for _, x := range rep.Explained {
+		note[x.Change.Artifact.ID()] = "not restorable: " + x.Reason
+	}
+	for _, c := range rep.Missed {
+		note[c.Artifact.ID()] = "MISSED"
+	}
+	for _, c := range rep.Touched {
+		note[c.Artifact.ID()] = "BENIGN TOUCHED"
+	}
 	hosts := make([]string, 0, len(rep.Diff))
 	for h := range rep.Diff {
 		hosts = append(hosts, h)
@@ -265,7 +275,14 @@ func runRemediateApply(ctx context.Context, args []string, stdout, stderr io.Wri
 		}
 		fmt.Fprintf(w, "\nhost %s: %d differences from the snapshot before the attack\n", h, len(d))
 		for _, c := range d {
-			fmt.Fprintf(w, "  %s\n", strings.TrimSpace(c.String()))
+			why, ok := note[c.Artifact.ID()]
+			if !ok {
+				why = "benign activity"
+				if *dryRun {
+					why = "left by the dry run"
+				}
+			}
+			fmt.Fprintf(w, "  %s   [%s]\n", strings.TrimSpace(c.String()), why)
 		}
 	}
 	if !*asJSON {

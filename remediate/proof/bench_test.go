@@ -88,6 +88,7 @@ func BenchmarkApply100(b *testing.B) {
 func benchApply(b *testing.B, parallel int) {
 	b.ReportAllocs()
 	var actNS, totalNS int64
+	var cpu time.Duration
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
 		f, p := hundredSteps(b, fmt.Sprintf("bench-%d", i))
@@ -106,9 +107,10 @@ func benchApply(b *testing.B, parallel int) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		start := time.Now()
+		start, c0 := time.Now(), processCPU()
 		res, err := ex.Apply(ctx, p)
 		totalNS += int64(time.Since(start))
+		cpu += processCPU() - c0
 		b.StopTimer()
 		if err != nil || !res.OK() || res.Counts.Verified != 100 {
 			b.Fatalf("apply: %v %+v %v", err, res.Counts, res.Err)
@@ -119,6 +121,7 @@ func benchApply(b *testing.B, parallel int) {
 	}
 	n := float64(b.N)
 	b.ReportMetric(float64(actNS)/n/1e6, "actuator-ms/op")
+	b.ReportMetric(float64(cpu)/n/1e6, "cpu-ms/op")
 	if parallel == 1 {
 		b.ReportMetric(float64(totalNS-actNS)/n/1e6, "overhead-ms/op")
 	}
