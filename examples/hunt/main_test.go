@@ -15,7 +15,7 @@ func TestRun(t *testing.T) {
 	for _, want := range []string{
 		"3 events found",
 		`(EventID="1") and (token "cmd.exe")`, // the plan the badger summaries skip segments with
-		"demo-discovery-command",               // the retro-hunt raised the native rules' alerts
+		"demo-discovery-command",              // the retro-hunt raised the native rules' alerts
 		"saved hunt \"shell-discovery\" ran: 3 new results",
 		"id: hunt-shell-discovery",
 		"live rule matched 3 events; the same as the hunt: true",
