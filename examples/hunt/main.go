@@ -1,18 +1,13 @@
 // Command hunt shows package hunt embedded in a host program: a simulated
-// attack stored in the embedded badger store, then searched three ways.
+// attack stored in the embedded badger store, then searched three ways. A hunt
+// query (a CEL condition over the stored events, with a projection of the
+// fields worth reading). A retro-hunt (the whole native ruleset run again over
+// the stored range, as a team does when a new rule arrives and it wants to know
+// whether last week already held the attack). A promotion (the hunt saved in a
+// hunt.Library, promoted into a detect rule, and that rule run live over the
+// same telemetry arriving again: it finds the events the hunt found).
 //
-//  1. A hunt query: a CEL condition over the stored events, with a
-//     projection of the fields worth reading.
-//
-//  2. A retro-hunt: the whole native ruleset run again over the stored range,
-//     as a team does when a new rule arrives and it wants to know whether
-//     last week already held the attack.
-//
-//  3. A promotion: the hunt saved in a hunt.Library, promoted into a detect
-//     rule, and that rule run live over the same telemetry arriving again:
-//     it finds the events the hunt found.
-//
-//     go run ./examples/hunt
+//	go run ./examples/hunt
 package main
 
 import (

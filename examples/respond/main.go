@@ -1,20 +1,13 @@
-// Command respond shows package respond embedded in a host program:
+// Command respond shows package respond embedded in a host program: a custom
+// Actuator (the host's own firewall, which blocks IPv4 addresses per host and
+// answers each block with its undo); a Dispatcher governing it with a CEL
+// policy (blocks from a playbook and blocks on a high-score incident run by
+// themselves, blocks on a server wait for an analyst); an approval answered by
+// the named analyst j.analyst; the CACAO playbook block-address.json (written
+// for this example) run by the playbook engine, its openc2-http step going
+// through the dispatcher; an undo; and the audit chain verified.
 //
-//   - a custom Actuator: the host's own firewall, which blocks IPv4
-//     addresses per host and answers each block with its undo;
-//
-//   - a Dispatcher governing it with a CEL policy: blocks from a playbook and
-//     blocks on a high-score incident run by themselves, blocks on a server
-//     wait for an analyst;
-//
-//   - an approval answered by the named analyst j.analyst;
-//
-//   - the CACAO playbook block-address.json (written for this example) run by
-//     the playbook engine, its openc2-http step going through the dispatcher;
-//
-//   - an undo, and the audit chain verified.
-//
-//     go run ./examples/respond
+//	go run ./examples/respond
 package main
 
 import (
