@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 
+	"github.com/mdrkit/mdr/respond"
 	"github.com/mdrkit/mdr/respond/actuatortest"
+	"github.com/mdrkit/mdr/sim"
+	"github.com/mdrkit/mdr/store"
 )
 
 func TestRun(t *testing.T) {
@@ -36,4 +40,44 @@ func TestFirewallConformance(t *testing.T) {
 	actuatortest.Run(t, func(t *testing.T) actuatortest.Fixture {
 		return actuatortest.Fixture{Actuator: newFirewall("WKS-FIN7"), Host: "WKS-FIN7"}
 	})
+}
+
+// TestIsolatePlaybook runs isolate-host.json (the playbook the README runs
+// with mdr respond playbook) on the simulated fleet through a dispatcher.
+func TestIsolatePlaybook(t *testing.T) {
+	ctx := context.Background()
+	data, err := os.ReadFile("isolate-host.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet, err := sim.New(sim.Config{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fleet.AddHost(sim.HostSpec{Name: "WKS-FIN7"}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := respond.NewDispatcher(ctx, respond.Config{Store: store.NewMemory(), Enforce: true, Policy: respond.Policy{Level: respond.AutomationFull}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Register(ctx, "sim", fleet); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := respond.NewPlaybookEngine(respond.WithDispatcher(d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := eng.Load(data, "isolate-host.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := eng.Run(ctx, pb, respond.RunOptions{Inputs: map[string]string{"__host__": "WKS-FIN7"}})
+	if err != nil || ex.Failed {
+		t.Fatalf("%v %+v", err, ex)
+	}
+	if st := d.Stats(); st.Executed != 1 {
+		t.Errorf("executed %d commands, want 1", st.Executed)
+	}
 }
