@@ -205,7 +205,13 @@ tags: [attack.execution, attack.t1059.001]
 logsource: {product: windows, category: process_creation}
 condition: e.Image.endsWithFold("\\powershell.exe") && e.CommandLine.containsFold(windash(" -enc "))
 `), "inline.yml")
+		if err != nil {
+			return err
+		} // a *RuleError naming the file, line and rule id
 		rs, err := detect.Compile(rules, detect.WithPipeline(sigma.WindowsPipeline().Routing()))
+		if err != nil {
+			return err
+		}
 		matches, err := rs.Match(ctx, ev) // each Match explains which conditions held on which values
 		got = matches
 		return err
