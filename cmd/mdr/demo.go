@@ -98,7 +98,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	p.result(res)
 	if *keep != "" {
-		p.line(fmt.Sprintf("store kept in %s: try mdr hunt --store %s and mdr triage --store %s", filepath.Join(dir, "store"), filepath.Join(dir, "store"), filepath.Join(dir, "store")))
+		sdir := filepath.Join(dir, "store")
+		p.line(fmt.Sprintf("store kept in %s; try: mdr hunt --store %s --query 'e.EventID == 1 && e.Image.endsWithFold(\"\\\\cmd.exe\")'", sdir, sdir))
+		p.line(fmt.Sprintf("and: mdr hunt --store %s --stack Image; the incidents and the audit chain are in it too", sdir))
 	}
 	if !res.OK() {
 		return errors.New("demo: the hosts are not back to their state before the attack")

@@ -383,13 +383,13 @@ func TestReadmeRemediate(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := store.NewMemory()
-	edr := &proof.Actuator{Fleet: run.Fleet}
+	fleet := run.Fleet
 	d, err := respond.NewDispatcher(ctx, respond.Config{Store: st, Enforce: true, Policy: respond.Policy{Level: respond.AutomationFull}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	if err := d.Register(ctx, "fleet", edr); err != nil {
+	if err := proof.Register(ctx, d, fleet); err != nil { // the fleet and its x-mdr account actuator
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
@@ -399,7 +399,7 @@ func TestReadmeRemediate(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		ex, err := remediate.NewExecutor(st, d, remediate.ActuatorQuerier(edr), remediate.Config{Principal: "j.analyst"})
+		ex, err := remediate.NewExecutor(st, d, remediate.ActuatorQuerier(fleet), remediate.Config{Principal: "j.analyst"})
 		if err != nil {
 			return err
 		}

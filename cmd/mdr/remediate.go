@@ -25,9 +25,14 @@ const defaultRemediateRules = "../shared/data/sigma/rules"
 
 // runRemediate is "mdr remediate plan|apply".
 func runRemediate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const usage = "usage: mdr remediate plan [--rules PATH]… [--json] FILE…\n       mdr remediate apply --sim SCENARIO [--rules PATH]… [--dry-run] [--approve-all] [--seed N] [--json]"
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: mdr remediate plan [--rules PATH]… [--json] FILE…\n       mdr remediate apply --sim SCENARIO [--rules PATH]… [--dry-run] [--approve-all] [--seed N] [--json]")
+		fmt.Fprintln(stderr, usage)
 		return fmt.Errorf("plan or apply: %w", errUsage)
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(stderr, usage)
+		return nil
 	}
 	switch args[0] {
 	case "plan":
