@@ -39,7 +39,7 @@ func ExampleRun() {
 	}
 	fmt.Println("audit chain verified:", rep.AuditRecords > 0)
 	// Output:
-	// 14 steps: 13 verified, 1 waiting for an analyst, 0 failed
+	// 13 steps: 12 verified, 1 waiting for an analyst, 0 failed
 	// 5 steps: 5 verified, 0 waiting for an analyst, 0 failed
 	// attack changes left without a reason: 0
 	// audit chain verified: true
