@@ -39,6 +39,18 @@ type Publisher struct {
 	published atomic.Int64
 	mu        sync.Mutex
 	bundles   []bundle
+	// inflight are the sent bundles' buffers, oldest first, each kept
+	// until the stream acknowledged its message (the client holds the
+	// data until then, to retry); free are buffers acknowledged and ready
+	// to be filled again, so a steady publisher allocates no bundles.
+	inflight []sentBuf
+	free     [][]byte
+}
+
+// sentBuf is a bundle buffer waiting for its acknowledgement.
+type sentBuf struct {
+	ack js.PubAckFuture
+	buf []byte
 }
 
 // bundle is the events of one partition waiting to be sent.
@@ -58,7 +70,8 @@ func NewPublisher(ctx context.Context, url string, cfg Config) (*Publisher, erro
 		c.close()
 		return nil, err
 	}
-	return &Publisher{c: c, hostOf: defaultHostOf, bundles: make([]bundle, cfg.Partitions)}, nil
+	p := &Publisher{c: c, hostOf: defaultHostOf, bundles: make([]bundle, cfg.Partitions)}
+	return p, nil
 }
 
 // SetHostOf replaces the function that names an event's host.
@@ -121,8 +134,10 @@ func (p *Publisher) send(part int) error {
 	m := nats.NewMsg(p.c.cfg.Subject(part))
 	m.Data = b.data
 	id := fmt.Sprintf("%d:%s:%s:%d", part, b.first, b.last, b.n)
+	var f js.PubAckFuture
 	for {
-		_, err := p.c.js.PublishMsgAsync(m, js.WithMsgID(id))
+		var err error
+		f, err = p.c.js.PublishMsgAsync(m, js.WithMsgID(id))
 		if errors.Is(err, js.ErrTooManyStalledMsgs) {
 			<-p.c.js.PublishAsyncComplete() // the server is behind: wait, then go on
 			continue
@@ -132,8 +147,40 @@ func (p *Publisher) send(part int) error {
 		}
 		break
 	}
-	*b = bundle{data: make([]byte, 0, len(b.data))}
+	p.inflight = append(p.inflight, sentBuf{ack: f, buf: b.data})
+	*b = bundle{data: p.buffer()}
 	return nil
+}
+
+// buffer returns an empty bundle buffer: one whose message the stream
+// acknowledged, or a new one. A buffer whose publication failed is left
+// to the garbage collector, since the client may still hold it.
+func (p *Publisher) buffer() []byte {
+	k := 0
+	for ; k < len(p.inflight); k++ {
+		s := p.inflight[k]
+		select {
+		case <-s.ack.Ok():
+			p.free = append(p.free, s.buf[:0])
+		case <-s.ack.Err():
+		default:
+			goto pending
+		}
+		p.inflight[k] = sentBuf{}
+	}
+pending:
+	if k > 0 {
+		n := copy(p.inflight, p.inflight[k:])
+		clear(p.inflight[n:])
+		p.inflight = p.inflight[:n]
+	}
+	if n := len(p.free); n > 0 {
+		buf := p.free[n-1]
+		p.free[n-1] = nil
+		p.free = p.free[:n-1]
+		return buf
+	}
+	return make([]byte, 0, p.c.cfg.BundleBytes)
 }
 
 // Flush sends every bundle and waits until the stream acknowledged every
