@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	js "github.com/nats-io/nats.go/jetstream"
+
 	"github.com/mdrkit/mdr/engine"
 	"github.com/mdrkit/mdr/internal/shareddata"
 	"github.com/mdrkit/mdr/jetstream"
@@ -65,23 +68,66 @@ func benchPublish(b *testing.B, url string, cfg jetstream.Config, evs []rawEvent
 }
 
 // BenchmarkPublish publishes 100k events of the benchmark file into an
-// embedded server with file storage.
+// embedded server with file storage, with the default bundles (S2, up to
+// 512 events or 512 KiB) and variants of size and compression.
 func BenchmarkPublish(b *testing.B) {
 	evs := loadBenchEvents(b)
-	b.ReportAllocs()
-	b.ResetTimer()
-	var el, cpu time.Duration
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		s := benchServer(b)
-		cfg := jetstream.DefaultConfig()
-		b.StartTimer()
-		t0, c0 := time.Now(), cpuTime()
-		benchPublish(b, s.URL(), cfg, evs)
-		el += time.Since(t0)
-		cpu += cpuTime() - c0
+	variants := []struct {
+		name     string
+		compress bool
+		events   int
+		bytes    int
+	}{
+		{"s2/512KiB", true, 512, 512 << 10},
+		{"plain/512KiB", false, 512, 512 << 10},
+		{"s2/128KiB", true, 512, 128 << 10},
+		{"s2/900KiB", true, 1024, 900 << 10},
 	}
-	reportRates(b, len(evs)*b.N, el, cpu)
+	for _, v := range variants {
+		b.Run(v.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var el, cpu time.Duration
+			var stored uint64
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				s := benchServer(b)
+				cfg := jetstream.DefaultConfig()
+				cfg.CompressBundles, cfg.BundleEvents, cfg.BundleBytes = v.compress, v.events, v.bytes
+				b.StartTimer()
+				t0, c0 := time.Now(), cpuTime()
+				benchPublish(b, s.URL(), cfg, evs)
+				el += time.Since(t0)
+				cpu += cpuTime() - c0
+				b.StopTimer()
+				stored += streamBytes(b, s.URL(), cfg.EventStream)
+				b.StartTimer()
+			}
+			reportRates(b, len(evs)*b.N, el, cpu)
+			b.ReportMetric(float64(stored)/float64(len(evs)*b.N), "stored-B/event")
+		})
+	}
+}
+
+// streamBytes returns the bytes a stream holds.
+func streamBytes(b *testing.B, url, stream string) uint64 {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	j, err := js.New(nc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := j.Stream(context.Background(), stream)
+	if err != nil {
+		b.Fatal(err)
+	}
+	info, err := st.Info(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return info.State.Bytes
 }
 
 // BenchmarkWorkers runs 1 and 2 workers with the SigmaHQ Windows rules

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/nats-io/nats.go"
 	js "github.com/nats-io/nats.go/jetstream"
 
@@ -103,6 +104,9 @@ func (p *Publisher) PublishRaw(host, id string, raw []byte) error {
 	}
 	if b.n == 0 {
 		b.first = id
+		if b.data == nil {
+			b.data = make([]byte, 0, p.c.cfg.BundleBytes)
+		}
 	}
 	b.last = id
 	if bytes.IndexByte(raw, '\n') >= 0 {
@@ -132,7 +136,15 @@ func (p *Publisher) send(part int) error {
 		return nil
 	}
 	m := nats.NewMsg(p.c.cfg.Subject(part))
-	m.Data = b.data
+	var sent []byte // the buffer the client holds until the acknowledgement
+	if p.c.cfg.CompressBundles {
+		out := p.buffer(s2.MaxEncodedLen(len(b.data)))
+		sent = s2.Encode(out[:cap(out)], b.data)
+		m.Header.Set(EncodingHeader, "s2")
+	} else {
+		sent = b.data
+	}
+	m.Data = sent
 	id := fmt.Sprintf("%d:%s:%s:%d", part, b.first, b.last, b.n)
 	var f js.PubAckFuture
 	for {
@@ -147,15 +159,19 @@ func (p *Publisher) send(part int) error {
 		}
 		break
 	}
-	p.inflight = append(p.inflight, sentBuf{ack: f, buf: b.data})
-	*b = bundle{data: p.buffer()}
+	p.inflight = append(p.inflight, sentBuf{ack: f, buf: sent})
+	if p.c.cfg.CompressBundles {
+		*b = bundle{data: b.data[:0]} // the compressed copy was sent
+	} else {
+		*b = bundle{data: p.buffer(p.c.cfg.BundleBytes)}
+	}
 	return nil
 }
 
-// buffer returns an empty bundle buffer: one whose message the stream
-// acknowledged, or a new one. A buffer whose publication failed is left
+// buffer returns an empty buffer of at least capacity n: one whose message
+// the stream acknowledged, or a new one. A buffer whose publication failed is left
 // to the garbage collector, since the client may still hold it.
-func (p *Publisher) buffer() []byte {
+func (p *Publisher) buffer(n int) []byte {
 	k := 0
 	for ; k < len(p.inflight); k++ {
 		s := p.inflight[k]
@@ -174,13 +190,16 @@ pending:
 		clear(p.inflight[n:])
 		p.inflight = p.inflight[:n]
 	}
-	if n := len(p.free); n > 0 {
-		buf := p.free[n-1]
-		p.free[n-1] = nil
-		p.free = p.free[:n-1]
-		return buf
+	for len(p.free) > 0 {
+		k := len(p.free) - 1
+		buf := p.free[k]
+		p.free[k] = nil
+		p.free = p.free[:k]
+		if cap(buf) >= n {
+			return buf
+		}
 	}
-	return make([]byte, 0, p.c.cfg.BundleBytes)
+	return make([]byte, 0, max(n, p.c.cfg.BundleBytes))
 }
 
 // Flush sends every bundle and waits until the stream acknowledged every
