@@ -108,6 +108,38 @@ func BenchmarkPublish(b *testing.B) {
 	}
 }
 
+// stateBytes returns the bytes of the saved partition states (detector
+// snapshots and positions) in the state bucket.
+func stateBytes(b *testing.B, url, bucket string) uint64 {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	j, err := js.New(nc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	kv, err := j.KeyValue(ctx, bucket)
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys, err := kv.ListKeys(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var n uint64
+	for k := range keys.Keys() {
+		e, err := kv.Get(ctx, k)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += uint64(len(e.Value()))
+	}
+	return n
+}
+
 // streamBytes returns the bytes a stream holds.
 func streamBytes(b *testing.B, url, stream string) uint64 {
 	nc, err := nats.Connect(url)
@@ -143,6 +175,7 @@ func BenchmarkWorkers(b *testing.B) {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
 			b.ReportAllocs()
 			var el, cpu time.Duration
+			var state uint64
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				s := benchServer(b)
@@ -179,8 +212,15 @@ func BenchmarkWorkers(b *testing.B) {
 				b.StopTimer()
 				cancel()
 				wg.Wait()
+				state = stateBytes(b, s.URL(), cfg.StateBucket)
 			}
 			reportRates(b, len(evs)*b.N, el, cpu)
+			hosts := map[string]bool{}
+			for _, e := range evs {
+				hosts[e.host] = true
+			}
+			b.ReportMetric(float64(len(hosts)), "hosts")
+			b.ReportMetric(float64(state), "state-B")
 		})
 	}
 }
