@@ -111,9 +111,27 @@ func Partition(host string, n int) int {
 	if n <= 1 || host == "" {
 		return 0
 	}
+	// FNV-1a inline, lower-casing ASCII on the fly: no allocation per
+	// event. Other names go through strings.ToLower, as before.
+	const offset, prime = 2166136261, 16777619
+	h := uint32(offset)
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if c >= 0x80 {
+			return int(fnv32a(strings.ToLower(host)) % uint32(n))
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		h = (h ^ uint32(c)) * prime
+	}
+	return int(h % uint32(n))
+}
+
+func fnv32a(s string) uint32 {
 	h := fnv.New32a()
-	h.Write([]byte(strings.ToLower(host)))
-	return int(h.Sum32() % uint32(n))
+	h.Write([]byte(s))
+	return h.Sum32()
 }
 
 // Subject returns the event subject of partition p.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -86,6 +87,15 @@ func TestPartition(t *testing.T) {
 	for host, want := range map[string]int{"": 0, "MSEDGEWIN10": 15, "DC01.corp.local": 6, "ws1": 10} {
 		if got := jetstream.Partition(host, 16); got != want {
 			t.Errorf("Partition(%q, 16) = %d, want %d", host, got, want)
+		}
+	}
+	// the ASCII fast path and the general one agree with FNV-1a of the
+	// lower-cased name
+	for _, host := range []string{"WIN-8K3T2 PC", "ÄRZTE-PC", "ärzte-pc", "DESKTOP-Ω1", "x\x80y", "MSEDGEWIN10"} {
+		h := fnv.New32a()
+		h.Write([]byte(strings.ToLower(host)))
+		if got, want := jetstream.Partition(host, 13), int(h.Sum32()%13); got != want {
+			t.Errorf("Partition(%q, 13) = %d, want %d", host, got, want)
 		}
 	}
 	counts := make([]int, 8)
