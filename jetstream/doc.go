@@ -12,8 +12,13 @@
 // stream Config.EventStream with file storage; the event id is the
 // message id, so JetStream's duplicate window drops an event published
 // twice. A publisher packs up to Config.BundleEvents events of one
-// partition into one message, as JSON lines; the message id names the
-// bundle's first and last event. Alerts go to Config.AlertSubject ("mdr.alerts") in their own
+// partition into one message, as JSON lines (one event per line, each
+// ending in a newline); with Config.CompressBundles (the default) the
+// lines are compressed with S2 (github.com/klauspost/compress/s2, block
+// format) and the message carries the header "Mdr-Encoding: s2" — a
+// message without that header is plain JSON lines, any other value is
+// dead-lettered. The message id names the bundle's partition, first and
+// last event and event count ("<p>:<first>:<last>:<n>"). Alerts go to Config.AlertSubject ("mdr.alerts") in their own
 // stream, with the alert id as message id; messages that cannot be decoded
 // go to Config.DeadSubject ("mdr.dead") with the reason in a header, and are
 // acknowledged so they are never redelivered.

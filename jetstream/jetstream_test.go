@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/nats-io/nats.go"
 	js "github.com/nats-io/nats.go/jetstream"
 
@@ -85,6 +87,15 @@ func TestPartition(t *testing.T) {
 	for host, want := range map[string]int{"": 0, "MSEDGEWIN10": 15, "DC01.corp.local": 6, "ws1": 10} {
 		if got := jetstream.Partition(host, 16); got != want {
 			t.Errorf("Partition(%q, 16) = %d, want %d", host, got, want)
+		}
+	}
+	// the ASCII fast path and the general one agree with FNV-1a of the
+	// lower-cased name
+	for _, host := range []string{"WIN-8K3T2 PC", "ÄRZTE-PC", "ärzte-pc", "DESKTOP-Ω1", "x\x80y", "MSEDGEWIN10"} {
+		h := fnv.New32a()
+		h.Write([]byte(strings.ToLower(host)))
+		if got, want := jetstream.Partition(host, 13), int(h.Sum32()%13); got != want {
+			t.Errorf("Partition(%q, 13) = %d, want %d", host, got, want)
 		}
 	}
 	counts := make([]int, 8)
@@ -384,6 +395,19 @@ func TestDeadLetter(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// compressed bundles: a good one, a corrupt one, an unknown encoding
+	for _, c := range []struct{ enc, data string }{
+		{"s2", string(s2.Encode(nil, []byte("{\"EventID\": 1, \"Computer\": \"WS1\", \"_id\": \"ok2\"}\n")))},
+		{"s2", "\xff\xff\xff\xff\x0fgarbage"},
+		{"gzip", "whatever"},
+	} {
+		m := nats.NewMsg(cfg.Subject(0))
+		m.Header.Set(jetstream.EncodingHeader, c.enc)
+		m.Data = []byte(c.data)
+		if _, err := j.PublishMsg(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
 	r, err := engine.LoadSources(ctx, []engine.Source{{Name: "r.yml", Data: []byte("id: x\ntitle: x\nseverity: low\ncondition: e.EventID == 1\n")}})
 	if err != nil {
 		t.Fatal(err)
@@ -395,7 +419,7 @@ func TestDeadLetter(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
 	deadline := time.Now().Add(30 * time.Second)
-	for w.Stats().Dead < 4 && time.Now().Before(deadline) {
+	for w.Stats().Dead < 6 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(300 * time.Millisecond)
@@ -406,7 +430,7 @@ func TestDeadLetter(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if st := w.Stats(); st.Dead != 4 || st.Events != 1 || st.Alerts != 1 {
+	if st := w.Stats(); st.Dead != 6 || st.Events != 2 || st.Alerts != 2 {
 		t.Fatalf("stats = %+v", st)
 	}
 	ds, err := j.Stream(context.Background(), cfg.DeadStream)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/nats-io/nats.go"
 	js "github.com/nats-io/nats.go/jetstream"
 
@@ -39,6 +40,18 @@ type Publisher struct {
 	published atomic.Int64
 	mu        sync.Mutex
 	bundles   []bundle
+	// inflight are the sent bundles' buffers, oldest first, each kept
+	// until the stream acknowledged its message (the client holds the
+	// data until then, to retry); free are buffers acknowledged and ready
+	// to be filled again, so a steady publisher allocates no bundles.
+	inflight []sentBuf
+	free     [][]byte
+}
+
+// sentBuf is a bundle buffer waiting for its acknowledgement.
+type sentBuf struct {
+	ack js.PubAckFuture
+	buf []byte
 }
 
 // bundle is the events of one partition waiting to be sent.
@@ -58,7 +71,8 @@ func NewPublisher(ctx context.Context, url string, cfg Config) (*Publisher, erro
 		c.close()
 		return nil, err
 	}
-	return &Publisher{c: c, hostOf: defaultHostOf, bundles: make([]bundle, cfg.Partitions)}, nil
+	p := &Publisher{c: c, hostOf: defaultHostOf, bundles: make([]bundle, cfg.Partitions)}
+	return p, nil
 }
 
 // SetHostOf replaces the function that names an event's host.
@@ -90,6 +104,9 @@ func (p *Publisher) PublishRaw(host, id string, raw []byte) error {
 	}
 	if b.n == 0 {
 		b.first = id
+		if b.data == nil {
+			b.data = make([]byte, 0, p.c.cfg.BundleBytes)
+		}
 	}
 	b.last = id
 	if bytes.IndexByte(raw, '\n') >= 0 {
@@ -119,10 +136,20 @@ func (p *Publisher) send(part int) error {
 		return nil
 	}
 	m := nats.NewMsg(p.c.cfg.Subject(part))
-	m.Data = b.data
+	var sent []byte // the buffer the client holds until the acknowledgement
+	if p.c.cfg.CompressBundles {
+		out := p.buffer(s2.MaxEncodedLen(len(b.data)))
+		sent = s2.Encode(out[:cap(out)], b.data)
+		m.Header.Set(EncodingHeader, "s2")
+	} else {
+		sent = b.data
+	}
+	m.Data = sent
 	id := fmt.Sprintf("%d:%s:%s:%d", part, b.first, b.last, b.n)
+	var f js.PubAckFuture
 	for {
-		_, err := p.c.js.PublishMsgAsync(m, js.WithMsgID(id))
+		var err error
+		f, err = p.c.js.PublishMsgAsync(m, js.WithMsgID(id))
 		if errors.Is(err, js.ErrTooManyStalledMsgs) {
 			<-p.c.js.PublishAsyncComplete() // the server is behind: wait, then go on
 			continue
@@ -132,8 +159,47 @@ func (p *Publisher) send(part int) error {
 		}
 		break
 	}
-	*b = bundle{data: make([]byte, 0, len(b.data))}
+	p.inflight = append(p.inflight, sentBuf{ack: f, buf: sent})
+	if p.c.cfg.CompressBundles {
+		*b = bundle{data: b.data[:0]} // the compressed copy was sent
+	} else {
+		*b = bundle{data: p.buffer(p.c.cfg.BundleBytes)}
+	}
 	return nil
+}
+
+// buffer returns an empty buffer of at least capacity n: one whose message
+// the stream acknowledged, or a new one. A buffer whose publication failed is left
+// to the garbage collector, since the client may still hold it.
+func (p *Publisher) buffer(n int) []byte {
+	k := 0
+	for ; k < len(p.inflight); k++ {
+		s := p.inflight[k]
+		select {
+		case <-s.ack.Ok():
+			p.free = append(p.free, s.buf[:0])
+		case <-s.ack.Err():
+		default:
+			goto pending
+		}
+		p.inflight[k] = sentBuf{}
+	}
+pending:
+	if k > 0 {
+		n := copy(p.inflight, p.inflight[k:])
+		clear(p.inflight[n:])
+		p.inflight = p.inflight[:n]
+	}
+	for len(p.free) > 0 {
+		k := len(p.free) - 1
+		buf := p.free[k]
+		p.free[k] = nil
+		p.free = p.free[:k]
+		if cap(buf) >= n {
+			return buf
+		}
+	}
+	return make([]byte, 0, max(n, p.c.cfg.BundleBytes))
 }
 
 // Flush sends every bundle and waits until the stream acknowledged every

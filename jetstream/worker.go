@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/nats-io/nats.go"
 	js "github.com/nats-io/nats.go/jetstream"
 
@@ -344,6 +345,7 @@ func (w *Worker) runPartition(ctx context.Context, p int, cl *claim) error {
 		last = st.Seq
 	}
 	b := mdr.NewBuilder(64)
+	var scratch []byte // decompressed bundles, reused (codec.Decode copies what it keeps)
 	idleSince := time.Now()
 	dirty := last > 0 // events since the last flush (a restored state may hold open windows)
 	for ctx.Err() == nil {
@@ -393,7 +395,7 @@ func (w *Worker) runPartition(ctx context.Context, p int, cl *claim) error {
 			continue
 		}
 		idleSince = time.Now()
-		if err := w.batch(ctx, p, det, b, msgs, &last, &cl.lost); err != nil {
+		if err := w.batch(ctx, p, det, b, &scratch, msgs, &last, &cl.lost); err != nil {
 			if ctx.Err() != nil || errors.Is(err, errLost) {
 				giveBack(msgs)
 				return nil
@@ -418,7 +420,7 @@ func giveBack(msgs []js.Msg) {
 
 // batch processes one fetched batch: detection, the stage, alerts stored
 // and published, state saved, then the acknowledgement.
-func (w *Worker) batch(ctx context.Context, p int, det *engine.Detector, b *mdr.Builder, msgs []js.Msg, lastp *uint64, lost *atomic.Bool) error {
+func (w *Worker) batch(ctx context.Context, p int, det *engine.Detector, b *mdr.Builder, scratch *[]byte, msgs []js.Msg, lastp *uint64, lost *atomic.Bool) error {
 	last := *lastp
 	var alerts []mdr.Alert
 	for _, m := range msgs {
@@ -432,7 +434,14 @@ func (w *Worker) batch(ctx context.Context, p int, det *engine.Detector, b *mdr.
 			continue
 		}
 		src := m.Subject() + "#" + strconv.FormatUint(seq, 10)
-		data := m.Data()
+		data, derr := bundleData(m, scratch)
+		if derr != nil {
+			if err := w.dead(ctx, m, seq, 0, m.Data(), derr); err != nil {
+				return err
+			}
+			last = seq
+			continue
+		}
 		for line := int64(1); len(data) > 0; line++ {
 			var raw []byte
 			if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -486,6 +495,36 @@ func (w *Worker) batch(ctx context.Context, p int, det *engine.Detector, b *mdr.
 	w.stats.batches.Add(1)
 	*lastp = last
 	return nil
+}
+
+// maxBundle bounds a decompressed bundle, whatever its header claims.
+const maxBundle = 64 << 20
+
+// bundleData returns a message's JSON lines, decompressing into *scratch
+// (reused from message to message) when the publisher compressed it.
+func bundleData(m js.Msg, scratch *[]byte) ([]byte, error) {
+	enc := m.Headers().Get(EncodingHeader)
+	if enc == "" {
+		return m.Data(), nil
+	}
+	if enc != "s2" {
+		return nil, fmt.Errorf("%w: unknown %s %q", ErrBundle, EncodingHeader, enc)
+	}
+	n, err := s2.DecodedLen(m.Data())
+	if err != nil {
+		return nil, fmt.Errorf("%w: s2: %v", ErrBundle, err)
+	}
+	if n > maxBundle {
+		return nil, fmt.Errorf("%w: s2: %d bytes decompressed, more than %d", ErrBundle, n, maxBundle)
+	}
+	if cap(*scratch) < n {
+		*scratch = make([]byte, n)
+	}
+	out, err := s2.Decode((*scratch)[:cap(*scratch)], m.Data())
+	if err != nil {
+		return nil, fmt.Errorf("%w: s2: %v", ErrBundle, err)
+	}
+	return out, nil
 }
 
 // emit writes alerts to the store and publishes them, waiting until the
