@@ -260,7 +260,11 @@ func imageOf(cmd string) string {
 	} else if i := strings.IndexByte(s, ' '); i >= 0 {
 		s = s[:i]
 	}
-	return expandPath(s)
+	img := expandPath(s)
+	if baseName(img) == "" {
+		return "" // a bare variable or a directory names no image
+	}
+	return img
 }
 
 // indexASCIIFold is strings.Index ignoring ASCII case (sub lower-case),
@@ -294,7 +298,10 @@ func expandPath(p string) string {
 	l := asciiLower(p)
 	for _, e := range envDirs {
 		if strings.HasPrefix(l, e.v) {
-			return e.dir + p[len(e.v):]
+			if rest := p[len(e.v):]; len(rest) > 1 && rest[0] == '\\' {
+				return e.dir + rest
+			}
+			return "" // the variable alone, or glued to a name: no path of the input
 		}
 	}
 	switch {

@@ -14,7 +14,7 @@ func FuzzCommandLine(f *testing.F) {
 		`"C:\Windows\System32\WScript.exe" "C:\Users\a\Downloads\Invoice_1.js" `,
 		`"C:\Windows\System32\rundll32.exe" C:\ProgramData\x.dll,DllRegisterServer`,
 		`%SystemRoot%\PSEXESVC.exe`, `\SystemRoot\System32\drivers\x.sys`, `system32\svchost.exe -k netsvcs`,
-		`"unterminated C:\x`, `C:\a b.exe -x`, "", `"`, `""`, `C:\`, "\x00C:\\x",
+		`%SYstemRoot%`, `%windir%\`, `\SystemRoot\`, `"unterminated C:\x`, `C:\a b.exe -x`, "", `"`, `""`, `C:\`, "\x00C:\\x",
 	} {
 		f.Add(s)
 	}
@@ -45,7 +45,7 @@ func TestCommandPaths(t *testing.T) {
 	}
 	for in, want := range map[string]string{
 		`%SystemRoot%\PSEXESVC.exe`: `C:\Windows\PSEXESVC.exe`, `"C:\Program Files (x86)\A\a.exe" /svc`: `C:\Program Files (x86)\A\a.exe`,
-		`C:\ProgramData\x.exe -silent`: `C:\ProgramData\x.exe`, `\SystemRoot\System32\x.sys`: `C:\Windows\System32\x.sys`,
+		`C:\ProgramData\x.exe -silent`: `C:\ProgramData\x.exe`, `%SystemRoot%`: "", `%windir%\ -x`: "", `\SystemRoot\`: "", `\SystemRoot\System32\x.sys`: `C:\Windows\System32\x.sys`,
 	} {
 		if got := imageOf(in); got != want {
 			t.Errorf("imageOf(%q) = %q, want %q", in, got, want)
